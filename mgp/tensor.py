@@ -1,0 +1,301 @@
+"""The autograd core: Tensor, the graph walk, grad mode, and `sum_to`.
+
+A Tensor wraps an array (`.data`), carries `.grad`, and remembers the op that made it: its parents
+and a `_backward` closure. An op's backward takes the output's gradient and returns one gradient
+per parent at the *output's* shape; the engine alone sums each back to its parent's shape
+(`sum_to`) and accumulates it, so no op can forget broadcasting and a node used twice gets both
+contributions.
+"""
+import contextlib
+
+import numpy as np
+
+from mgp.backend import xp, to_numpy
+
+_grad_enabled = True
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: nothing computed inside builds a graph.
+
+    Example:
+        with mgp.no_grad():
+            y = model(x)   # y.requires_grad is False, no closures are kept
+    """
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+        return False
+
+
+class enable_grad(no_grad):
+    """Context manager and decorator that turns graph building back on inside `no_grad`."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+def sum_to(g, shape):
+    """Sum `g` down to `shape`: the adjoint of broadcasting `shape` up to `g.shape`.
+
+    First the leading axes that broadcasting added, then every axis where `shape` has size 1.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        raise ValueError(f"sum_to: cannot sum shape {g.shape} down to the larger {shape}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _freed_backward(g):
+    raise RuntimeError(
+        "backward() went through part of a graph a second time, after its saved intermediates "
+        "were freed; pass retain_graph=True to the first backward() to keep them")
+
+
+def _default_dtype_for(arr):
+    """float64 input becomes float32 (mgp's default); ints, bools and float32/16 are kept."""
+    if arr.dtype == np.float64:
+        return np.float32
+    return arr.dtype
+
+
+class Tensor:
+    """An n-dimensional array that records the operations on it for reverse-mode autodiff.
+
+    Args:
+        data: array-like. Python floats and float64 arrays become float32 unless `dtype` is given;
+            Python ints become int64, bools stay bool.
+        dtype: optional dtype to cast to.
+        requires_grad: if True, `backward()` fills `.grad`. Only floating tensors can require grad.
+
+    Example:
+        >>> x = mgp.tensor([[1.0, 2.0]], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        array([[2., 4.]], dtype=float32)
+    """
+
+    # `_logits`, set only by softmax and sigmoid, points at their input so that a cross-entropy
+    # loss can work from the logits (stable) instead of the probabilities, as Keras does.
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_logits",
+                 "__weakref__")
+    __array_priority__ = 1000  # so that `ndarray + tensor` calls Tensor.__radd__
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is None:
+            data = xp.asarray(data)
+            dtype = _default_dtype_for(data)
+        self.data = xp.asarray(data, dtype=dtype)
+        self.grad = None
+        self._parents = ()
+        self._backward = None
+        self._op = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _make(data, parents, backward, op):
+        """Create an op's output; keep the graph only when a parent needs a gradient."""
+        out = Tensor.__new__(Tensor)
+        if isinstance(data, np.generic):  # NumPy reductions return scalars; keep 0-d arrays
+            data = np.asarray(data)
+        out.data, out.grad, out._op = data, None, op
+        if _grad_enabled and any(p.requires_grad for p in parents):
+            out.requires_grad, out._parents, out._backward = True, parents, backward
+        else:
+            out.requires_grad, out._parents, out._backward = False, (), None
+        return out
+
+    def requires_grad_(self, flag=True):
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype "
+                            f"{self.data.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    # ---- properties ----------------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+    T = property(lambda self: self.transpose())
+    is_leaf = property(lambda self: self._backward is None)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self):
+        body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
+        extra = f", dtype={self.dtype}" if self.dtype != np.float32 else ""
+        if self.requires_grad:
+            extra += f", grad_fn=<{self._op}>" if self._op else ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def numpy(self):
+        """The data as a NumPy array on the host (shares memory on the CPU)."""
+        return to_numpy(self.data)
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def detach(self):
+        """A tensor sharing the data, cut from the graph."""
+        return Tensor(self.data)
+
+    def astype(self, dtype):
+        from mgp import ops
+        return ops.cast(self, dtype)
+
+    def zero_grad(self):
+        self.grad = None
+
+    # ---- the graph walk ------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
+
+        Args:
+            grad: the upstream gradient, of `self.shape`. May be omitted for a one-element tensor.
+            retain_graph: keep the saved intermediates so backward can run through them again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() called on a tensor that does not require grad; "
+                               "create the inputs with requires_grad=True")
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward() without a grad needs a one-element tensor, got "
+                                   f"shape {self.shape}; pass grad= of that shape")
+            grad = xp.ones(self.shape, dtype=self.dtype)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): grad has shape {grad.shape}, but the tensor has "
+                                 f"shape {self.shape}")
+
+        grads = {id(self): grad}
+        for node in reversed(self._topological_order()):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:  # a leaf: accumulate, PyTorch's += semantics
+                node.grad = g.copy() if node.grad is None else node.grad + g
+                continue
+            parent_grads = node._backward(g)
+            for parent, pg in zip(node._parents, parent_grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                pg = sum_to(pg, parent.shape)  # adjoint of broadcasting, for every op at once
+                if pg.dtype != parent.dtype:
+                    pg = pg.astype(parent.dtype)
+                key = id(parent)
+                grads[key] = grads[key] + pg if key in grads else pg
+            if not retain_graph:
+                node._backward, node._parents = _freed_backward, ()
+
+    def _topological_order(self):
+        """Nodes that require grad, each after all of its parents (iterative, no recursion)."""
+        order, visited, stack = [], {id(self)}, [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            stack.append((node, True))
+            for p in node._parents:
+                if p.requires_grad and id(p) not in visited:
+                    visited.add(id(p))
+                    stack.append((p, False))
+        return order
+
+    # ---- operators (the math lives in mgp.ops) -------------------------------------------------
+    def __add__(self, o): return ops.add(self, o)
+    def __radd__(self, o): return ops.add(o, self)
+    def __sub__(self, o): return ops.sub(self, o)
+    def __rsub__(self, o): return ops.sub(o, self)
+    def __mul__(self, o): return ops.mul(self, o)
+    def __rmul__(self, o): return ops.mul(o, self)
+    def __truediv__(self, o): return ops.div(self, o)
+    def __rtruediv__(self, o): return ops.div(o, self)
+    def __pow__(self, o): return ops.pow(self, o)
+    def __rpow__(self, o): return ops.pow(o, self)
+    def __matmul__(self, o): return ops.matmul(self, o)
+    def __rmatmul__(self, o): return ops.matmul(o, self)
+    def __neg__(self): return ops.neg(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+    # comparisons give boolean tensors, outside the graph
+    def __lt__(self, o): return Tensor(self.data < _raw(o))
+    def __le__(self, o): return Tensor(self.data <= _raw(o))
+    def __gt__(self, o): return Tensor(self.data > _raw(o))
+    def __ge__(self, o): return Tensor(self.data >= _raw(o))
+    def __eq__(self, o): return Tensor(self.data == _raw(o))
+    def __ne__(self, o): return Tensor(self.data != _raw(o))
+    __hash__ = object.__hash__  # tensors are graph nodes, hashed by identity
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+    def __float__(self): return float(self.item())
+    def __int__(self): return int(self.item())
+
+    # ---- methods: NumPy's signatures where NumPy has the method, PyTorch's for the math --------
+    def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
+    def var(self, axis=None, keepdims=False, ddof=0): return ops.var(self, axis, keepdims, ddof)
+    def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
+    def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis, keepdims)
+    def argmax(self, axis=None): return ops.argmax(self, axis)
+    def argmin(self, axis=None): return ops.argmin(self, axis)
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    def transpose(self, *axes): return ops.transpose(self, *axes)
+    def permute(self, *axes): return ops.transpose(self, *axes)
+    def flatten(self, start_axis=0): return ops.flatten(self, start_axis)
+    def squeeze(self, axis=None): return ops.squeeze(self, axis)
+    def expand_dims(self, axis): return ops.expand_dims(self, axis)
+    def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
+    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def softmax(self, axis=-1): return ops.softmax(self, axis)
+    def log_softmax(self, axis=-1): return ops.log_softmax(self, axis)
+    def __abs__(self): return ops.abs(self)
+
+
+def _raw(o):
+    return o.data if isinstance(o, Tensor) else o
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """Create a Tensor (see `Tensor`). float64 and Python floats become float32 unless asked."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+from mgp import ops  # noqa: E402  (ops builds on Tensor; Tensor's operators call into ops)
