@@ -1,0 +1,43 @@
+"""Utilities: one-hot labels and the one seed that makes a run reproducible."""
+import random
+
+import numpy as np
+
+from mgp import backend
+
+
+def to_categorical(x, num_classes=None):
+    """One-hot encode integer labels.
+
+    Args:
+        x: integer labels, any shape.
+        num_classes: number of classes; `max(x) + 1` when None.
+    Returns:
+        float32 array of shape `x.shape + (num_classes,)`.
+
+    Example:
+        >>> to_categorical([0, 2], num_classes=3)
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)
+    """
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        if not np.all(x == np.round(x)):
+            raise ValueError("to_categorical expects integer labels, got non-integer values")
+        x = x.astype(np.int64)
+    if x.dtype.kind not in "iu":
+        raise ValueError(f"to_categorical expects integer labels, got dtype {x.dtype}")
+    if num_classes is None:
+        num_classes = int(x.max()) + 1 if x.size else 0
+    if x.size and (x.min() < 0 or x.max() >= num_classes):
+        raise ValueError(f"to_categorical: labels must lie in [0, {num_classes}), got values "
+                         f"from {x.min()} to {x.max()}")
+    return np.eye(num_classes, dtype=np.float32)[x]
+
+
+def set_random_seed(seed):
+    """Seed everything random in mgp (initializers, shuffling, dropout), and Python's and
+    NumPy's global generators, so that one seed reproduces a whole `fit` bit for bit."""
+    random.seed(seed)
+    np.random.seed(seed)
+    backend.seed(seed)
