@@ -42,7 +42,8 @@ class SymbolicTensor:
         layer: the layer whose call made it. inputs: the symbolic inputs of that call.
     """
 
-    def __init__(self, shape, dtype="float32", layer=None, inputs=(), call_kwargs=None):
+    def __init__(self, shape, dtype="float32", layer=None, inputs=(), call_kwargs=None, index=0):
+        self.index = index  # position among the flattened outputs of the call that made it
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.layer = layer
@@ -232,6 +233,8 @@ class Layer:
             out = self.call(sample, *args, **kw)
         outputs = _map(lambda o: SymbolicTensor((None,) + o.shape[1:], o.dtype, self, inputs,
                                                 kwargs), out)
+        for i, sym in enumerate(_flatten(outputs)):
+            sym.index = i
         self._outbound.extend(_flatten(outputs))
         return outputs
 

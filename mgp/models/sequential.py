@@ -1,0 +1,123 @@
+"""Sequential: a plain stack of layers, each feeding the next."""
+from mgp.layers.base import Layer, SymbolicTensor
+from mgp.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Args:
+        layers: list of layers; may start with `mgp.Input(shape)` (or the first layer may be
+            given `input_shape=`) so the model is built at once and `summary()` works before
+            any data is seen.
+        name: the model's name (default 'sequential', numbered).
+
+    Example:
+        model = mgp.Sequential([
+            mgp.Input(shape=(784,)),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ])
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._layers = []
+        self._input = None  # the Input placeholder, once the input shape is known
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._rebuild()
+
+    def add(self, layer, rebuild=True):
+        """Append a layer (or start the stack with `mgp.Input(shape)`)."""
+        if isinstance(layer, SymbolicTensor):
+            if self._layers or self._input is not None:
+                raise ValueError("mgp.Input can only start a Sequential model")
+            self._input = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential takes layers, got {type(layer).__name__}: {layer!r}")
+        from mgp.layers import InputLayer
+        if isinstance(layer, InputLayer):
+            self._input = layer.output
+            return
+        if any(l is layer for l in self._layers):
+            raise ValueError(f"layer '{layer.name}' is already in model '{self.name}'")
+        self._layers.append(layer)
+        if rebuild:
+            self._rebuild()
+
+    def pop(self, rebuild=True):
+        """Remove and return the last layer."""
+        if not self._layers:
+            raise IndexError(f"model '{self.name}' has no layers to pop")
+        layer = self._layers.pop()
+        if rebuild:
+            self._rebuild()
+        return layer
+
+    def _rebuild(self):
+        """Trace the stack symbolically when the input shape is known (builds every layer)."""
+        if self._input is None and self._layers and self._layers[0]._input_shape_arg:
+            from mgp.layers import Input
+            self._input = Input(shape=self._layers[0]._input_shape_arg)
+        self._graph = None
+        self.inputs = self.outputs = None
+        if self._input is None or not self._layers:
+            self.built = False
+            return
+        x = self._input
+        for layer in self._layers:
+            x = layer(x)
+        self.inputs, self.outputs = [self._input], [x]
+        self.built = True
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def _sublayers(self):
+        return list(self._layers)
+
+    def build(self, input_shape=None):
+        """Build all layers for inputs of `input_shape` (batch axis first)."""
+        if input_shape is not None and self._input is None:
+            from mgp.layers import Input
+            self._input = Input(shape=tuple(input_shape)[1:])
+            self._rebuild()
+
+    def call(self, inputs, training=False):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not self.built and not isinstance(inputs, SymbolicTensor):
+            self.build((None,) + tuple(getattr(inputs, "shape", ())[1:]))
+        return super().__call__(inputs, *args, **kwargs)
+
+    def get_config(self):
+        from mgp.models.serialization import serialize_layer
+        layers = [serialize_layer(l) for l in self._layers]
+        if self._input is not None:
+            layers.insert(0, {"class_name": "InputLayer", "config": {
+                "batch_shape": list(self._input.shape), "dtype": self._input.dtype.name,
+                "name": self._input.layer.name}})
+        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from mgp.models.serialization import deserialize_layer
+        from mgp.layers import Input
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config["layers"]:
+            if entry["class_name"] == "InputLayer":
+                c = entry["config"]
+                model.add(Input(shape=tuple(c["batch_shape"][1:]), dtype=c.get("dtype",
+                                                                                "float32")),
+                          rebuild=False)
+            else:
+                model.add(deserialize_layer(entry, custom_objects), rebuild=False)
+        model._rebuild()
+        return model
