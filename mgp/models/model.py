@@ -134,6 +134,25 @@ class Model(Trainer, Layer):
         from mgp.models.summary import print_summary
         print_summary(self, print_fn=print_fn or print)
 
+    # ---- saving (the file formats live in mgp.saving) ----------------------------------------------
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights to a Keras 3 compatible `.weights.h5` file (atomically)."""
+        from mgp import saving
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False):
+        """Read weights from a `.weights.h5` file (mgp's or Keras's); the model is unchanged if
+        anything does not match."""
+        from mgp import saving
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
+
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Save architecture, compile settings, weights and optimizer state: one HDF5 file for
+        `.h5`, Keras 3's zip layout for `.keras` (chosen by the suffix)."""
+        from mgp import saving
+        saving.save_model(self, filepath, overwrite=overwrite,
+                          include_optimizer=include_optimizer)
+
     # ---- config ----------------------------------------------------------------------------------
     def get_config(self):
         from mgp.models.serialization import functional_config
