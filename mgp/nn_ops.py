@@ -47,7 +47,8 @@ def cross_entropy(logits, target):
     Returns:
         Tensor (...) of per-sample losses; take `.mean()` for the usual batch loss.
     """
-    target = target if isinstance(target, Tensor) else as_tensor(target, like=None)
+    logits = as_tensor(logits)
+    target = as_tensor(target)
     x = logits.data
     shifted = x - x.max(axis=-1, keepdims=True)
     logp = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
@@ -181,7 +182,16 @@ def _pad_hw(a, pads, value=0.0):
 
 def _channels_first(fn, x, *args):
     """Run an NHWC op on NCHW input by transposing around it."""
+    if x.ndim != 4:
+        raise ValueError(f"{fn.__name__} expects a 4-D input (batch, channels, height, width), "
+                         f"got shape {x.shape}")
     return transpose(fn(transpose(x, 0, 2, 3, 1), *args), 0, 3, 1, 2)
+
+
+def _check_format(data_format):
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                         f"{data_format!r}")
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
@@ -197,18 +207,20 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
     Returns:
         (N, H_out, W_out, filters), or (N, filters, H_out, W_out) for channels_first.
     """
-    if data_format == "channels_first":
-        return _channels_first(conv2d, x, kernel, bias, strides, padding, dilation_rate)
-    if data_format != "channels_last":
-        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
-                         f"{data_format!r}")
+    _check_format(data_format)
     if kernel.ndim != 4:
         raise ValueError(f"conv2d kernel must be 4-D (kh, kw, in_channels, filters), got shape "
                          f"{kernel.shape}")
     kh, kw, c, f = kernel.shape
-    if x.ndim == 4 and x.shape[3] != c:
-        raise ValueError(f"conv2d: input has {x.shape[3]} channels (shape {x.shape}) but the "
-                         f"kernel {kernel.shape} expects {c}")
+    channel_axis = 3 if data_format == "channels_last" else 1
+    if x.ndim == 4 and x.shape[channel_axis] != c:  # checked here to name the caller's layout
+        raise ValueError(f"conv2d: input has {x.shape[channel_axis]} channels (shape {x.shape}, "
+                         f"{data_format}) but the kernel {kernel.shape} expects {c}")
+    if bias is not None and bias.shape != (f,):
+        raise ValueError(f"conv2d: bias must have shape ({f},) for kernel {kernel.shape}, got "
+                         f"{bias.shape}")
+    if data_format == "channels_first":
+        return _channels_first(conv2d, x, kernel, bias, strides, padding, dilation_rate)
     stride, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
     pads, (ho, wo) = _geometry("conv2d", x.shape, (kh, kw), stride, padding, dilation)
     n = x.shape[0]
@@ -251,6 +263,7 @@ def _pool_args(pool_size, strides):
 def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last"):
     """Max over each window (strides default to pool_size). Ties: the first maximum in the
     window (row-major) takes the gradient, as PyTorch does. Padding counts as -inf."""
+    _check_format(data_format)
     if data_format == "channels_first":
         return _channels_first(max_pool2d, x, pool_size, strides, padding)
     pool, stride = _pool_args(pool_size, strides)
@@ -278,6 +291,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
 
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last"):
     """Mean over each window. With padding, only real inputs are averaged (as Keras's 'same')."""
+    _check_format(data_format)
     if data_format == "channels_first":
         return _channels_first(avg_pool2d, x, pool_size, strides, padding)
     pool, stride = _pool_args(pool_size, strides)
@@ -304,6 +318,7 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
 
 def global_avg_pool2d(x, data_format="channels_last", keepdims=False):
     """Mean over the spatial axes: (N, H, W, C) -> (N, C)."""
+    _check_format(data_format)
     if x.ndim != 4:
         raise ValueError(f"global_avg_pool2d expects a 4-D input, got shape {x.shape}")
     axes = (1, 2) if data_format == "channels_last" else (2, 3)

@@ -110,9 +110,18 @@ def pow(a, b):
     """a ** b, for a tensor or scalar exponent (or base)."""
     if not isinstance(b, Tensor) and np.ndim(b) == 0 and isinstance(a, Tensor):
         p = float(b)  # scalar exponent: the common case, one gradient
-        cast = a.dtype.type if a.dtype.kind == "f" else float
-        out = a.data ** cast(p)
-        return Tensor._make(out, (a,), lambda g: (g * p * a.data ** cast(p - 1),), "pow")
+        if a.dtype.kind != "f":  # ints stay ints under a whole power, else take the default float
+            if p.is_integer() and p >= 0:
+                return Tensor(a.data ** int(p))
+            a = Tensor(a.data, dtype=np.float32)
+        t = a.dtype.type
+        out = a.data ** t(p)
+
+        def backward(g):
+            if p == 0:  # x**0 == 1 everywhere, even at x == 0 where x**-1 is inf
+                return (xp.zeros_like(g),)
+            return (g * t(p) * a.data ** t(p - 1),)
+        return Tensor._make(out, (a,), backward, "pow")
     a, b = _binary(a, b)
     try:
         out = a.data ** b.data
@@ -258,7 +267,7 @@ def clip(x, min=None, max=None):
 
 def where(condition, a, b):
     """Elementwise `a if condition else b`; the condition gets no gradient."""
-    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    cond = xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     a, b = _binary(a, b)
     try:
         out = xp.where(cond, a.data, b.data)
@@ -271,8 +280,8 @@ def where(condition, a, b):
 def cast(x, dtype):
     """Change dtype; the gradient is cast back by the engine."""
     out = x.data.astype(dtype)
-    if out.dtype.kind != "f":
-        return Tensor(out)
+    if out.dtype.kind != "f" or x.dtype.kind != "f":
+        return Tensor(out, dtype=out.dtype)
     return Tensor._make(out, (x,), lambda g: (g,), "cast")
 
 

@@ -16,29 +16,39 @@ _grad_enabled = True
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator: nothing computed inside builds a graph.
+    """Context manager and decorator (`@mgp.no_grad()` or `@mgp.no_grad`): nothing computed
+    inside builds a graph.
 
     Example:
         with mgp.no_grad():
             y = model(x)   # y.requires_grad is False, no closures are kept
     """
 
+    _mode = False
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        self._prev = []  # a stack, so one decorated function may call itself
+        return self(func) if callable(func) else self
+
+    def __init__(self, func=None):
+        pass
+
     def __enter__(self):
         global _grad_enabled
-        self._prev, _grad_enabled = _grad_enabled, False
+        self._prev.append(_grad_enabled)
+        _grad_enabled = self._mode
 
     def __exit__(self, *exc):
         global _grad_enabled
-        _grad_enabled = self._prev
+        _grad_enabled = self._prev.pop()
         return False
 
 
 class enable_grad(no_grad):
     """Context manager and decorator that turns graph building back on inside `no_grad`."""
 
-    def __enter__(self):
-        global _grad_enabled
-        self._prev, _grad_enabled = _grad_enabled, True
+    _mode = True
 
 
 def is_grad_enabled():
@@ -116,6 +126,8 @@ class Tensor:
         out = Tensor.__new__(Tensor)
         if isinstance(data, np.generic):  # NumPy reductions return scalars; keep 0-d arrays
             data = np.asarray(data)
+        if data.dtype == np.float64 and not any(p.dtype.kind == "f" for p in parents):
+            data = data.astype(np.float32)  # int / int, mean or exp of ints: the default float
         out.data, out.grad, out._op = data, None, op
         if _grad_enabled and any(p.requires_grad for p in parents):
             out.requires_grad, out._parents, out._backward = True, parents, backward
@@ -160,8 +172,8 @@ class Tensor:
         return self.data.item()
 
     def detach(self):
-        """A tensor sharing the data, cut from the graph."""
-        return Tensor(self.data)
+        """A tensor sharing the data (and dtype), cut from the graph."""
+        return Tensor(self.data, dtype=self.dtype)
 
     def astype(self, dtype):
         from mgp import ops
@@ -187,7 +199,7 @@ class Tensor:
                                    f"shape {self.shape}; pass grad= of that shape")
             grad = xp.ones(self.shape, dtype=self.dtype)
         else:
-            grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=self.dtype)
+            grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad has shape {grad.shape}, but the tensor has "
                                  f"shape {self.shape}")
@@ -214,16 +226,22 @@ class Tensor:
 
     def _topological_order(self):
         """Nodes that require grad, each after all of its parents (iterative, no recursion)."""
-        order, visited, stack = [], {id(self)}, [(self, False)]
+        # A node is marked when it is expanded, not when it is pushed: marking at push time lets
+        # a node be emitted before a parent still waiting lower on the stack, and in a diamond
+        # (r = b + a, a = f(b)) b's backward would then run before a's share of b's gradient
+        # has arrived.
+        order, visited, stack = [], set(), [(self, False)]
         while stack:
             node, expanded = stack.pop()
             if expanded:
                 order.append(node)
                 continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
             stack.append((node, True))
             for p in node._parents:
                 if p.requires_grad and id(p) not in visited:
-                    visited.add(id(p))
                     stack.append((p, False))
         return order
 
