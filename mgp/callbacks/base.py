@@ -70,10 +70,16 @@ class CallbackList:
     def __getattr__(self, hook):
         if hook not in _HOOKS:
             raise AttributeError(hook)
+        indexed = hook.startswith("on_epoch_") or "_batch_" in hook  # (epoch or batch, logs)
 
-        def fan_out(*args, **kwargs):
+        def fan_out(*args, logs=None):
+            # every callback gets `logs` ({} when the loop has none), as in Keras, so that
+            # `LambdaCallback(on_epoch_begin=lambda epoch, logs: ...)` works
+            if len(args) > (1 if indexed else 0):
+                *args, logs = args
+            logs = {} if logs is None else logs
             for c in self.callbacks:
-                getattr(c, hook)(*args, **kwargs)
+                getattr(c, hook)(*args, logs)
         return fan_out
 
     def __iter__(self):
