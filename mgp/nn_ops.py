@@ -323,3 +323,51 @@ def global_avg_pool2d(x, data_format="channels_last", keepdims=False):
         raise ValueError(f"global_avg_pool2d expects a 4-D input, got shape {x.shape}")
     axes = (1, 2) if data_format == "channels_last" else (2, 3)
     return mean(x, axes, keepdims)
+
+
+# ============================================ normalization ==========================================
+
+def batch_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
+    """Normalize with the batch's own statistics, over every axis but `axis` (fused, own
+    backward: two passes each way instead of the graph that mean, var and sqrt would build).
+
+    Args:
+        x: float tensor, e.g. (N, C), or (N, H, W, C) with axis=-1, (N, C, H, W) with axis=1.
+        gamma, beta: optional scale and offset tensors of shape (x.shape[axis],).
+        axis: the feature axis, whose entries are normalized separately.
+        epsilon: added to the variance before the square root.
+    Returns:
+        (out, mean, var): `gamma * (x - mean) / sqrt(var + epsilon) + beta` (x's shape), and the
+        batch mean and biased variance as arrays of shape (x.shape[axis],), outside the graph
+        (for moving statistics).
+    """
+    axis = axis % x.ndim
+    reduced = tuple(i for i in range(x.ndim) if i != axis)
+    bshape = tuple(n if i == axis else 1 for i, n in enumerate(x.shape))
+    n = math.prod(x.shape[i] for i in reduced)
+    mu = x.data.mean(axis=reduced, keepdims=True)
+    centered = x.data - mu
+    var = (centered * centered).mean(axis=reduced, keepdims=True)
+    inv_std = 1 / xp.sqrt(var + x.dtype.type(epsilon))
+    xhat = centered * inv_std
+    del centered
+    out = xhat * gamma.data.reshape(bshape) if gamma is not None else xhat
+    if beta is not None:
+        out = out + beta.data.reshape(bshape)
+
+    def backward(g):
+        gxhat = g * gamma.data.reshape(bshape) if gamma is not None else g
+        gx = None
+        if x.requires_grad:  # the batch statistics depend on x: subtract their share
+            gx = inv_std * (gxhat - gxhat.sum(axis=reduced, keepdims=True) / n
+                            - xhat * ((gxhat * xhat).sum(axis=reduced, keepdims=True) / n))
+        grads = [gx]
+        if gamma is not None:
+            grads.append((g * xhat).sum(axis=reduced) if gamma.requires_grad else None)
+        if beta is not None:
+            grads.append(g.sum(axis=reduced) if beta.requires_grad else None)
+        return tuple(grads)
+
+    parents = (x,) + tuple(p for p in (gamma, beta) if p is not None)
+    result = Tensor._make(out, parents, backward, "batch_norm")
+    return result, mu.reshape(x.shape[axis]), var.reshape(x.shape[axis])

@@ -1,0 +1,144 @@
+"""Activation functions, as Keras names them, and `get` / `serialize` to go to and from names.
+
+Each takes a Tensor (or an array) and returns a Tensor built from engine ops, so gradients flow.
+`softmax` and `sigmoid` outputs remember their logits, so a cross-entropy loss after them is
+computed from the logits, as Keras does.
+
+Example:
+    >>> mgp.activations.get("relu")(mgp.tensor([-1.0, 2.0]))
+    Tensor([0., 2.], ...)
+"""
+from mgp import nn_ops, ops
+from mgp.ops import as_tensor
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """max(x, 0), with Keras's options: a slope below `threshold`, a cap at `max_value`."""
+    x = as_tensor(x)
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        return ops.relu(x)
+    out = ops.where(x.data >= threshold, x, (x - threshold) * negative_slope)
+    return out if max_value is None else ops.minimum(out, max_value)
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x))."""
+    return ops.sigmoid(as_tensor(x))
+
+
+def tanh(x):
+    return ops.tanh(as_tensor(x))
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis` (the last by default)."""
+    return nn_ops.softmax(as_tensor(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return nn_ops.log_softmax(as_tensor(x), axis=axis)
+
+
+def linear(x):
+    """The identity."""
+    return as_tensor(x)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x for x > 0, negative_slope * x otherwise (Keras's default slope 0.2)."""
+    return ops.leaky_relu(as_tensor(x), negative_slope)
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    return ops.elu(as_tensor(x), alpha)
+
+
+def selu(x):
+    """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017)."""
+    return ops.elu(as_tensor(x), 1.6732632423543772) * 1.0507009873554805
+
+
+def gelu(x, approximate=False):
+    """x * Phi(x), Phi the standard normal CDF; `approximate=True` uses the tanh form."""
+    return ops.gelu(as_tensor(x), approximate)
+
+
+def softplus(x):
+    """log(1 + exp(x)), without overflow."""
+    return ops.softplus(as_tensor(x))
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    x = as_tensor(x)
+    return x / (ops.abs(x) + 1)
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    x = as_tensor(x)
+    return x * ops.sigmoid(x)
+
+
+swish = silu
+
+
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    return ops.minimum(ops.relu(as_tensor(x)), 6.0)
+
+
+def hard_sigmoid(x):
+    """Piecewise-linear sigmoid: clip(x / 6 + 1 / 2, 0, 1), as Keras 3."""
+    return ops.clip(as_tensor(x) / 6.0 + 0.5, 0.0, 1.0)
+
+
+def mish(x):
+    """x * tanh(softplus(x))."""
+    x = as_tensor(x)
+    return x * ops.tanh(ops.softplus(x))
+
+
+def exponential(x):
+    return ops.exp(as_tensor(x))
+
+
+_BY_NAME = {fn.__name__: fn for fn in (
+    relu, sigmoid, tanh, softmax, log_softmax, linear, leaky_relu, elu, selu, gelu, softplus,
+    softsign, silu, relu6, hard_sigmoid, mish, exponential)}
+_BY_NAME["swish"] = silu
+
+
+def get(identifier):
+    """The activation function for a name ('relu'), None (linear), or a callable (itself).
+
+    Raises:
+        ValueError: for an unknown name; the message lists the known ones.
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        fn = _BY_NAME.get(identifier)
+        if fn is None:
+            raise ValueError(f"unknown activation {identifier!r}; known activations: "
+                             f"{sorted(_BY_NAME)}")
+        return fn
+    if isinstance(identifier, dict) and "config" in identifier:  # Keras's serialized form
+        return get(identifier["config"])
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"could not interpret activation {identifier!r}: expected a name "
+                     f"({', '.join(sorted(_BY_NAME))}), None or a callable")
+
+
+def serialize(activation):
+    """The name of an activation function ('relu'); for a custom callable, its `__name__`."""
+    activation = get(activation)
+    name = getattr(activation, "__name__", None)
+    if name is None:
+        raise ValueError(f"cannot serialize activation {activation!r}: it has no name")
+    return name
+
+
+__all__ = sorted(_BY_NAME) + ["get", "serialize"]

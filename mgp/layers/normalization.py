@@ -1,0 +1,122 @@
+"""BatchNormalization: normalize with batch statistics in training, moving ones at inference."""
+from mgp import initializers, nn_ops, ops
+from mgp.layers._utils import describe, floating, reject
+from mgp.layers.base import Layer, _flatten
+
+
+class BatchNormalization(Layer):
+    """Normalize each feature (channel) to zero mean and unit variance, then scale and shift.
+
+    In training (`training=True` and the layer trainable) it uses the batch's mean and
+    (biased) variance, the gradient flows through them, and the moving statistics are updated
+    as Keras does: `moving = moving * momentum + batch * (1 - momentum)`. At inference it uses
+    the moving statistics. A layer set `trainable = False` always runs in inference mode (as in
+    Keras 3).
+
+    Args:
+        axis: the feature axis (-1 for channels_last images and for dense features, 1 for
+            channels_first).
+        momentum: weight of the old value in the moving statistics.
+        epsilon: added to the variance.
+        center, scale: whether to learn an offset `beta` and a scale `gamma`.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+            moving_variance_initializer: Keras's defaults 'zeros', 'ones', 'zeros', 'ones'.
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: only None.
+
+    Weights, in Keras's order: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance`
+    (non-trainable), each of shape (features,).
+
+    Example:
+        >>> bn = BatchNormalization()
+        >>> y = bn(x, training=True)   # batch statistics; moving ones updated
+        >>> y = bn(x)                  # moving statistics
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, int):
+            raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
+        reject("BatchNormalization", beta_regularizer=beta_regularizer,
+               gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
+               gamma_constraint=gamma_constraint)
+        self.axis = axis
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.synchronized = bool(synchronized)  # one process: nothing to synchronize
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+
+    def _features(self, shape):
+        if not -len(shape) <= self.axis < len(shape):
+            raise ValueError(f"{describe(self)}: axis {self.axis} is out of range for inputs of "
+                             f"shape {tuple(shape)}")
+        return shape[self.axis]
+
+    def build(self, input_shape):
+        n = self._features(input_shape)
+        if n is None:
+            raise ValueError(f"{describe(self)} needs a known size on axis {self.axis}, got "
+                             f"shape {tuple(input_shape)}")
+        if self.scale:
+            self.gamma = self.add_weight((n,), self.gamma_initializer, name="gamma")
+        if self.center:
+            self.beta = self.add_weight((n,), self.beta_initializer, name="beta")
+        self.moving_mean = self.add_weight((n,), self.moving_mean_initializer, trainable=False,
+                                           name="moving_mean")
+        self.moving_variance = self.add_weight((n,), self.moving_variance_initializer,
+                                               trainable=False, name="moving_variance")
+
+    def call(self, inputs, training=False):
+        x = floating(inputs, self.dtype)
+        n = self.moving_mean.shape[0]
+        if self._features(x.shape) != n:
+            raise ValueError(f"{describe(self)} expected inputs with {n} features on axis "
+                             f"{self.axis}, got {tuple(x.shape)}")
+        if training and self.trainable:
+            out, mean, var = nn_ops.batch_norm(x, self.gamma, self.beta, self.axis, self.epsilon)
+            m = self.momentum
+            self.moving_mean.assign(self.moving_mean.data * m + mean * (1 - m))
+            self.moving_variance.assign(self.moving_variance.data * m + var * (1 - m))
+            return out
+        # inference: one affine map, x * scale + shift, from the moving statistics
+        bshape = tuple(n if i == self.axis % x.ndim else 1 for i in range(x.ndim))
+        inv_std = 1 / ops.sqrt(self.moving_variance + self.epsilon)
+        scale = inv_std * self.gamma if self.gamma is not None else inv_std
+        shift = -self.moving_mean * scale
+        if self.beta is not None:
+            shift = shift + self.beta
+        return x * ops.reshape(scale, bshape) + ops.reshape(shift, bshape)
+
+    def _call_symbolic(self, inputs, *args, **kwargs):
+        # tracing a functional model runs the layer on a zero sample: keep that out of the
+        # moving statistics
+        self._maybe_build([t.shape for t in _flatten(inputs)])
+        saved = [(w, w.data) for w in (self.moving_mean, self.moving_variance)]
+        try:
+            return super()._call_symbolic(inputs, *args, **kwargs)
+        finally:
+            for w, data in saved:
+                w.data = data
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+                "moving_variance_initializer":
+                    initializers.serialize(self.moving_variance_initializer),
+                "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
+                "gamma_constraint": None, "synchronized": self.synchronized}

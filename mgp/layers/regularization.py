@@ -1,0 +1,56 @@
+"""Dropout: randomly zero inputs while training."""
+import numpy as np
+
+from mgp import backend
+from mgp.backend import xp
+from mgp.layers._utils import floating
+from mgp.layers.base import Layer
+
+
+class Dropout(Layer):
+    """Zero each input with probability `rate` while training, and scale the rest by
+    1 / (1 - rate) so the expected sum is unchanged; the identity at inference.
+
+    Active only when called with `training=True` (which `fit` does).
+
+    Args:
+        rate: fraction of inputs to drop, in [0, 1].
+        noise_shape: shape of the keep mask, broadcast against the inputs; None entries take
+            the input's size (e.g. (None, 1, 1, None) drops whole feature maps).
+        seed: an int gives the layer its own random generator (reproducible masks); None
+            draws from mgp's global generator (`mgp.utils.set_random_seed`).
+
+    Example:
+        >>> drop = Dropout(0.5)
+        >>> drop(np.ones((2, 4)), training=True).data   # about half zeros, the rest 2.0
+        >>> drop(np.ones((2, 4))).data                   # unchanged
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)) \
+                or not 0 <= rate <= 1:
+            raise ValueError(f"Dropout: rate must be a number in [0, 1], got {rate!r}")
+        self.rate = float(rate)
+        self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
+        self.seed = seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def call(self, inputs, training=False):
+        x = floating(inputs, self.dtype)
+        if not training or self.rate == 0:
+            return x
+        shape = x.shape
+        if self.noise_shape is not None:
+            shape = tuple(n if m is None else m for n, m in zip(x.shape, self.noise_shape))
+        rng = self._rng if self._rng is not None else backend.rng()
+        keep = rng.random(shape, dtype=np.float32) >= self.rate
+        scale = 1 / (1 - self.rate) if self.rate < 1 else 0.0
+        return x * xp.asarray(keep * x.dtype.type(scale))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": self.noise_shape}
