@@ -22,7 +22,7 @@ _CHUNK = 1 << 16
 
 
 def resolve_cache_dir(cache_dir=None):
-    """The dataset cache folder: `cache_dir` if given, else `$MGP_CACHE_DIR`, else `~/.mgp/datasets`."""
+    """The dataset cache folder: `cache_dir`, else `$MGP_CACHE_DIR`, else `~/.mgp/datasets`."""
     if cache_dir is None:
         cache_dir = os.environ.get("MGP_CACHE_DIR") or os.path.join("~", ".mgp", "datasets")
     return os.path.abspath(os.path.expanduser(os.fspath(cache_dir)))
