@@ -88,7 +88,7 @@ def download(origin, path, sha256=None):
 
     Raises `ConnectionError` when the server sends fewer bytes than it announced, `ValueError`
     when `sha256` is given and the data does not match it, and urllib's `URLError` when the
-    server cannot be reached; in every case nothing is left at `path`.
+    server cannot be reached; in every case `path` is left as it was (temporary file removed).
     """
     h = hashlib.sha256()
     received = 0
@@ -96,7 +96,7 @@ def download(origin, path, sha256=None):
         total = response.headers.get("Content-Length")
         total = int(total) if total else None
         bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                   desc=os.path.basename(path), leave=True)
+                   desc=os.path.basename(path))
         with bar, atomic_write(path) as f:
             for chunk in iter(lambda: response.read(_CHUNK), b""):
                 f.write(chunk)
