@@ -1,0 +1,58 @@
+"""NumPy's float32 GEMM speed on the exact shapes a workload multiplies: the lower bound.
+
+A workload cannot run faster than its matrix products alone, done by the same BLAS. Each shape
+is timed with its operands laid out as mgp's ops lay them ('tn': the left operand is a transposed
+view, as in `cols.T @ g`) and written into a preallocated output, best of several runs, so the
+bound is the BLAS's own speed, with no allocation, copy or Python around it.
+"""
+import os
+import time
+
+import numpy as np
+
+
+def operands(m, k, n, layout, rng):
+    a = rng.random((k, m) if layout[0] == "t" else (m, k), dtype=np.float32)
+    b = rng.random((n, k) if layout[1] == "t" else (k, n), dtype=np.float32)
+    return (a.T if layout[0] == "t" else a), (b.T if layout[1] == "t" else b)
+
+
+def gemm_seconds(m, k, n, layout, min_time=0.05, runs=5):
+    """Best seconds for one float32 (m, k) @ (k, n) product."""
+    rng = np.random.default_rng(0)
+    a, b = operands(m, k, n, layout, rng)
+    out = np.empty((m, n), dtype=np.float32)
+    np.matmul(a, b, out=out)  # warm-up: BLAS threads, caches, page faults of `out`
+    start = time.perf_counter()
+    np.matmul(a, b, out=out)
+    once = time.perf_counter() - start
+    inner = max(1, int(min_time / max(once, 1e-7)))
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(inner):
+            np.matmul(a, b, out=out)
+        best = min(best, (time.perf_counter() - start) / inner)
+    return best
+
+
+def measure(shapes):
+    """{(m, k, n, layout): best seconds} for every distinct shape."""
+    return {shape: gemm_seconds(*shape) for shape in dict.fromkeys(tuple(s) for s in shapes)}
+
+
+def blas_info():
+    """NumPy's version, its BLAS, kernel architecture and threads, and any OPENBLAS_* overrides."""
+    text = "numpy " + np.__version__
+    try:
+        from threadpoolctl import threadpool_info
+        for lib in threadpool_info():
+            if lib["user_api"] == "blas":
+                text += (f", {lib['internal_api']} {lib['version']} ({lib.get('architecture')} "
+                         f"kernels, {lib['threading_layer']}, {lib['num_threads']} threads)")
+    except ImportError:
+        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        text += f", {cfg['name']} {cfg['version']} (pip install threadpoolctl for its threads)"
+    overrides = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_CORETYPE")
+                 or k.startswith("OPENBLAS_L2_SIZE")}
+    return text + (f", env {overrides}" if overrides else "")

@@ -1,0 +1,132 @@
+"""The workloads in mgp. Each function takes `load` (returns the MNIST arrays) and returns
+`rep(**size)`, which runs one repetition; `torch_side.py` has the same functions in PyTorch.
+"""
+import numpy as np
+
+import mgp
+import mgp.functional as F
+from workloads import BATCH, INFER_BATCH
+
+
+def _model(kind):
+    from mgp import layers
+    body = {
+        "convnet": [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+                    layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+                    layers.Flatten(), layers.Dropout(0.5)],
+        "classroom": [layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
+                      layers.Flatten()],
+        "mlp": [layers.Flatten(), layers.Dense(128, activation="relu")],
+    }[kind]
+    model = mgp.Sequential([mgp.Input((28, 28, 1))] + body
+                           + [layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=mgp.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _train(kind, load):
+    x, y = load()[:2]
+    model = _model(kind)
+
+    def rep(steps=None):
+        n = len(x) if steps is None else steps * BATCH
+        model.fit(x[:n], y[:n], batch_size=BATCH, epochs=1, verbose=0)
+    return rep
+
+
+def convnet_train(load): return _train("convnet", load)
+def classroom_train(load): return _train("classroom", load)
+def mlp_train(load): return _train("mlp", load)
+
+
+def convnet_infer(load):
+    x = load()[2]
+    model = _model("convnet")
+
+    def rep(images):
+        model.predict(x[:images], batch_size=INFER_BATCH, verbose=0)
+    return rep
+
+
+# ---------------------------------------- micro-benchmarks ----------------------------------------
+
+def _rand(*shape, grad=False):
+    data = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    return mgp.tensor(data, requires_grad=grad)
+
+
+def _reset(*tensors):
+    for t in tensors:
+        t.grad = None
+
+
+def _fwd(fn, *inputs):
+    def rep(calls):
+        with mgp.no_grad():
+            for _ in range(calls):
+                fn(*inputs)
+    return rep
+
+
+def _fwd_bwd(fn, *inputs):
+    """fn's forward with its graph, then backward from a fixed upstream gradient."""
+    g = _rand(*fn(*inputs).shape).data
+
+    def rep(calls):
+        for _ in range(calls):
+            _reset(*inputs)
+            fn(*inputs).backward(g)
+    return rep
+
+
+def _conv_inputs(h, c, f, input_grad=True):
+    return _rand(BATCH, h, h, c, grad=input_grad), _rand(3, 3, c, f, grad=True), _rand(f, grad=True)
+
+
+def conv1_fwd(load): return _fwd(F.conv2d, *_conv_inputs(28, 1, 32))
+def conv1_fwd_bwd(load): return _fwd_bwd(F.conv2d, *_conv_inputs(28, 1, 32, input_grad=False))
+def conv2_fwd(load): return _fwd(F.conv2d, *_conv_inputs(13, 32, 64))
+def conv2_fwd_bwd(load): return _fwd_bwd(F.conv2d, *_conv_inputs(13, 32, 64))
+def pool1_fwd_bwd(load): return _fwd_bwd(F.max_pool2d, _rand(BATCH, 26, 26, 32, grad=True))
+def pool2_fwd_bwd(load): return _fwd_bwd(F.max_pool2d, _rand(BATCH, 11, 11, 64, grad=True))
+def matmul_fwd_bwd(load): return _fwd_bwd(F.matmul, _rand(BATCH * 121, 288, grad=True),
+                                          _rand(288, 64, grad=True))
+def dense_fwd_bwd(load): return _fwd_bwd(F.matmul, _rand(BATCH, 1600, grad=True),
+                                         _rand(1600, 10, grad=True))
+
+
+def xent_fwd_bwd(load):
+    logits = _rand(BATCH, 10, grad=True)
+    labels = mgp.tensor(np.arange(BATCH) % 10)
+
+    def rep(calls):
+        for _ in range(calls):
+            _reset(logits)
+            F.cross_entropy(logits, labels).mean().backward()
+    return rep
+
+
+# ------------------------------------------ per-op overhead ---------------------------------------
+
+def _chain(backward):
+    x, c = _rand(16, grad=True), mgp.tensor(np.full(16, 0.5, dtype=np.float32))
+
+    def rep(chains):
+        for _ in range(chains):
+            y = x
+            for _ in range(250):  # 4 ops a round: 1,000 ops
+                y = (y * c + c).tanh() - c
+            if backward:
+                _reset(x)
+                y.sum().backward()
+    return rep
+
+
+def opchain_fwd(load): return _chain(backward=False)
+def opchain_fwd_bwd(load): return _chain(backward=True)
+
+
+def info():
+    """What this side runs on, for the report's header."""
+    from gemm import blas_info
+    return f"mgp {mgp.__version__}, {blas_info()}"

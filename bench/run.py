@@ -1,0 +1,207 @@
+"""mgp's benchmark suite: mgp against PyTorch on the same machine, in the same run.
+
+    python bench/run.py            # quick: 50 training steps a rep (a few minutes)
+    python bench/run.py --full     # whole 54,000-image epochs (about an hour on 2 cores)
+    python bench/run.py --only convnet,micro --reps 5 --json results.json
+
+For each workload, mgp and PyTorch each get a worker process (their own peak memory, the same
+thread count fixed before import), warm up once, then run their measured reps alternately, so
+that a drift in the machine's load hits both. See bench/README.md for what each column means.
+"""
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import workloads
+
+HERE = Path(__file__).resolve().parent
+
+
+class Worker:
+    """A worker process; `ask` sends one command and returns its JSON answer."""
+
+    def __init__(self, framework, workload, threads, full):
+        cmd = [sys.executable, str(HERE / "worker.py"), framework, workload,
+               "--threads", str(threads)] + (["--full"] if full else [])
+        self.framework = framework
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.ready = self._read()
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read().strip().splitlines()
+            return {"error": f"worker died: {err[-1] if err else 'no output'}"}
+        return json.loads(line)
+
+    def ask(self, cmd, **fields):
+        self.proc.stdin.write(json.dumps(dict(cmd=cmd, **fields)) + "\n")
+        return self._read()
+
+    def close(self):
+        answer = self.ask("exit") if self.proc.poll() is None else {}
+        self.proc.wait()
+        return answer.get("peak_mib")
+
+
+def gemm_times(workload_list, threads):
+    """Best seconds of every GEMM shape the chosen workloads multiply (numpy, float32)."""
+    shapes = [list(s) for w in workload_list for s in w.gemms]
+    worker = Worker("gemm", "-", threads, False)
+    answer = worker.ask("gemm", shapes=shapes)
+    worker.close()
+    return worker.ready.get("info", ""), {tuple(s): t for s, t in answer["seconds"]}
+
+
+def measure(w, frameworks, threads, full, reps):
+    """Warm up each framework, then alternate their measured reps (ABBA order)."""
+    workers = {f: Worker(f, w.name, threads, full) for f in frameworks}
+    result = {f: {"seconds": [], "error": workers[f].ready.get("error"),
+                  "info": workers[f].ready.get("info")} for f in frameworks}
+    live = [f for f in frameworks if not result[f]["error"]]
+    for f in live:
+        answer = workers[f].ask("warmup")
+        result[f]["error"] = answer.get("error")
+    live = [f for f in live if not result[f]["error"]]
+    for r in range(reps):
+        for f in (live if r % 2 == 0 else live[::-1]):
+            if result[f]["error"]:
+                continue
+            answer = workers[f].ask("rep")
+            if "error" in answer:
+                result[f]["error"] = answer["error"]
+            else:
+                result[f]["seconds"].append(answer["seconds"])
+    for f, worker in workers.items():
+        result[f]["peak_mib"] = worker.close()
+    return result
+
+
+# --------------------------------------------- printing -------------------------------------------
+
+COLUMNS = (("workload", 16), ("unit", 9), ("mgp", 22), ("torch", 22), ("mgp/torch", 9),
+           ("mgp img/s", 10), ("torch img/s", 11), ("mgp MiB", 8), ("torch MiB", 9),
+           ("GEMM bound", 10), ("mgp/bound", 9))
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    return f"{v:.3g}" if v < 100 else f"{v:.0f}"
+
+
+def summary(w, seconds):
+    """(median, min, max) in the workload's unit, or None."""
+    if not seconds:
+        return None
+    return tuple(s * w.per_unit for s in (statistics.median(seconds), min(seconds),
+                                          max(seconds)))
+
+
+def row(w, result, bound):
+    cells, medians = [w.name, w.unit], {}
+    for f in ("mgp", "torch"):
+        r = result.get(f)
+        s = summary(w, r["seconds"]) if r else None
+        if s:
+            medians[f] = s[0]
+            cells.append(f"{fmt(s[0])} [{fmt(s[1])}-{fmt(s[2])}]")
+        else:
+            cells.append("n/a" if not r else "failed")
+    both = "mgp" in medians and "torch" in medians
+    cells.append(f"{medians['mgp'] / medians['torch']:.2f}x" if both else "-")
+    for f in ("mgp", "torch"):
+        r = result.get(f)
+        ok = r and r["seconds"] and w.images
+        cells.append(fmt(w.images / statistics.median(r["seconds"])) if ok else "-")
+    for f in ("mgp", "torch"):
+        r = result.get(f)
+        cells.append(fmt(r["peak_mib"]) if r and r.get("peak_mib") else "-")
+    cells.append(fmt(bound) if bound else "-")
+    cells.append(f"{medians['mgp'] / bound:.2f}x" if bound and "mgp" in medians else "-")
+    return "  ".join(c.ljust(width) for c, (_, width) in zip(cells, COLUMNS))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="50 steps a rep (the default)")
+    mode.add_argument("--full", action="store_true", help="whole epochs")
+    parser.add_argument("--only", default="", help="comma-separated workload names or groups "
+                        "(convnet, classroom, mlp, micro, opchain); substrings match")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="threads for both frameworks (default: the machine's cores)")
+    parser.add_argument("--reps", type=int, help="measured reps per workload (after 1 warm-up)")
+    parser.add_argument("--no-torch", action="store_true", help="measure mgp alone")
+    parser.add_argument("--json", help="also write every raw time to this file")
+    args = parser.parse_args()
+
+    chosen = workloads.all_workloads(args.full)
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        chosen = [w for w in chosen if any(k == w.group or k in w.name for k in keys)]
+    frameworks = ["mgp"]
+    torch_note = ""
+    if args.no_torch:
+        torch_note = "not measured (--no-torch)"
+    elif importlib.util.find_spec("torch") is None:
+        torch_note = "not installed (pip install torch): torch columns empty"
+    else:
+        frameworks.append("torch")
+
+    blas, gemm = gemm_times(chosen, args.threads)
+    print(f"mgp benchmark suite, {'full' if args.full else 'quick'} mode, "
+          f"{datetime.datetime.now():%Y-%m-%d %H:%M}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f} at start; Python {platform.python_version()}")
+    print(f"threads: {args.threads} for both (OMP/OPENBLAS/MKL_NUM_THREADS, "
+          f"torch.set_num_threads)")
+    print(f"numpy BLAS: {blas}")
+    if torch_note:
+        print(f"torch: {torch_note}")
+    print("times: median [min-max] of the measured reps after 1 warm-up; "
+          "GEMM bound: the workload's matrix products alone at numpy's best measured speed")
+    print()
+    print("  ".join(name.ljust(width) for name, width in COLUMNS))
+
+    records, infos = [], {}
+    for w in chosen:
+        reps = args.reps or w.reps
+        result = measure(w, frameworks, args.threads, args.full, reps)
+        bound = sum(gemm[tuple(s)] for s in w.gemms) * w.gemm_count * w.per_unit or None
+        print(row(w, result, bound), flush=True)
+        for f, r in result.items():
+            if r["error"]:
+                print(f"    {f}: {r['error']}", flush=True)
+            if r.get("info"):
+                infos[f] = r["info"]
+        records.append({"workload": w.name, "unit": w.unit, "per_unit": w.per_unit,
+                        "images_per_rep": w.images, "gemm_bound": bound, "note": w.note,
+                        **{f: r for f, r in result.items()}})
+
+    print()
+    for f, text in infos.items():
+        print(f"{f}: {text}")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (above 0 means others shared the "
+          f"cores: compare ratios, not absolute times)")
+    print("GEMM rates (numpy float32, best of 5):")
+    for (m, k, n, layout), t in sorted(gemm.items()):
+        print(f"    ({m}, {k}) @ ({k}, {n}) {layout}: {t * 1e3:.3f} ms, "
+              f"{2 * m * k * n / t / 1e9:.1f} GFLOP/s")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "mode": "full" if args.full else "quick", "threads": args.threads, "blas": blas,
+            "infos": infos, "gemm_seconds": [[list(s), t] for s, t in gemm.items()],
+            "workloads": records}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

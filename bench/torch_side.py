@@ -1,0 +1,156 @@
+"""The same workloads in PyTorch (eager, NCHW, no torch.compile): the reference mgp is measured
+against. Same functions as `mgp_side.py`; same model, data, batch size, optimizer and FLOPs.
+
+The models end in a Linear layer and train with `F.cross_entropy` on its logits, PyTorch's usual
+way of writing Keras's softmax + sparse categorical cross-entropy; inference applies the softmax.
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from workloads import BATCH, INFER_BATCH
+
+
+def _model(kind):
+    body = {
+        "convnet": [nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                    nn.Flatten(), nn.Dropout(0.5), nn.Linear(5 * 5 * 64, 10)],
+        "classroom": [nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Flatten(), nn.Linear(13 * 13 * 8, 10)],
+        "mlp": [nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)],
+    }[kind]
+    return nn.Sequential(*body)
+
+
+def _nchw(x):
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+
+def _train(kind, load):
+    x, y = load()[:2]
+    x, y = _nchw(x), torch.from_numpy(y)
+    model = _model(kind)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)  # Keras's defaults
+
+    def rep(steps=None):
+        n = len(x) if steps is None else steps * BATCH
+        model.train()
+        perm = torch.randperm(n)  # shuffled each epoch, as Keras's fit does
+        total = 0.0
+        for i in range(0, n, BATCH):
+            idx = perm[i:i + BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item()
+    return rep
+
+
+def convnet_train(load): return _train("convnet", load)
+def classroom_train(load): return _train("classroom", load)
+def mlp_train(load): return _train("mlp", load)
+
+
+def convnet_infer(load):
+    x = _nchw(load()[2])
+    model = _model("convnet").eval()
+
+    def rep(images):
+        with torch.no_grad():
+            probs = [torch.softmax(model(x[i:i + INFER_BATCH]), dim=1)
+                     for i in range(0, images, INFER_BATCH)]
+            return torch.cat(probs).numpy()
+    return rep
+
+
+# ---------------------------------------- micro-benchmarks ----------------------------------------
+
+def _rand(*shape, grad=False):
+    data = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
+    return torch.from_numpy(data).requires_grad_(grad)
+
+
+def _reset(*tensors):
+    for t in tensors:
+        t.grad = None
+
+
+def _fwd(fn, *inputs):
+    def rep(calls):
+        with torch.no_grad():
+            for _ in range(calls):
+                fn(*inputs)
+    return rep
+
+
+def _fwd_bwd(fn, *inputs):
+    g = _rand(*fn(*inputs).shape)
+
+    def rep(calls):
+        for _ in range(calls):
+            _reset(*inputs)
+            fn(*inputs).backward(g)
+    return rep
+
+
+def _conv_inputs(h, c, f, input_grad=True):
+    return (_rand(BATCH, c, h, h, grad=input_grad), _rand(f, c, 3, 3, grad=True),
+            _rand(f, grad=True))
+
+
+def _pool(x): return F.max_pool2d(x, 2)
+
+
+def conv1_fwd(load): return _fwd(F.conv2d, *_conv_inputs(28, 1, 32))
+def conv1_fwd_bwd(load): return _fwd_bwd(F.conv2d, *_conv_inputs(28, 1, 32, input_grad=False))
+def conv2_fwd(load): return _fwd(F.conv2d, *_conv_inputs(13, 32, 64))
+def conv2_fwd_bwd(load): return _fwd_bwd(F.conv2d, *_conv_inputs(13, 32, 64))
+def pool1_fwd_bwd(load): return _fwd_bwd(_pool, _rand(BATCH, 32, 26, 26, grad=True))
+def pool2_fwd_bwd(load): return _fwd_bwd(_pool, _rand(BATCH, 64, 11, 11, grad=True))
+def matmul_fwd_bwd(load): return _fwd_bwd(torch.matmul, _rand(BATCH * 121, 288, grad=True),
+                                          _rand(288, 64, grad=True))
+def dense_fwd_bwd(load): return _fwd_bwd(torch.matmul, _rand(BATCH, 1600, grad=True),
+                                         _rand(1600, 10, grad=True))
+
+
+def xent_fwd_bwd(load):
+    logits = _rand(BATCH, 10, grad=True)
+    labels = torch.arange(BATCH) % 10
+
+    def rep(calls):
+        for _ in range(calls):
+            _reset(logits)
+            F.cross_entropy(logits, labels).backward()
+    return rep
+
+
+# ------------------------------------------ per-op overhead ---------------------------------------
+
+def _chain(backward):
+    x, c = _rand(16, grad=True), torch.full((16,), 0.5)
+
+    def rep(chains):
+        for _ in range(chains):
+            y = x
+            for _ in range(250):  # 4 ops a round: 1,000 ops
+                y = (y * c + c).tanh() - c
+            if backward:
+                _reset(x)
+                y.sum().backward()
+    return rep
+
+
+def opchain_fwd(load): return _chain(backward=False)
+def opchain_fwd_bwd(load): return _chain(backward=True)
+
+
+def info():
+    """What this side runs on, for the report's header."""
+    cfg = torch.__config__.show()
+    blas = "MKL" if "USE_MKL=ON" in cfg else "BLAS " + torch.backends.cpu.get_cpu_capability()
+    dnn = ", oneDNN" if torch.backends.mkldnn.is_available() else ""
+    return (f"torch {torch.__version__} ({blas}{dnn}, {torch.backends.cpu.get_cpu_capability()}, "
+            f"{torch.get_num_threads()} threads)")

@@ -1,0 +1,95 @@
+"""One framework's side of one workload, in its own process, driven by `run.py`.
+
+    python bench/worker.py {mgp,torch,gemm} WORKLOAD --threads N
+
+A process of its own gives each framework its own peak resident memory, and lets the thread
+counts be fixed before NumPy or PyTorch is imported. The driver sends one JSON command a line on
+stdin ("warmup", "rep", "gemm", "exit"); the worker answers one JSON line each on its original
+stdout. Anything else printed goes to stderr, so no library output can break the protocol.
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def rss_mib():
+    """Resident memory now (not the peak), from /proc."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("framework", choices=("mgp", "torch", "gemm"))
+    parser.add_argument("workload")
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--full", action="store_true")
+    args = parser.parse_args()
+    for var in THREAD_VARS:  # before NumPy or PyTorch is imported
+        os.environ[var] = str(args.threads)
+
+    answer_to = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray prints go to stderr
+
+    def answer(**fields):
+        answer_to.write(json.dumps(fields) + "\n")
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [here, os.path.dirname(here)]  # bench's modules, and the repository's mgp
+    try:
+        rep, warmup, size, info = build(args)
+    except Exception as e:  # reported in the table, e.g. a model API that does not exist yet
+        answer(error=f"{type(e).__name__}: {e}")
+        return
+    answer(ready=True, info=info, rss_mib=rss_mib())
+
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["cmd"] in ("warmup", "rep"):
+            kwargs = warmup if cmd["cmd"] == "warmup" else size
+            start = time.perf_counter()
+            try:
+                rep(**kwargs)
+            except Exception as e:
+                answer(error=f"{type(e).__name__}: {e}")
+                return
+            answer(seconds=time.perf_counter() - start)
+        elif cmd["cmd"] == "gemm":
+            import gemm
+            times = gemm.measure(cmd["shapes"])
+            answer(seconds=[[list(shape), t] for shape, t in times.items()])
+        elif cmd["cmd"] == "exit":
+            answer(peak_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            return
+
+
+def build(args):
+    """(rep function, warm-up kwargs, measured kwargs, info string) for this process."""
+    if args.framework == "gemm":
+        import gemm
+        return None, {}, {}, gemm.blas_info()
+    import workloads
+    if args.framework == "mgp":
+        import mgp_side as side
+    else:
+        import torch
+        torch.set_num_threads(args.threads)
+        import torch_side as side
+    spec = {w.name: w for w in workloads.all_workloads(args.full)}[args.workload]
+    make = getattr(side, args.workload)
+    cache = []
+
+    def load():
+        if not cache:
+            cache.append(workloads.load_mnist())
+        return cache[0]
+    return make(load), spec.warmup, spec.size, side.info()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""What the suite measures: each workload's size, repetitions, data, and GEMMs.
+
+Framework-free (NumPy only): the driver imports it for FLOPs and the GEMM lower bound, and each
+worker imports it for the data and the sizes. The models themselves are in `mgp_side.py` and
+`torch_side.py`, one function per workload with the same name in both.
+"""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+BATCH = 128             # training batch, as the Keras MNIST convnet example
+INFER_BATCH = 1000      # inference batch
+TRAIN_IMAGES = 54_000   # the Keras example trains on 90% of the 60,000 (validation_split=0.1)
+TEST_IMAGES = 10_000
+
+
+@dataclass
+class Workload:
+    """One row of the table.
+
+    `images` is what one measured rep processes (None when images make no sense); `per_unit`
+    converts seconds per rep into the reported unit (for example a quick run's 50 steps into
+    seconds per 54,000-image epoch); `gemms` lists one step's matrix products as (m, k, n, layout),
+    A (m, k) @ B (k, n), layout 'nn' / 'tn' / 'nt' saying which operand is a transposed view, and a
+    rep makes `gemm_count` such steps.
+    """
+    name: str
+    group: str
+    unit: str
+    reps: int
+    warmup: dict = field(default_factory=dict)   # kwargs for the warm-up rep
+    size: dict = field(default_factory=dict)     # kwargs for each measured rep
+    images: int | None = None
+    per_unit: float = 1.0
+    gemms: list = field(default_factory=list)   # of one step or call
+    gemm_count: float = 0.0                      # steps or calls per rep
+    note: str = ""
+
+
+# ---------------------------------------------- GEMMs ---------------------------------------------
+
+def conv_gemms(n, h, w, c, f, k=3, input_grad=True, train=True):
+    """The im2col GEMMs of a valid k x k conv over NHWC (n, h, w, c) with f filters.
+
+    Forward cols (n*ho*wo, k*k*c) @ kernel (k*k*c, f); backward cols.T @ g for the kernel and,
+    unless the input is the network's input, g @ kernel.T for the input.
+    """
+    m, kk = n * (h - k + 1) * (w - k + 1), k * k * c
+    gemms = [(m, kk, f, "nn")]
+    if train:
+        gemms.append((kk, m, f, "tn"))
+        if input_grad:
+            gemms.append((m, f, kk, "nt"))
+    return gemms
+
+
+def dense_gemms(n, d_in, d_out, input_grad=True, train=True):
+    gemms = [(n, d_in, d_out, "nn")]
+    if train:
+        gemms.append((d_in, n, d_out, "tn"))
+        if input_grad:
+            gemms.append((n, d_out, d_in, "nt"))
+    return gemms
+
+
+def model_gemms(model, n, train):
+    """GEMMs of one step of `model` ('convnet', 'classroom' or 'mlp') at batch n."""
+    if model == "convnet":
+        return (conv_gemms(n, 28, 28, 1, 32, input_grad=False, train=train)
+                + conv_gemms(n, 13, 13, 32, 64, train=train)
+                + dense_gemms(n, 5 * 5 * 64, 10, train=train))
+    if model == "classroom":
+        return (conv_gemms(n, 28, 28, 1, 8, input_grad=False, train=train)
+                + dense_gemms(n, 13 * 13 * 8, 10, train=train))
+    if model == "mlp":
+        return (dense_gemms(n, 784, 128, input_grad=False, train=train)
+                + dense_gemms(n, 128, 10, train=train))
+    raise ValueError(f"unknown model {model!r}")
+
+
+def gemm_flops(gemms):
+    return sum(2 * m * k * n for m, k, n, _ in gemms)
+
+
+# ----------------------------------------------- data ---------------------------------------------
+
+def data_dir():
+    """MGP_DATA_DIR, else the shared/data folder beside the repository."""
+    env = os.environ.get("MGP_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def load_mnist():
+    """(x_train (54000, 28, 28, 1), y_train, x_test (10000, 28, 28, 1), y_test): float32 in [0, 1]
+    and int64 labels, read from mnist.npz (the Keras layout)."""
+    path = data_dir() / "mnist.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found; set MGP_DATA_DIR to the folder holding "
+                                f"mnist.npz")
+    with np.load(path) as f:
+        x_train, y_train, x_test, y_test = (f[k] for k in ("x_train", "y_train", "x_test",
+                                                           "y_test"))
+    scale = lambda x: (x.astype(np.float32) / np.float32(255))[..., None]  # noqa: E731
+    return (scale(x_train[:TRAIN_IMAGES]), y_train[:TRAIN_IMAGES].astype(np.int64),
+            scale(x_test), y_test.astype(np.int64))
+
+
+# --------------------------------------------- the list -------------------------------------------
+
+def all_workloads(full):
+    """The suite: whole epochs when `full`, else a few hundred training steps in all."""
+    steps = None if full else 50                    # steps per measured rep (None: an epoch)
+    train_reps, fast_reps = (3, 10) if full else (3, 5)
+    images = TRAIN_IMAGES if full else steps * BATCH
+    workloads = []
+    for model, title in (("convnet", "Keras MNIST convnet"), ("classroom", "classroom CNN"),
+                         ("mlp", "MLP 784-128-10")):
+        workloads.append(Workload(
+            f"{model}_train", model, "s/epoch", train_reps,
+            warmup={"steps": 10}, size={"steps": steps}, images=images,
+            per_unit=TRAIN_IMAGES / images,
+            gemms=model_gemms(model, BATCH, train=True), gemm_count=images / BATCH,
+            note=f"{title}, Adam, batch {BATCH}" + ("" if full else
+                                                    f", {steps} steps scaled to an epoch")))
+    workloads.append(Workload(
+        "convnet_infer", "convnet", "s/10k img", fast_reps,
+        warmup={"images": INFER_BATCH}, size={"images": TEST_IMAGES}, images=TEST_IMAGES,
+        gemms=model_gemms("convnet", INFER_BATCH, train=False),
+        gemm_count=TEST_IMAGES / INFER_BATCH,
+        note=f"predict, batch {INFER_BATCH}"))
+
+    calls = 10  # calls per micro rep; reported per call
+    n = BATCH
+    micro = [
+        ("conv1_fwd", conv_gemms(n, 28, 28, 1, 32, train=False), "(128,28,28,1) * 3x3x1x32"),
+        ("conv1_fwd_bwd", conv_gemms(n, 28, 28, 1, 32, input_grad=False), "no input grad"),
+        ("conv2_fwd", conv_gemms(n, 13, 13, 32, 64, train=False), "(128,13,13,32) * 3x3x32x64"),
+        ("conv2_fwd_bwd", conv_gemms(n, 13, 13, 32, 64), ""),
+        ("pool1_fwd_bwd", [], "max 2x2 over (128,26,26,32)"),
+        ("pool2_fwd_bwd", [], "max 2x2 over (128,11,11,64)"),
+        ("matmul_fwd_bwd", [(n * 121, 288, 64, "nn"), (288, n * 121, 64, "tn"),
+                            (n * 121, 64, 288, "nt")], "(15488,288) @ (288,64), conv2's GEMM"),
+        ("dense_fwd_bwd", dense_gemms(n, 1600, 10), "(128,1600) @ (1600,10)"),
+        ("xent_fwd_bwd", [], "softmax cross-entropy, (128,10) logits"),
+    ]
+    for name, gemms, note in micro:
+        workloads.append(Workload(
+            name, "micro", "ms/call", fast_reps * 2, warmup={"calls": 2}, size={"calls": calls},
+            per_unit=1000 / calls, gemms=gemms, gemm_count=calls, note=note))
+
+    chains = 10
+    for name, note in (("opchain_fwd", "1,000 ops on (16,) tensors, graph built"),
+                       ("opchain_fwd_bwd", "the same, then backward")):
+        workloads.append(Workload(
+            name, "opchain", "ms/chain", fast_reps * 2, warmup={"chains": 2},
+            size={"chains": chains}, per_unit=1000 / chains, note=note))
+    return workloads
