@@ -221,7 +221,8 @@ def test_mnist_download_verified_cached_and_reused(server, monkeypatch, isolated
     assert_equal_splits(mnist.load_data(cache_dir=cache), arrays)
     assert files_in(cache) == ["mnist.npz"]  # and no temporary file left beside it
     assert (cache / "mnist.npz").read_bytes() == body
-    assert "mnist.npz" in capsys.readouterr().err  # the progress bar ran
+    err = capsys.readouterr().err
+    assert "mnist.npz" in err and "100%" in err  # the progress bar ran to the end
     assert_equal_splits(mnist.load_data(cache_dir=cache), arrays)
     assert server.requests == ["mnist.npz"]  # the second load used the cache
 
