@@ -32,7 +32,9 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, seed=0):
         True
     """
     rng = np.random.default_rng(seed)
-    args = [Tensor(np.array(to_numpy(t.data)), dtype=np.float64, requires_grad=True)
+    # C-ordered float64 copies: perturbing them cannot touch the caller's arrays
+    args = [Tensor(np.array(to_numpy(t.data), dtype=np.float64, order="C"), dtype=np.float64,
+                   requires_grad=True)
             if isinstance(t, Tensor) and t.requires_grad else t for t in inputs]
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
@@ -63,7 +65,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, seed=0):
                                      f"random direction: analytic {ana:.8g}, numerical {num:.8g}")
             continue
         numerical = np.zeros(x.shape)
-        flat = data.reshape(-1)
+        flat = data.reshape(-1)  # a view, since data is C-ordered; the writes must reach `data`
         for k in range(flat.size):
             orig = flat[k]
             flat[k] = orig + eps

@@ -208,6 +208,9 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
         (N, H_out, W_out, filters), or (N, filters, H_out, W_out) for channels_first.
     """
     _check_format(data_format)
+    x = as_tensor(x)
+    kernel = as_tensor(kernel, like=x)
+    bias = None if bias is None else as_tensor(bias, like=x)
     if kernel.ndim != 4:
         raise ValueError(f"conv2d kernel must be 4-D (kh, kw, in_channels, filters), got shape "
                          f"{kernel.shape}")

@@ -339,10 +339,14 @@ def logsumexp(x, axis=None, keepdims=False):
     axes = _axes(axis, x.ndim)
     m = x.data.max(axis=axes, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
-    out = xp.log(xp.exp(x.data - m).sum(axis=axes, keepdims=True)) + m
-    return Tensor._make(out if keepdims else out.squeeze(axes), (x,),
-                        lambda g: (_keep(g, x.shape, axes, keepdims) * xp.exp(x.data - out),),
-                        "logsumexp")
+    s = xp.exp(x.data - m).sum(axis=axes, keepdims=True)
+    out = xp.log(s) + m
+
+    def backward(g):
+        # softmax weights from the shifted logits: exp(x - out) would lose the digits that
+        # rounding `out` to float32 cost (1e-4 relative at |x| ~ 1e4)
+        return (_keep(g, x.shape, axes, keepdims) * (xp.exp(x.data - m) / s),)
+    return Tensor._make(out if keepdims else out.squeeze(axes), (x,), backward, "logsumexp")
 
 
 def argmax(x, axis=None):

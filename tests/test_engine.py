@@ -386,3 +386,39 @@ def test_other_shape_errors():
         randn(2, 3).sum(axis=2)
     with pytest.raises(ValueError, match="permutation"):
         randn(2, 3).transpose(0, 0)
+
+
+# ============================================= gradcheck =============================================
+
+def _wrong_square(x):
+    """x**2 whose backward forgets the factor 2 at one element."""
+    out = x.data ** 2
+
+    def backward(g):
+        d = 2 * x.data
+        d.flat[-1] = x.data.flat[-1]
+        return (g * d,)
+    return mgp.Tensor._make(out, (x,), backward, "wrong_square")
+
+
+def test_gradcheck_names_the_failing_input_and_element():
+    ok = mgp.tensor(rng.standard_normal(3), requires_grad=True)
+    x = mgp.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    with pytest.raises(mgp.GradcheckError,
+                       match=r"input 1 \(shape \(2, 2\)\) at element \(1, 1\): analytic .*"
+                             r"numerical .*\(1 of 4 elements differ\)"):
+        mgp.gradcheck(lambda a, b: a.sum() + _wrong_square(b), ok, x)
+    with pytest.raises(mgp.GradcheckError, match="random direction"):
+        mgp.gradcheck(_wrong_square, x, fast=True)
+    assert mgp.gradcheck(lambda t: t ** 2, x) and mgp.gradcheck(lambda t: t ** 2, x, fast=True)
+
+
+def test_gradcheck_leaves_inputs_alone_and_handles_non_contiguous_ones():
+    base = rng.standard_normal((3, 4))
+    x = mgp.tensor(base.T, dtype=np.float64, requires_grad=True)  # a transposed view
+    before = x.numpy().copy()
+    assert mgp.gradcheck(lambda t: (t * t.exp()).sum(axis=0), x)
+    np.testing.assert_array_equal(x.numpy(), before)
+    assert x.grad is None
+    with pytest.raises(ValueError, match="no input requires grad"):
+        mgp.gradcheck(lambda t: t * 2, mgp.tensor([1.0]))

@@ -1,0 +1,238 @@
+"""conv2d and the pools against direct loop references written here, and their gradients."""
+import math
+
+import numpy as np
+import pytest
+
+import mgp
+import mgp.functional as F
+
+rng = np.random.default_rng(0)
+
+
+# ======================================= slow, obvious references ====================================
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def resolve_padding(padding, hw, window, stride):
+    """((top, bottom), (left, right)) as Keras defines each padding form."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding == "same":  # output size ceil(n / s); the odd pixel of padding goes after
+        pads = []
+        for n, w, s in zip(hw, window, stride):
+            total = max((math.ceil(n / s) - 1) * s + w - n, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    if isinstance(padding, int):
+        return (padding, padding), (padding, padding)
+    if isinstance(padding[0], int):
+        return (padding[0],) * 2, (padding[1],) * 2
+    return tuple(padding)
+
+
+def windows(x, window, stride, dilation, padding, fill):
+    """Yield (i, j, patch) for every output pixel; patch is (N, kh, kw, C) from NHWC `x`."""
+    (kh, kw), (sh, sw), (dh, dw) = window, stride, dilation
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    (t, b), (l, r) = resolve_padding(padding, x.shape[1:3], span, stride)
+    xp = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=fill)
+    ho = (xp.shape[1] - span[0]) // sh + 1
+    wo = (xp.shape[2] - span[1]) // sw + 1
+    for i in range(ho):
+        for j in range(wo):
+            yield i, j, xp[:, i * sh:i * sh + span[0]:dh, j * sw:j * sw + span[1]:dw, :]
+
+
+def conv2d_ref(x, k, b, strides, padding, dilation):
+    out = {}
+    for i, j, patch in windows(x, k.shape[:2], pair(strides), pair(dilation), padding, 0.0):
+        out[i, j] = np.einsum("nhwc,hwcf->nf", patch, k)
+    res = np.stack([np.stack([out[i, j] for j in range(max(q for _, q in out) + 1)], 1)
+                    for i in range(max(p for p, _ in out) + 1)], 1)
+    return res if b is None else res + b
+
+
+def pool_ref(x, pool, strides, padding, kind):
+    strides = pair(strides if strides is not None else pool)
+    fill = -np.inf if kind == "max" else np.nan  # avg: padding is excluded from the mean
+    rows = {}
+    for i, j, patch in windows(x, pair(pool), strides, (1, 1), padding, fill):
+        v = patch.max(axis=(1, 2)) if kind == "max" else np.nanmean(patch, axis=(1, 2))
+        rows.setdefault(i, []).append(v)
+    return np.stack([np.stack(rows[i], 1) for i in sorted(rows)], 1)
+
+
+def nchw(a):
+    return a.transpose(0, 3, 1, 2)
+
+
+def nhwc(a):
+    return a.transpose(0, 2, 3, 1)
+
+
+# ============================================== conv2d ==============================================
+
+CONV_CASES = [
+    # (x NHWC shape, kernel shape, strides, padding, dilation)
+    ((2, 5, 5, 3), (3, 3, 3, 4), 1, "valid", 1),
+    ((2, 7, 5, 2), (3, 2, 2, 3), 1, "same", 1),
+    ((1, 7, 6, 2), (3, 3, 2, 2), 2, "same", 1),
+    ((1, 8, 7, 1), (2, 3, 1, 2), (2, 3), "same", 1),
+    ((2, 7, 7, 2), (3, 3, 2, 2), 1, "valid", 2),
+    ((1, 9, 8, 2), (3, 2, 2, 3), 2, "same", (2, 3)),
+    ((1, 6, 5, 3), (3, 3, 3, 2), 1, 1, 1),
+    ((1, 6, 5, 3), (2, 3, 3, 2), 2, (1, 2), 1),
+    ((1, 5, 6, 2), (3, 3, 2, 1), (1, 2), ((0, 2), (1, 0)), (1, 2)),
+    ((2, 4, 4, 1), (1, 1, 1, 3), 3, "valid", 1),
+    ((1, 3, 3, 2), (3, 3, 2, 2), 1, "valid", 1),  # the kernel covers the whole image
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", CONV_CASES, ids=str)
+def test_conv2d_matches_reference(x_shape, k_shape, strides, padding, dilation, data_format):
+    x, k, b = rng.standard_normal(x_shape), rng.standard_normal(k_shape), rng.standard_normal(k_shape[3])
+    expected = conv2d_ref(x, k, b, strides, padding, dilation)
+    if data_format == "channels_first":
+        x, expected = nchw(x), nchw(expected)
+    out = F.conv2d(mgp.tensor(x), mgp.tensor(k), mgp.tensor(b), strides, padding, dilation,
+                   data_format)
+    assert out.dtype == np.float32 and out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_conv2d_same_keeps_ceil_of_input_over_stride():
+    for h, w, s in [(7, 5, 1), (7, 5, 2), (8, 9, 3)]:
+        out = F.conv2d(mgp.tensor(np.ones((1, h, w, 1))), mgp.tensor(np.ones((3, 3, 1, 1))),
+                       strides=s, padding="same")
+        assert out.shape == (1, math.ceil(h / s), math.ceil(w / s), 1)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation",
+                         [CONV_CASES[1], CONV_CASES[3], CONV_CASES[5], CONV_CASES[8]], ids=str)
+def test_conv2d_gradcheck(x_shape, k_shape, strides, padding, dilation, data_format):
+    x = rng.standard_normal(x_shape)
+    if data_format == "channels_first":
+        x = nchw(x)
+    inputs = [mgp.tensor(a, requires_grad=True) for a in
+              (x, rng.standard_normal(k_shape), rng.standard_normal(k_shape[3]))]
+    assert mgp.gradcheck(lambda x, k, b: F.conv2d(x, k, b, strides, padding, dilation,
+                                                  data_format), *inputs)
+
+
+def test_conv2d_gradcheck_fast_on_larger_input():
+    inputs = [mgp.tensor(rng.standard_normal(s), requires_grad=True)
+              for s in [(4, 12, 12, 3), (3, 3, 3, 8), (8,)]]
+    assert mgp.gradcheck(lambda x, k, b: F.conv2d(x, k, b, 2, "same"), *inputs, fast=True)
+
+
+def test_conv2d_without_bias_and_single_input_gradient():
+    x = mgp.tensor(rng.standard_normal((1, 4, 4, 2)), requires_grad=True)
+    k = mgp.tensor(rng.standard_normal((2, 2, 2, 1)))
+    assert mgp.gradcheck(lambda x: F.conv2d(x, k, padding=1), x)
+    k.requires_grad_()
+    assert mgp.gradcheck(lambda k: F.conv2d(x.detach(), k, strides=2), k)
+
+
+def test_conv2d_errors():
+    with pytest.raises(ValueError, match=r"conv2d: window \(4, 4\).*larger than the padded input"):
+        F.conv2d(mgp.tensor(np.ones((1, 3, 3, 1))), mgp.tensor(np.ones((4, 4, 1, 1))))
+    with pytest.raises(ValueError, match=r"window \(5, 5\).*dilation \(2, 2\)"):
+        F.conv2d(mgp.tensor(np.ones((1, 4, 4, 1))), mgp.tensor(np.ones((3, 3, 1, 1))),
+                 dilation_rate=2)
+    assert F.conv2d(mgp.tensor(np.ones((1, 3, 3, 1))), mgp.tensor(np.ones((4, 4, 1, 1))),
+                    padding=1).shape == (1, 2, 2, 1)  # padding makes it fit
+    with pytest.raises(ValueError, match=r"input has 3 channels.*\(1, 5, 5, 3\).*expects 2"):
+        F.conv2d(mgp.tensor(np.ones((1, 5, 5, 3))), mgp.tensor(np.ones((3, 3, 2, 4))))
+    with pytest.raises(ValueError, match=r"input has 5 channels.*\(1, 5, 4, 3\), channels_first"):
+        F.conv2d(mgp.tensor(np.ones((1, 5, 4, 3))), mgp.tensor(np.ones((3, 3, 3, 4))),
+                 data_format="channels_first")
+    with pytest.raises(ValueError, match="4-D input"):
+        F.conv2d(mgp.tensor(np.ones((5, 5, 3))), mgp.tensor(np.ones((3, 3, 3, 4))))
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+        F.conv2d(mgp.tensor(np.ones((1, 5, 5, 3))), mgp.tensor(np.ones((3, 3, 3, 4))),
+                 mgp.tensor(np.ones(3)))
+    with pytest.raises(ValueError, match="data_format"):
+        F.conv2d(mgp.tensor(np.ones((1, 5, 5, 3))), mgp.tensor(np.ones((3, 3, 3, 4))),
+                 data_format="NHWC")
+    with pytest.raises(ValueError, match="padding must be"):
+        F.conv2d(mgp.tensor(np.ones((1, 5, 5, 3))), mgp.tensor(np.ones((3, 3, 3, 4))),
+                 padding="full")
+
+
+# =============================================== pools ==============================================
+
+POOL_CASES = [
+    # (x NHWC shape, pool, strides, padding)
+    ((2, 6, 6, 3), 2, None, "valid"),      # tiles the input
+    ((2, 7, 5, 2), 2, None, "valid"),      # odd sizes: the last row/column is dropped
+    ((1, 7, 5, 2), 3, 2, "valid"),
+    ((1, 7, 5, 2), 3, 1, "same"),
+    ((2, 7, 6, 1), 2, 2, "same"),
+    ((1, 5, 8, 2), (2, 3), (1, 2), "same"),
+    ((1, 6, 5, 2), 3, 2, 1),
+    ((1, 6, 5, 2), (3, 2), (2, 1), ((1, 0), (0, 1))),
+]
+
+
+@pytest.mark.parametrize("kind, op", [("max", F.max_pool2d), ("avg", F.avg_pool2d)])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, pool, strides, padding", POOL_CASES, ids=str)
+def test_pool_matches_reference(x_shape, pool, strides, padding, data_format, kind, op):
+    x = rng.standard_normal(x_shape)
+    expected = pool_ref(x, pool, strides, padding, kind)
+    if data_format == "channels_first":
+        x, expected = nchw(x), nchw(expected)
+    out = op(mgp.tensor(x), pool, strides, padding, data_format)
+    assert out.dtype == np.float32 and out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op", [F.max_pool2d, F.avg_pool2d])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, pool, strides, padding",
+                         [POOL_CASES[1], POOL_CASES[3], POOL_CASES[5], POOL_CASES[7]], ids=str)
+def test_pool_gradcheck(x_shape, pool, strides, padding, data_format, op):
+    x = rng.standard_normal(x_shape)  # continuous values: no ties inside a window
+    x = nchw(x) if data_format == "channels_first" else x
+    assert mgp.gradcheck(lambda x: op(x, pool, strides, padding, data_format),
+                         mgp.tensor(x, requires_grad=True))
+
+
+def test_max_pool_tie_gradient_goes_to_the_first_maximum():
+    x = mgp.tensor(np.ones((1, 2, 2, 1)), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad[0, :, :, 0], [[1, 0], [0, 0]])
+    # overlapping windows: each window routes its gradient to its own first maximum
+    x = mgp.tensor(np.array([1.0, 3.0, 3.0, 1.0]).reshape(1, 1, 4, 1), requires_grad=True)
+    F.max_pool2d(x, (1, 2), strides=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.ravel(), [0, 2, 1, 0])
+
+
+def test_avg_pool_same_averages_only_real_pixels():
+    out = F.avg_pool2d(mgp.tensor(np.ones((1, 3, 3, 1))), 2, 1, "same")
+    np.testing.assert_array_equal(out.numpy(), np.ones((1, 3, 3, 1)))
+
+
+def test_pool_errors():
+    with pytest.raises(ValueError, match=r"max_pool2d: window \(4, 4\).*larger"):
+        F.max_pool2d(mgp.tensor(np.ones((1, 3, 3, 1))), 4)
+    with pytest.raises(ValueError, match=r"avg_pool2d expects a 4-D input.*\(3, 3\)"):
+        F.avg_pool2d(mgp.tensor(np.ones((3, 3))), 2)
+    with pytest.raises(ValueError, match="pool_size must be an int or a pair"):
+        F.max_pool2d(mgp.tensor(np.ones((1, 4, 4, 1))), (2, 2, 2))
+
+
+@pytest.mark.parametrize("data_format, axes", [("channels_last", (1, 2)),
+                                               ("channels_first", (2, 3))])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_avg_pool2d(data_format, axes, keepdims):
+    x = rng.standard_normal((2, 3, 4, 5))
+    out = F.global_avg_pool2d(mgp.tensor(x), data_format, keepdims)
+    np.testing.assert_allclose(out.numpy(), x.mean(axes, keepdims=keepdims), rtol=1e-5)
+    assert mgp.gradcheck(lambda t: F.global_avg_pool2d(t, data_format, keepdims),
+                         mgp.tensor(x, requires_grad=True))
