@@ -1,0 +1,168 @@
+"""Where mgp's time goes in one training step of the Keras MNIST convnet (batch 128).
+
+    python bench/profile_step.py [--steps 30] [--threads 2] [--top 25]
+
+Prints: the step split into forward, loss, backward and optimizer; each op's forward and
+backward time (the op's own function and its backward closure, timed around every call);
+any op whose output or gradient is float64; then cProfile's top functions by own time.
+The step is written out (layers called in order, cross-entropy from the logits, `loss.backward()`,
+`optimizer.apply`) so that its phases can be timed; `model.train_step` is timed beside it.
+"""
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    sys.path[:0] = [HERE, os.path.dirname(HERE)]
+
+    import numpy as np
+    import mgp
+    import mgp.functional as F
+    from mgp.tensor import Tensor
+    import workloads
+    from gemm import blas_info
+
+    print(f"{blas_info()}; batch {workloads.BATCH}, {args.steps} steps after 3 warm-up steps")
+    x, y = workloads.load_mnist()[:2]
+    model, optimizer = build(mgp)
+    model_layers = [l for l in getattr(model, "layers", model)]
+    weights = []  # filled after the first call builds the layers
+    batches = [(x[i:i + 128], y[i:i + 128]) for i in range(0, args.steps * 128, 128)]
+
+    phases = defaultdict(float)
+
+    def step(xb, yb):
+        t0 = time.perf_counter()
+        h = mgp.tensor(xb)
+        for layer in model_layers:
+            h = layer(h, training=True)
+        t1 = time.perf_counter()
+        if not weights:
+            weights.extend(w for layer in model_layers for w in layer.trainable_weights)
+        loss = F.cross_entropy(h._logits, mgp.tensor(yb)).mean()
+        t2 = time.perf_counter()
+        for w in weights:
+            w.grad = None
+        loss.backward()
+        t3 = time.perf_counter()
+        optimizer.apply([w.grad for w in weights], weights)
+        t4 = time.perf_counter()
+        for name, a, b in (("forward (layers)", t0, t1), ("loss", t1, t2),
+                           ("backward", t2, t3), ("optimizer", t3, t4)):
+            phases[name] += b - a
+
+    for xb, yb in batches[:3]:
+        step(xb, yb)
+    phases.clear()
+    start = time.perf_counter()
+    for xb, yb in batches:
+        step(xb, yb)
+    total = time.perf_counter() - start
+    epoch = workloads.TRAIN_IMAGES / 128
+    print(f"\nwritten-out step: {total / args.steps * 1e3:.1f} ms "
+          f"(= {total / args.steps * epoch:.1f} s per 54,000-image epoch)")
+    for name, t in phases.items():
+        print(f"    {name:18s} {t / args.steps * 1e3:7.1f} ms  {100 * t / total:5.1f}%")
+    if hasattr(model, "train_step"):
+        start = time.perf_counter()
+        for xb, yb in batches:
+            model.train_step(xb, yb)
+        t = (time.perf_counter() - start) / args.steps
+        print(f"model.train_step:  {t * 1e3:.1f} ms (= {t * epoch:.1f} s per epoch)")
+
+    # Each op's time: wrap its function (forward) and the backward closure it hands the engine.
+    fwd, bwd, calls, f64 = defaultdict(float), defaultdict(float), defaultdict(int), set()
+    make = Tensor._make
+
+    def timed_make(data, parents, backward, op):
+        if getattr(data, "dtype", None) == np.float64:
+            f64.add(f"{op} output")
+
+        def timed_backward(g):
+            t = time.perf_counter()
+            grads = backward(g)
+            bwd[op] += time.perf_counter() - t
+            for p, pg in zip(parents, grads):
+                if pg is not None and getattr(pg, "dtype", None) == np.float64:
+                    f64.add(f"{op} gradient")
+            return grads
+        return make(data, parents, timed_backward if backward else backward, op)
+
+    Tensor._make = staticmethod(timed_make)
+    import mgp.ops as ops_module
+    import mgp.nn_ops as nn_module
+    patched = []
+    for module in (ops_module, nn_module):
+        for name in list(vars(module)):
+            fn = getattr(module, name)
+            if callable(fn) and getattr(fn, "__module__", None) == module.__name__ \
+                    and not name.startswith("_") and not isinstance(fn, type):
+                patched.append((module, name, fn))
+    # layers import the op modules, not the functions, so patching the modules reaches them
+    for module, name, fn in patched:
+        def wrapper(*a, _fn=fn, _name=name, **k):
+            t = time.perf_counter()
+            try:
+                return _fn(*a, **k)
+            finally:
+                fwd[_name] += time.perf_counter() - t
+                calls[_name] += 1
+        setattr(module, name, wrapper)
+    phases.clear()
+    start = time.perf_counter()
+    for xb, yb in batches:
+        step(xb, yb)
+    total = time.perf_counter() - start
+    for module, name, fn in patched:
+        setattr(module, name, fn)
+    Tensor._make = staticmethod(make)
+    # nested calls (e.g. mean inside another op) are counted in both; the op names in the
+    # backward column are the names ops give `_make`
+    print(f"\nper op, ms per step (instrumented step: {total / args.steps * 1e3:.1f} ms):")
+    print(f"    {'op':24s} {'calls':>6s} {'forward':>8s} {'backward':>9s}")
+    names = sorted(set(fwd) | set(bwd), key=lambda n: -(fwd.get(n, 0) + bwd.get(n, 0)))
+    for name in names:
+        print(f"    {name:24s} {calls.get(name, 0) / args.steps:6.1f} "
+              f"{fwd.get(name, 0) / args.steps * 1e3:8.2f} {bwd.get(name, 0) / args.steps * 1e3:9.2f}")
+    print(f"float64 anywhere: {sorted(f64) if f64 else 'none'}")
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for xb, yb in batches:
+        step(xb, yb)
+    profiler.disable()
+    print(f"\ncProfile, top {args.top} by own time ({args.steps} steps):")
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.strip_dirs().sort_stats("tottime").print_stats(args.top)
+
+
+def build(mgp):
+    """The convnet and its Adam: the Keras model when `mgp.Sequential` exists, else its layers."""
+    from mgp import layers
+    body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+            layers.Flatten(), layers.Dropout(0.5), layers.Dense(10, activation="softmax")]
+    if hasattr(mgp, "Sequential"):
+        model = mgp.Sequential([mgp.Input((28, 28, 1))] + body)
+        model.compile(optimizer=mgp.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+        return model, model.optimizer
+    from mgp import optimizers
+    return body, optimizers.Adam()
+
+
+if __name__ == "__main__":
+    main()
