@@ -3,6 +3,8 @@ ReduceLROnPlateau share (`monitor`, `mode`, `min_delta`, the best value so far).
 import operator
 import warnings
 
+import numpy as np
+
 from mgp.callbacks.base import Callback
 
 # metrics that get better as they grow; anything else (losses, errors) gets better as it shrinks
@@ -58,7 +60,8 @@ class MonitorCallback(Callback):
             return True
         if self.monitor_op is None:
             self._set_monitor_op()
-        return bool(self.monitor_op(current - self.min_delta, reference))
+        # compared in float32, as Keras does (its ops cast to floatx), so ties break the same way
+        return bool(self.monitor_op(np.float32(current - self.min_delta), np.float32(reference)))
 
     def __repr__(self):
         mode = self.mode if self.monitor_op is None else \
