@@ -116,10 +116,12 @@ def dropout(x, rate, training=True):
 
 def _pair(value, name):
     if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
+        value = (int(value), int(value))
     value = tuple(int(v) for v in value)
     if len(value) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
+    if min(value) < 1:
+        raise ValueError(f"{name} must be positive, got {value}")
     return value
 
 
@@ -344,6 +346,8 @@ def batch_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
         batch mean and biased variance as arrays of shape (x.shape[axis],), outside the graph
         (for moving statistics).
     """
+    gamma = None if gamma is None else as_tensor(gamma, like=x)
+    beta = None if beta is None else as_tensor(beta, like=x)
     axis = axis % x.ndim
     reduced = tuple(i for i in range(x.ndim) if i != axis)
     bshape = tuple(n if i == axis else 1 for i, n in enumerate(x.shape))

@@ -166,6 +166,13 @@ class Tensor:
         """The data as a NumPy array on the host (shares memory on the CPU)."""
         return to_numpy(self.data)
 
+    def __array__(self, dtype=None, copy=None):
+        """`np.asarray(t)`: the data as a host array, outside the graph."""
+        a = to_numpy(self.data)
+        if dtype is not None and a.dtype != dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
     def item(self):
         if self.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")

@@ -223,6 +223,8 @@ def test_pool_errors():
         F.max_pool2d(mgp.tensor(np.ones((1, 3, 3, 1))), 4)
     with pytest.raises(ValueError, match=r"avg_pool2d expects a 4-D input.*\(3, 3\)"):
         F.avg_pool2d(mgp.tensor(np.ones((3, 3))), 2)
+    with pytest.raises(ValueError, match=r"strides must be positive, got \(0, 0\)"):
+        F.max_pool2d(mgp.tensor(np.ones((1, 4, 4, 1))), 2, 0)
     with pytest.raises(ValueError, match="pool_size must be an int or a pair"):
         F.max_pool2d(mgp.tensor(np.ones((1, 4, 4, 1))), (2, 2, 2))
 

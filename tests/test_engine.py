@@ -121,6 +121,15 @@ def test_properties():
         len(mgp.tensor(1.0))
 
 
+def test_numpy_interop():
+    x = mgp.tensor([1.0, 2.0], requires_grad=True)
+    a = np.asarray(x)
+    assert a.dtype == np.float32 and np.shares_memory(a, x.data)
+    assert not np.shares_memory(np.array(x), x.data)
+    assert np.asarray(x, dtype=np.float64).dtype == np.float64
+    assert mgp.tensor([mgp.tensor(1.0), mgp.tensor(2.0)]).numpy().tolist() == [1.0, 2.0]
+
+
 def test_detach():
     x = randn(3)
     y = (x * 2).detach()
@@ -422,3 +431,12 @@ def test_gradcheck_leaves_inputs_alone_and_handles_non_contiguous_ones():
     assert x.grad is None
     with pytest.raises(ValueError, match="no input requires grad"):
         mgp.gradcheck(lambda t: t * 2, mgp.tensor([1.0]))
+
+
+def test_broadcasting_example_runs(capsys):
+    import runpy
+    from pathlib import Path
+    runpy.run_path(str(Path(__file__).parents[1] / "examples" / "broadcasting.py"))
+    out = capsys.readouterr().out
+    assert "b.grad = upstream.sum(axis=0) = [18. 22. 26.]" in out
+    assert "gradcheck(swish): True" in out and "caught the mistake" in out

@@ -440,6 +440,27 @@ def test_dropout():
         F.dropout(x, 1)
 
 
+def _batch_norm_ref(x, gamma, beta, axis):
+    reduced = tuple(i for i in range(x.ndim) if i != axis % x.ndim)
+    shape = [n if i == axis % x.ndim else 1 for i, n in enumerate(x.shape)]
+    mu, var = x.mean(reduced, keepdims=True), x.var(reduced, keepdims=True)
+    return (x - mu) / np.sqrt(var + 1e-3) * gamma.reshape(shape) + beta.reshape(shape)
+
+
+@pytest.mark.parametrize("x_shape, axis", [((6, 3), -1), ((2, 3, 3, 4), -1), ((2, 3, 4, 2), 1)],
+                         ids=str)
+def test_batch_norm(x_shape, axis):
+    c = x_shape[axis]
+    helper_test_op([x_shape, (c,), (c,)], lambda x, g, b: F.batch_norm(x, g, b, axis)[0],
+                   lambda x, g, b: _batch_norm_ref(x, g, b, axis))
+    x = sample(x_shape)
+    _, mean, var = F.batch_norm(mgp.tensor(x), axis=axis)
+    reduced = tuple(i for i in range(x.ndim) if i != axis % x.ndim)
+    np.testing.assert_allclose(mean, x.mean(reduced), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(var, x.var(reduced), rtol=1e-5)
+    helper_test_op([x_shape], lambda x: F.batch_norm(x, axis=axis)[0] * x)
+
+
 # ============================================ properties ============================================
 
 @settings(max_examples=40, deadline=None)
@@ -497,6 +518,7 @@ FLOAT32_CASES = {
     "max_pool2d": lambda x: F.max_pool2d(x.reshape(1, 3, 4, 1), 2, 1, "same"),
     "avg_pool2d": lambda x: F.avg_pool2d(x.reshape(1, 3, 4, 1), 2, 1, "same"),
     "global_avg_pool2d": lambda x: F.global_avg_pool2d(x.reshape(1, 3, 4, 1)),
+    "batch_norm": lambda x: F.batch_norm(x, np.ones(4), np.zeros(4))[0],
 }
 
 

@@ -54,10 +54,15 @@ def test_conv2d(x_shape, k_shape, stride, padding, dilation):
             randn(*x_shape), randn(*k_shape), randn(k_shape[3]), rtol=1e-4, atol=1e-4)
 
 
-def test_conv2d_same_matches_torch_same():
-    compare(lambda x, k: F.conv2d(x, k, padding="same", data_format="channels_first"),
-            lambda x, k: tF.conv2d(x, k.permute(3, 2, 0, 1), padding="same"),
-            randn(2, 3, 7, 6), randn(3, 3, 3, 4), rtol=1e-4, atol=1e-4)
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("k_shape, dilation", [((3, 3, 3, 4), 1), ((2, 4, 3, 2), 1),
+                                              ((3, 2, 3, 2), (2, 3))], ids=str)
+def test_conv2d_same_matches_torch_same(k_shape, dilation):
+    # even windows pad one more after than before, in both libraries
+    compare(lambda x, k: F.conv2d(x, k, padding="same", dilation_rate=dilation,
+                                  data_format="channels_first"),
+            lambda x, k: tF.conv2d(x, k.permute(3, 2, 0, 1), padding="same", dilation=dilation),
+            randn(2, 3, 7, 6), randn(*k_shape), rtol=1e-4, atol=1e-4)
 
 
 def _nhwc(torch_pool):
@@ -126,3 +131,12 @@ def test_var(axis, ddof):
 
 def test_logsumexp():
     compare(lambda x: F.logsumexp(x, 1), lambda x: torch.logsumexp(x, 1), randn(4, 6) * 20)
+
+
+@pytest.mark.parametrize("x_shape, axis", [((8, 3), -1), ((2, 3, 4, 5), 1)], ids=str)
+def test_batch_norm(x_shape, axis):
+    # torch's feature axis is 1, which for 2-D input is also the last
+    c = x_shape[axis]
+    compare(lambda x, g, b: F.batch_norm(x, g, b, axis)[0],
+            lambda x, g, b: tF.batch_norm(x, None, None, g, b, training=True, eps=1e-3),
+            randn(*x_shape) * 3 + 1, randn(c), randn(c), rtol=1e-4, atol=1e-4)
