@@ -457,6 +457,21 @@ def test_config_values_as_keras_writes_them():
         "softmax"
 
 
+def test_custom_functions_serialize_by_name():
+    def my_init(shape, dtype="float32"):
+        return np.full(shape, 0.5, dtype)
+
+    def my_act(x):
+        return x * 2
+
+    dense = layers.Dense(2, activation=my_act, kernel_initializer=my_init)
+    np.testing.assert_array_equal(dense(np.ones((1, 3))).data, [[3.0, 3.0]])
+    config = dense.get_config()
+    assert (config["activation"], config["kernel_initializer"]) == ("my_act", "my_init")
+    with pytest.raises(ValueError, match="unknown activation 'my_act'"):
+        layers.Dense.from_config(config)
+
+
 # ============================================== errors ==============================================
 
 def test_dense_error_echoes_expected_and_received_shape():
@@ -521,6 +536,8 @@ def test_other_errors():
         layers.Dense(3, kernel_initializer="glorot")
     with pytest.raises(NotImplementedError, match="kernel_regularizer is not supported"):
         layers.Dense(3, kernel_regularizer="l2")
+    with pytest.raises(ValueError, match="axis must be an int, got"):
+        layers.BatchNormalization(axis=[1, 2])
     bn = layers.BatchNormalization(name="bn_err")
     bn(np.zeros((4, 3)))
     with pytest.raises(ValueError, match=re.escape(

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from mgp import ops
+from mgp import initializers, ops
 
 
 def normalize_tuple(value, n, name):
@@ -71,3 +71,10 @@ def reject(layer_cls, **options):
         if value is not None:
             raise NotImplementedError(f"{layer_cls}: {key} is not supported by mgp; got "
                                       f"{value!r} (only None)")
+
+
+def serialize_initializer(initializer):
+    """An initializer's config; a plain function (a custom initializer) gives its name."""
+    if isinstance(initializer, initializers.Initializer):
+        return initializers.serialize(initializer)
+    return getattr(initializer, "__name__", repr(initializer))

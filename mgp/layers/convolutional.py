@@ -3,7 +3,8 @@ import numpy as np
 
 from mgp import activations, initializers, nn_ops
 from mgp.layers._utils import (check_rank, conv_output_length, describe, floating,
-                               normalize_data_format, normalize_padding, normalize_tuple, reject)
+                               normalize_data_format, normalize_padding, normalize_tuple, reject,
+                               serialize_initializer)
 from mgp.layers.base import Layer
 
 
@@ -107,8 +108,8 @@ class Conv2D(Layer):
                 "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "bias_initializer": serialize_initializer(self.bias_initializer),
                 "kernel_regularizer": None, "bias_regularizer": None,
                 "activity_regularizer": None, "kernel_constraint": None,
                 "bias_constraint": None}

@@ -2,7 +2,7 @@
 import numpy as np
 
 from mgp import activations, initializers, ops
-from mgp.layers._utils import describe, floating, reject
+from mgp.layers._utils import describe, floating, reject, serialize_initializer
 from mgp.layers.base import Layer
 
 
@@ -77,8 +77,8 @@ class Dense(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "bias_initializer": serialize_initializer(self.bias_initializer),
                 "kernel_regularizer": None, "bias_regularizer": None,
                 "activity_regularizer": None, "kernel_constraint": None,
                 "bias_constraint": None}

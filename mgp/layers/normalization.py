@@ -1,6 +1,8 @@
 """BatchNormalization: normalize with batch statistics in training, moving ones at inference."""
+import numpy as np
+
 from mgp import initializers, nn_ops, ops
-from mgp.layers._utils import describe, floating, reject
+from mgp.layers._utils import describe, floating, reject, serialize_initializer
 from mgp.layers.base import Layer, _flatten
 
 
@@ -38,12 +40,12 @@ class BatchNormalization(Layer):
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, synchronized=False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(axis, int):
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
         reject("BatchNormalization", beta_regularizer=beta_regularizer,
                gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
                gamma_constraint=gamma_constraint)
-        self.axis = axis
+        self.axis = int(axis)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.center = bool(center)
@@ -113,10 +115,10 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+                "beta_initializer": serialize_initializer(self.beta_initializer),
+                "gamma_initializer": serialize_initializer(self.gamma_initializer),
+                "moving_mean_initializer": serialize_initializer(self.moving_mean_initializer),
                 "moving_variance_initializer":
-                    initializers.serialize(self.moving_variance_initializer),
+                    serialize_initializer(self.moving_variance_initializer),
                 "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
                 "gamma_constraint": None, "synchronized": self.synchronized}
