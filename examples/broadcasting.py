@@ -9,7 +9,7 @@ from mgp.backend import xp  # the array namespace ops use (NumPy here), so ops a
 
 rng = np.random.default_rng(0)
 
-# ---- 1. The bias example: y = x + b --------------------------------------------------------------
+# ---- 1. The bias example: y = x + b -----------------------------------------------------------
 # x is a batch of N = 4 rows of D = 3 features; b is one bias per feature, shape (D,).
 # NumPy broadcasting adds b to every row: y[n, d] = x[n, d] + b[d].
 x = mgp.tensor(rng.standard_normal((4, 3)), requires_grad=True)
@@ -37,7 +37,7 @@ for shape, axis in [((1, 3), 0), ((4, 1), 1)]:
           b.grad.ravel())
 
 
-# ---- 2. A user-written op, checked with mgp.gradcheck ----------------------------------------------
+# ---- 2. A user-written op, checked with mgp.gradcheck -------------------------------------------
 # An op computes its output from `.data` and hands Tensor._make the output, its inputs, and a
 # backward. The backward receives g = dL/d(out) and returns one gradient per input, at the
 # output's shape: broadcasting is undone by the engine, so the op never thinks about it.

@@ -71,8 +71,10 @@ def cross_entropy(logits, target):
         return Tensor._make(out, (logits, target), backward, "cross_entropy")
 
     if target.shape != x.shape:
+        hint = (" (integer class labels need an integer dtype)"
+                if target.shape == x.shape[:-1] else "")
         raise ValueError(f"cross_entropy: probability targets must have the logits' shape "
-                         f"{x.shape}, got {target.shape}")
+                         f"{x.shape}, got {target.shape}{hint}")
     t = target.data.astype(x.dtype, copy=False)
     out = -(t * logp).sum(axis=-1)
 

@@ -46,7 +46,7 @@ def _axes(axis, ndim):
     """Normalize an axis argument (None, int or tuple) to a tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    axis = (axis,) if isinstance(axis, int) else tuple(axis)
+    axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axis:
         if not -ndim <= a < builtins.max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
@@ -169,7 +169,8 @@ def sigmoid(x):
 
 def relu(x):
     mask = x.data > 0
-    return Tensor._make(x.data * mask, (x,), lambda g: (g * mask,), "relu")
+    out = xp.maximum(x.data, x.dtype.type(0))  # not x * mask, which gives -0.0 for negatives
+    return Tensor._make(out, (x,), lambda g: (g * mask,), "relu")
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -220,7 +221,8 @@ def gelu(x, approximate=False):
         out = 0.5 * d * (1 + th)
 
         def backward(g):
-            return (g * (0.5 * (1 + th) + 0.5 * d * (1 - th * th) * c * (1 + 3 * 0.044715 * d * d)),)
+            dinner = c * (1 + 3 * 0.044715 * d * d)
+            return (g * (0.5 * (1 + th) + 0.5 * d * (1 - th * th) * dinner),)
     else:
         erf, derf = _erf_and_derivative(d * d.dtype.type(1 / math.sqrt(2)))
         out = 0.5 * d * (1 + erf)
@@ -395,7 +397,8 @@ def matmul(a, b):
 # ============================================= movement =============================================
 
 def reshape(x, *shape):
-    shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
     try:
         out = x.data.reshape(shape)
     except ValueError:
@@ -406,7 +409,8 @@ def reshape(x, *shape):
 
 def transpose(x, *axes):
     """Permute axes (reverse them when none are given), as `ndarray.transpose`."""
-    axes = tuple(axes[0]) if len(axes) == 1 and not isinstance(axes[0], int) else axes
+    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+        axes = tuple(axes[0])
     axes = axes or tuple(reversed(range(x.ndim)))
     if sorted(a % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of a tensor of shape "

@@ -94,7 +94,8 @@ CONV_CASES = [
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", CONV_CASES, ids=str)
 def test_conv2d_matches_reference(x_shape, k_shape, strides, padding, dilation, data_format):
-    x, k, b = rng.standard_normal(x_shape), rng.standard_normal(k_shape), rng.standard_normal(k_shape[3])
+    x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    b = rng.standard_normal(k_shape[3])
     expected = conv2d_ref(x, k, b, strides, padding, dilation)
     if data_format == "channels_first":
         x, expected = nchw(x), nchw(expected)

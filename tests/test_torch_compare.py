@@ -65,19 +65,20 @@ def test_conv2d_same_matches_torch_same(k_shape, dilation):
             randn(2, 3, 7, 6), randn(*k_shape), rtol=1e-4, atol=1e-4)
 
 
+POOL_CASES = [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))]
+
+
 def _nhwc(torch_pool):
     return lambda x, *args, **kw: torch_pool(x.permute(0, 3, 1, 2), *args, **kw).permute(0, 2, 3, 1)
 
 
-@pytest.mark.parametrize("pool, stride, padding", [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))],
-                         ids=str)
+@pytest.mark.parametrize("pool, stride, padding", POOL_CASES, ids=str)
 def test_max_pool2d(pool, stride, padding):
     compare(lambda x: F.max_pool2d(x, pool, stride, padding),
             lambda x: _nhwc(tF.max_pool2d)(x, pool, stride, padding), randn(2, 7, 8, 3))
 
 
-@pytest.mark.parametrize("pool, stride, padding", [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))],
-                         ids=str)
+@pytest.mark.parametrize("pool, stride, padding", POOL_CASES, ids=str)
 def test_avg_pool2d(pool, stride, padding):
     # mgp averages only real pixels under padding (Keras's rule): torch's count_include_pad=False
     compare(lambda x: F.avg_pool2d(x, pool, stride, padding),
@@ -120,7 +121,8 @@ def test_gelu(approximate):
 def test_softplus(): compare(F.softplus, tF.softplus, randn(50) * 10)
 def test_elu(): compare(lambda x: F.elu(x, 0.7), lambda x: tF.elu(x, 0.7), randn(50) * 3)
 def test_leaky_relu(): compare(F.leaky_relu, lambda x: tF.leaky_relu(x, 0.2), randn(50))
-def test_sigmoid_tanh(): compare(lambda x: F.sigmoid(x) * F.tanh(x), lambda x: x.sigmoid() * x.tanh(), randn(50) * 4)
+def test_sigmoid_tanh():
+    compare(lambda x: F.sigmoid(x) * F.tanh(x), lambda x: x.sigmoid() * x.tanh(), randn(50) * 4)
 
 
 @pytest.mark.parametrize("axis, ddof", [(None, 0), (0, 0), (1, 1), ((0, 2), 1)], ids=str)
