@@ -1,0 +1,93 @@
+"""Saving and loading: Keras 3 compatible `.weights.h5` files and whole models (`.h5`, `.keras`).
+
+Every file is written atomically (a temporary file in the same folder, fsynced, then renamed
+over the target), so a crash leaves the old complete file or the new one. Loading checks the
+whole file against the model before assigning anything, so a file that does not match (or is
+damaged, or comes from a newer mgp) raises a clear error and leaves the model as it was. Only
+HDF5, JSON and zip are involved: nothing a file holds is ever executed.
+
+See docs/file_format.md for the layouts.
+"""
+import io
+import os
+import zipfile
+
+import h5py
+
+from mgp.models.serialization import register_serializable
+from mgp.saving import h5format
+from mgp.saving.atomic import atomic_open, atomic_path
+from mgp.saving.h5format import FORMAT_VERSION
+from mgp.saving.model_file import load_model, save_model
+
+__all__ = ["save_weights", "load_weights", "save_model", "load_model", "register_serializable",
+           "atomic_path", "atomic_open", "FORMAT_VERSION"]
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Write `model`'s weights, and its optimizer's state when compiled, to a `.weights.h5` file
+    in Keras 3's layout (Keras 3 loads it with `model.load_weights`).
+
+    Args:
+        model: a built model (or layer).
+        filepath: path ending in `.weights.h5`.
+        overwrite: when False, an existing file is an error (Keras asks instead).
+    """
+    filepath = os.fspath(filepath)
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"the filename must end in '.weights.h5', got '{filepath}'")
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"'{filepath}' exists and overwrite=False")
+    write_weights_file(model, filepath)
+
+
+def write_weights_file(model, filepath, kind="weights", attrs=None):
+    """Write the weights layout to any `filepath`, atomically (also used for backups)."""
+    if not getattr(model, "built", False):
+        raise ValueError(f"model '{model.name}' is not built yet, so it has no weights to save: "
+                         f"call it on data (or build it) first")
+    with atomic_path(filepath) as tmp:
+        with h5py.File(tmp, "w") as f:
+            h5format.write(f, model, include_optimizer=True, kind=kind, attrs=attrs)
+
+
+def load_weights(model, filepath, skip_mismatch=False, by_name=False):
+    """Load weights written by mgp or Keras 3 (`.weights.h5`, a whole-model `.h5`, or the
+    `model.weights.h5` inside a `.keras` file) into `model`.
+
+    By default each layer's weights are found by the layer's place in the model (its class and
+    position, as Keras does), so the same architecture under other layer names loads. The
+    optimizer's state is restored too when the model is compiled and the file has it.
+
+    Args:
+        skip_mismatch: warn about layers whose weights do not match and leave them unchanged,
+            rather than raise.
+        by_name: find each layer's weights by the layer's name instead (layers the file does not
+            name are left unchanged; the optimizer's state is not loaded).
+    Raises:
+        FileNotFoundError, or ValueError naming the file and every mismatch (layer, expected and
+        found shapes); in both cases the model is unchanged.
+    """
+    contents = read_weights_file(filepath)
+    if not getattr(model, "built", False):
+        raise ValueError(f"model '{model.name}' is not built yet: call it on data (or build "
+                         f"it) before loading weights into it")
+    pairs, opt_arrays = h5format.plan(model, contents, skip_mismatch=skip_mismatch,
+                                      by_name=by_name)
+    h5format.assign(model, pairs, opt_arrays)
+    return contents
+
+
+def read_weights_file(filepath):
+    """Read and verify a weights file (or a `.keras` file's weights) into memory."""
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"no weights file at '{filepath}'")
+    if filepath.lower().endswith(".keras"):
+        try:
+            with zipfile.ZipFile(filepath) as z:
+                data = z.read("model.weights.h5")
+        except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
+            raise ValueError(f"cannot read the weights in '{filepath}': {e}") from e
+        return h5format.read(io.BytesIO(data), f"{filepath}/model.weights.h5")
+    return h5format.read(filepath, filepath)

@@ -1,0 +1,151 @@
+"""Where each object's weights live in a Keras 3 `.weights.h5` file.
+
+Keras 3 walks a model as a tree of "saveables" and gives every one a group whose `vars`
+subgroup holds its own variables as datasets `0`, `1`, ... (trainable first, then
+non-trainable), with the object's name as the attribute `name` of `vars`:
+
+- Sequential and functional models: their layers, as the list `layers`, each named after its
+  class in snake case, made unique in list order (`layers/dense`, `layers/dense_1`, ...).
+  A functional model's list starts with its InputLayers and follows Keras's graph order.
+- Subclassed models and layers: their attributes in sorted order (private ones last), a layer
+  attribute under its attribute name (`encoder/vars`), a list attribute as a container named
+  like `layers` above; a subclassed model also lists all its layers under `layers`, and each
+  object is saved once, at the first path the walk reaches it by.
+- The model's optimizer under `optimizer` (iteration, learning_rate, then the slots).
+- The model itself at the root (`vars`).
+
+This module computes that list of (path, object, variables) for an mgp model, so the same walk
+serves writing and reading.
+"""
+from mgp.layers.base import Layer, _flatten, snake_case
+
+
+def saveables(model, include_optimizer=True):
+    """The model's saveable objects in Keras's order: a list of `(path, object)`, the model
+    itself first at path "" and, when compiled and asked for, its optimizer at "optimizer"."""
+    found, seen = [], set()
+    _visit(model, "", found, seen)
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None:
+        found.append(("optimizer", optimizer))
+    return found
+
+
+def own_variables(obj):
+    """The variables an object stores in its own `vars` group, in Keras's order."""
+    if isinstance(obj, Layer):
+        own = obj._own_weights
+        return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
+    return list(obj.variables)  # an optimizer: iteration, learning_rate, slots
+
+
+def group_name(obj):
+    """The snake-case class name Keras files an object under (`functional` for a functional
+    Model, whose Keras class is `Functional`)."""
+    if type(obj).__name__ == "Model" and getattr(obj, "_graph", None) is not None:
+        return "functional"
+    return snake_case(type(obj).__name__)
+
+
+def _join(path, name):
+    return f"{path}/{name}" if path else name
+
+
+def _visit(obj, path, found, seen):
+    if id(obj) in seen:  # saved once, where the walk first reaches it
+        return
+    seen.add(id(obj))
+    found.append((path, obj))
+    for attr, child in _children(obj):
+        if isinstance(child, Layer):
+            _visit(child, _join(path, attr), found, seen)
+        elif isinstance(child, (list, tuple, dict)):
+            _visit_container(child, _join(path, attr), found, seen, set())
+
+
+def _visit_container(items, path, found, seen, containers):
+    if id(items) in containers:
+        return
+    containers.add(id(items))
+    used = {}
+    for item in items.values() if isinstance(items, dict) else items:
+        # the name is taken even when the item was already saved elsewhere, as Keras does
+        if isinstance(item, Layer):
+            _visit(item, _join(path, _unique(group_name(item), used)), found, seen)
+        elif isinstance(item, (list, tuple, dict)):
+            _visit_container(item, _join(path, _unique("container", used)), found, seen,
+                             containers)
+
+
+def _unique(name, used):
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+def _children(obj):
+    """(attribute name, value) pairs Keras walks below an object."""
+    from mgp.models import Model, Sequential
+    if isinstance(obj, Sequential):
+        return [("layers", obj.layers)]
+    if isinstance(obj, Model) and obj._graph is not None:
+        return [("layers", functional_layers(obj))]
+    attrs = {name: value for name, value in vars(obj).items() if _holds_layers(value)}
+    if isinstance(obj, Model):
+        attrs["layers"] = obj.layers
+    # Keras sorts the attribute names with the private ones last
+    return sorted(attrs.items(), key=lambda item: "~" + item[0] if item[0].startswith("_")
+                  else item[0])
+
+
+def _holds_layers(value):
+    if isinstance(value, Layer):
+        return True
+    if isinstance(value, (list, tuple, dict)):
+        return any(isinstance(v, Layer) for v in _flatten(value))
+    return False
+
+
+def functional_layers(model):
+    """A functional model's layers in Keras's order: by decreasing depth (the longest path to
+    an output), ties broken by the order a depth-first walk from the outputs first meets them
+    (Keras's `map_graph`); InputLayers included."""
+    def node_of(sym):
+        return (id(sym.layer), id(sym.inputs))
+
+    layer_of, parents, index, order, finished = {}, {}, {}, [], set()
+    stack = [(sym, False) for sym in reversed(model.outputs)]
+    while stack:
+        sym, done = stack.pop()
+        node = node_of(sym)
+        if done:
+            if node not in finished:
+                finished.add(node)
+                order.append(node)
+            continue
+        if node in finished:
+            continue
+        layer_of[node] = sym.layer
+        index.setdefault(id(sym.layer), len(index))
+        inputs = _flatten(sym.inputs) if sym.inputs != () else []
+        parents[node] = [node_of(s) for s in inputs]
+        stack.append((sym, True))
+        stack.extend((s, False) for s in reversed(inputs))
+
+    node_depth, layer_depth = {}, {}
+    for node in reversed(order):
+        layer = id(layer_of[node])
+        depth = max(node_depth.setdefault(node, 0), layer_depth.get(layer, 0))
+        layer_depth[layer] = node_depth[node] = depth
+        for parent in parents[node]:
+            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    for sym in model.inputs:  # inputs no output depends on
+        if id(sym.layer) not in layer_depth:
+            layer_depth[id(sym.layer)] = 0
+            index[id(sym.layer)] = -1
+            layer_of[node_of(sym)] = sym.layer
+    by_id = {id(layer): layer for layer in layer_of.values()}
+    ids = sorted(layer_depth, key=lambda i: (-layer_depth[i], index[i]))
+    return [by_id[i] for i in ids]
