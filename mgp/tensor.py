@@ -233,10 +233,9 @@ class Tensor:
 
     def _topological_order(self):
         """Nodes that require grad, each after all of its parents (iterative, no recursion)."""
-        # A node is marked when it is expanded, not when it is pushed: marking at push time lets
-        # a node be emitted before a parent still waiting lower on the stack, and in a diamond
-        # (r = b + a, a = f(b)) b's backward would then run before a's share of b's gradient
-        # has arrived.
+        # Mark a node when it is expanded, not when it is pushed. Marked at push time, b in the
+        # diamond r = b + a, a = f(b) is skipped as a's parent while it still waits on the stack,
+        # a is emitted first, and b's backward runs before a's share of b's gradient arrives.
         order, visited, stack = [], set(), [(self, False)]
         while stack:
             node, expanded = stack.pop()
