@@ -127,8 +127,8 @@ class Trainer:
             x: a Tensor (or list of Tensors for several inputs), float32.
             y: the targets as arrays (or a list of them).
         """
-        weights = self.trainable_weights
         y_pred = self(_unwrap(_as_list(x), x), training=True)
+        weights = self.trainable_weights  # after the call: a subclassed model builds on it
         loss = self.compute_loss(x, y, y_pred)
         for w in weights:
             w.grad = None
@@ -222,7 +222,8 @@ class Trainer:
             if split == 0 or split == n:
                 raise ValueError(f"validation_split={validation_split} leaves no training or "
                                  f"no validation samples out of {n}")
-            validation_data = ([a[split:] for a in xs], [a[split:] for a in ys])
+            validation_data = (_unwrap([a[split:] for a in xs], x),
+                               _unwrap([a[split:] for a in ys], y))
             xs, ys, n = [a[:split] for a in xs], [a[:split] for a in ys], split
         for a in xs:
             _check_finite([a], "x")
