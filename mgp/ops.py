@@ -180,6 +180,8 @@ def leaky_relu(x, negative_slope=0.2):
 
 
 def elu(x, alpha=1.0):
+    if x.dtype.kind == "f":
+        alpha = x.dtype.type(alpha)  # a NumPy float64 alpha would upcast float32
     neg_part = alpha * xp.expm1(xp.minimum(x.data, 0))
     out = xp.where(x.data > 0, x.data, neg_part)
     return Tensor._make(out, (x,), lambda g: (g * xp.where(x.data > 0, 1, neg_part + alpha),),
@@ -261,7 +263,10 @@ def minimum(a, b):
 
 
 def clip(x, min=None, max=None):
-    """Clamp to [min, max]; the gradient flows where min <= x <= max (bounds included)."""
+    """Clamp to [min, max] (scalars or arrays); the gradient flows where min <= x <= max."""
+    if x.dtype.kind == "f":  # bounds take x's dtype, so a float64 bound cannot upcast float32
+        min, max = (None if v is None else xp.asarray(v.data if isinstance(v, Tensor) else v,
+                                                      dtype=x.dtype) for v in (min, max))
     out = xp.clip(x.data, min, max)
     inside = out == x.data
     return Tensor._make(out, (x,), lambda g: (g * inside,), "clip")

@@ -150,6 +150,11 @@ def test_clip(lo, hi):
     helper_test_op([(4, 5)], lambda x: F.clip(x, lo, hi), lambda x: np.clip(x, lo, hi))
 
 
+def test_clip_array_bounds():
+    lo, hi = np.full(5, -0.9), mgp.tensor(np.full((4, 1), 1.1))
+    helper_test_op([(4, 5)], lambda x: F.clip(x, lo, hi), lambda x: np.clip(x, lo, 1.1))
+
+
 def test_clip_gradient_is_zero_outside_the_bounds():
     x = mgp.tensor([-2.0, 0.5, 2.0], requires_grad=True)
     x.clip(-1, 1).sum().backward()
@@ -523,6 +528,9 @@ FLOAT32_CASES = {
     "elu": F.elu, "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate=True),
     "softplus": F.softplus, "maximum": lambda x: F.maximum(x, 0.1),
     "minimum": lambda x: F.minimum(np.zeros(4), x), "clip": lambda x: F.clip(x, -0.5, 0.5),
+    "clip_f64": lambda x: F.clip(x, np.float64(-0.5), np.full(4, 0.5)),
+    "elu_f64": lambda x: F.elu(x, np.float64(0.5)),
+    "leaky_relu_f64": lambda x: F.leaky_relu(x, np.float64(0.1)),
     "where": lambda x: F.where(x.data > 0, x, 0.0), "sum": lambda x: F.sum(x, 1),
     "mean": F.mean, "var": lambda x: F.var(x, 0), "max": F.max, "min": lambda x: F.min(x, -1),
     "logsumexp": lambda x: F.logsumexp(x, 1), "matmul": lambda x: x @ np.ones((4, 2)),
