@@ -99,7 +99,8 @@ class Optimizer:
         return list(self._variables)
 
     def build(self, variables):
-        """Create the slot state for `variables` (done on the first `apply`)."""
+        """Create the slot state for `variables` (done by the first `apply`; a no-op once
+        built). Subclasses create their slots after calling this."""
         self._trainable_variables = list(variables)
         self._index = {id(v): i for i, v in enumerate(self._trainable_variables)}
         self._owned = [None] * len(self._trainable_variables)
@@ -307,6 +308,8 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def build(self, variables):
+        if self.built:
+            return
         super().build(variables)
         self.momentums = self.add_optimizer_variables(variables, "momentum") \
             if self.momentum != 0 else []
@@ -351,6 +354,8 @@ class Adam(Optimizer):
         self.epsilon, self.amsgrad = float(epsilon), bool(amsgrad)
 
     def build(self, variables):
+        if self.built:
+            return
         super().build(variables)
         self._momentums, self._velocities = self.add_optimizer_variables(
             variables, ["momentum", "velocity"])
@@ -410,6 +415,8 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
 
     def build(self, variables):
+        if self.built:
+            return
         super().build(variables)
         self._velocities = self.add_optimizer_variables(variables, "velocity")
         self._momentums = self.add_optimizer_variables(variables, "momentum") \
@@ -460,6 +467,8 @@ class Adagrad(Optimizer):
         self.epsilon = float(epsilon)
 
     def build(self, variables):
+        if self.built:
+            return
         super().build(variables)
         self._accumulators = self.add_optimizer_variables(
             variables, "accumulator", initial_value=self.initial_accumulator_value)

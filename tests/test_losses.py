@@ -312,3 +312,19 @@ def test_matches_keras(name, kwargs, y_true, y_pred):
         getattr(keras.losses, name)(**kwargs)(y_true, y_pred, sample_weight=w))
     got = getattr(losses, name)(**kwargs)(y_true, mgp.tensor(y_pred), sample_weight=w)
     assert value(got) == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("name", ["CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+                                  "BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError",
+                                  "Huber"])
+def test_configs_cross_over_with_keras(name):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        keras = pytest.importorskip("keras")
+    k_loss = getattr(keras.losses, name)(name="custom")
+    m_loss = losses.deserialize(keras.losses.serialize(k_loss))
+    assert type(m_loss).__name__ == name and m_loss.name == "custom"
+    back = keras.losses.deserialize(losses.serialize(m_loss))
+    assert type(back).__name__ == name and back.name == "custom"

@@ -392,3 +392,25 @@ def test_matches_keras(cls, kwargs):
     assert [s.shape for s in m_state] == [s.shape for s in k_state]
     for k, m in zip(k_state, m_state):
         np.testing.assert_allclose(m, k, rtol=2e-5, atol=1e-6)
+
+
+def test_build_twice_is_a_no_op():
+    opt = optimizers.Adam()
+    w = Variable(W0.copy())
+    opt.build([w])
+    opt.build([w])
+    assert len(opt.variables) == 4
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("cls", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_configs_cross_over_with_keras(cls):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        keras = pytest.importorskip("keras")
+    k_opt = getattr(keras.optimizers, cls)(learning_rate=0.25, clipnorm=2.0)
+    m_opt = optimizers.deserialize(keras.optimizers.serialize(k_opt))
+    assert type(m_opt).__name__ == cls and m_opt.learning_rate == 0.25
+    back = keras.optimizers.deserialize(optimizers.serialize(m_opt)).get_config()
+    assert {k: back[k] for k in m_opt.get_config()} == m_opt.get_config()
