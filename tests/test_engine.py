@@ -215,6 +215,34 @@ def test_deeper_diamonds():
     np.testing.assert_allclose(x.grad, expected, rtol=1e-5)
 
 
+@st.composite
+def programs(draw):
+    """A random DAG over two leaves: each step combines earlier nodes (fan-out, diamonds)."""
+    steps = []
+    for k in range(draw(st.integers(1, 12))):
+        n = k + 2  # nodes so far: two leaves, then one per step
+        steps.append((draw(st.sampled_from(["add", "mul", "sub", "tanh", "sum0"])),
+                      draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))))
+    return steps
+
+
+def run_program(steps, x, y):
+    nodes = [x, y]
+    for op, i, j in steps:
+        a, b = nodes[i], nodes[j]
+        nodes.append({"add": lambda: a + b, "mul": lambda: a * b, "sub": lambda: a - b,
+                      "tanh": lambda: a.tanh(), "sum0": lambda: a.sum(0, keepdims=True) * b}[op]())
+    return sum(node.sum() for node in nodes[2:]) + nodes[-1].sum()  # every node reaches the output
+
+
+@settings(max_examples=40, deadline=None)
+@given(programs())
+def test_random_graphs(steps):
+    x = mgp.tensor(rng.uniform(-1, 1, (2, 3)), requires_grad=True)
+    y = mgp.tensor(rng.uniform(-1, 1, (3,)), requires_grad=True)
+    assert mgp.gradcheck(lambda x, y: run_program(steps, x, y), x, y)
+
+
 def test_gradients_accumulate_across_backward_calls():
     x = mgp.tensor([1.0, 2.0], requires_grad=True)
     (x * 2).sum().backward()
