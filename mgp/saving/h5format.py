@@ -41,22 +41,24 @@ def write(f, model, include_optimizer=True, kind="weights", attrs=None):
 
 
 def _digest(f):
-    """SHA-256 over every dataset (path, dtype, shape, bytes, in sorted path order) and the root's
-    text attributes (sorted by key) except `mgp_sha256` itself. Also returns the datasets read."""
+    """SHA-256 over every dataset (path, dtype, shape, bytes) and every text attribute (path,
+    key, value) but `mgp_sha256` itself, in sorted path and key order. Also returns the
+    datasets read, by path."""
     h = hashlib.sha256()
     arrays = {}
 
     def visit(name, obj):
+        for key in sorted(obj.attrs):
+            value = obj.attrs[key]
+            if isinstance(value, str) and key != "mgp_sha256":
+                h.update(f"{name}@{key}={value}|".encode())
         if isinstance(obj, h5py.Dataset):
             a = np.asarray(obj[()])
             h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
             h.update(a.tobytes())
             arrays[name] = a
+    visit("", f)
     f.visititems(visit)
-    for key in sorted(f.attrs):
-        value = f.attrs[key]
-        if key != "mgp_sha256" and isinstance(value, str):
-            h.update(f"{key}={value}|".encode())
     return h.hexdigest(), arrays
 
 
@@ -177,14 +179,14 @@ def plan(model, contents, skip_mismatch=False, by_name=False, optimizer="auto"):
             continue
         used.add(where)
         arrays = contents.arrays(where)
-        found = f"'{where}/vars'" if where else "'vars'"
+        found = f"{where}/vars" if where else "vars"
         if len(arrays) != len(variables):
             problems.append(f"layer '{obj.name}' ({_label(path)}) expects {len(variables)} "
-                            f"weights {_shapes(variables)}, the file's group {found} has "
+                            f"weights {_shapes(variables)}, the file's group '{found}' has "
                             f"{len(arrays)} {_shapes(arrays)}")
             continue
         bad = [f"layer '{obj.name}' ({_label(path)}): weight '{v.name}' expects shape "
-               f"{tuple(v.shape)}, the file has shape {tuple(a.shape)} ({found}/{i})"
+               f"{tuple(v.shape)}, the file has shape {tuple(a.shape)} ('{found}/{i}')"
                for i, (v, a) in enumerate(zip(variables, arrays)) if tuple(a.shape) != v.shape]
         if bad:
             problems.extend(bad)
