@@ -328,3 +328,15 @@ def test_configs_cross_over_with_keras(name):
     assert type(m_loss).__name__ == name and m_loss.name == "custom"
     back = keras.losses.deserialize(losses.serialize(m_loss))
     assert type(back).__name__ == name and back.name == "custom"
+
+
+def test_float64_labels_and_weights_keep_float32():
+    x = mgp.tensor(LOGITS, requires_grad=True)
+    y = ONE_HOT.astype(np.float64)
+    for loss in [losses.CategoricalCrossentropy(label_smoothing=0.1), losses.BinaryCrossentropy(),
+                 losses.MeanSquaredError(), losses.Huber(0.5)]:
+        for y_pred in [mgp.softmax(x), mgp.sigmoid(x), x * 1.0]:
+            x.grad = None
+            out = loss(y, y_pred, sample_weight=np.ones(4))
+            out.backward()
+            assert out.dtype == np.float32 and x.grad.dtype == np.float32
