@@ -1,12 +1,15 @@
 """Where mgp's time goes in one training step of the Keras MNIST convnet (batch 128).
 
-    python bench/profile_step.py [--steps 30] [--threads 2] [--top 25]
+    python bench/profile_step.py [--steps 30] [--threads 2] [--top 25] [--clock cpu]
 
 Prints: the step split into forward, loss, backward and optimizer; each op's forward and
 backward time (the op's own function and its backward closure, timed around every call);
 any op whose output or gradient is float64; then cProfile's top functions by own time.
 The step is written out (layers called in order, cross-entropy from the logits, `loss.backward()`,
 `optimizer.apply`) so that its phases can be timed; `model.train_step` is timed beside it.
+
+On a loaded machine, `--threads 1 --clock cpu` times the CPU this process's one thread used
+(`time.thread_time`), not the wall clock: the work itself, without the waits for a core.
 """
 import argparse
 import cProfile
@@ -24,7 +27,10 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: this thread's CPU time (use with --threads 1)")
     args = parser.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.thread_time
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
     sys.path[:0] = [HERE, os.path.dirname(HERE)]
@@ -36,7 +42,8 @@ def main():
     import workloads
     from gemm import blas_info
 
-    print(f"{blas_info()}; batch {workloads.BATCH}, {args.steps} steps after 3 warm-up steps")
+    print(f"{blas_info()}; batch {workloads.BATCH}, {args.steps} steps after 3 warm-up steps; "
+          f"{args.clock} clock")
     x, y = workloads.load_mnist()[:2]
     model, optimizer = build(mgp)
     model_layers = [l for l in getattr(model, "layers", model)]
@@ -46,21 +53,21 @@ def main():
     phases = defaultdict(float)
 
     def step(xb, yb):
-        t0 = time.perf_counter()
+        t0 = clock()
         h = mgp.tensor(xb)
         for layer in model_layers:
             h = layer(h, training=True)
-        t1 = time.perf_counter()
+        t1 = clock()
         if not weights:
             weights.extend(w for layer in model_layers for w in layer.trainable_weights)
         loss = F.cross_entropy(h._logits, mgp.tensor(yb)).mean()
-        t2 = time.perf_counter()
+        t2 = clock()
         for w in weights:
             w.grad = None
         loss.backward()
-        t3 = time.perf_counter()
+        t3 = clock()
         optimizer.apply([w.grad for w in weights], weights)
-        t4 = time.perf_counter()
+        t4 = clock()
         for name, a, b in (("forward (layers)", t0, t1), ("loss", t1, t2),
                            ("backward", t2, t3), ("optimizer", t3, t4)):
             phases[name] += b - a
@@ -68,20 +75,20 @@ def main():
     for xb, yb in batches[:3]:
         step(xb, yb)
     phases.clear()
-    start = time.perf_counter()
+    start = clock()
     for xb, yb in batches:
         step(xb, yb)
-    total = time.perf_counter() - start
+    total = clock() - start
     epoch = workloads.TRAIN_IMAGES / 128
     print(f"\nwritten-out step: {total / args.steps * 1e3:.1f} ms "
           f"(= {total / args.steps * epoch:.1f} s per 54,000-image epoch)")
     for name, t in phases.items():
         print(f"    {name:18s} {t / args.steps * 1e3:7.1f} ms  {100 * t / total:5.1f}%")
     if hasattr(model, "train_step"):
-        start = time.perf_counter()
+        start = clock()
         for xb, yb in batches:
             model.train_step(xb, yb)
-        t = (time.perf_counter() - start) / args.steps
+        t = (clock() - start) / args.steps
         print(f"model.train_step:  {t * 1e3:.1f} ms (= {t * epoch:.1f} s per epoch)")
 
     # Each op's time: wrap its function (forward) and the backward closure it hands the engine.
@@ -93,9 +100,9 @@ def main():
             f64.add(f"{op} output")
 
         def timed_backward(g):
-            t = time.perf_counter()
+            t = clock()
             grads = backward(g)
-            bwd[op] += time.perf_counter() - t
+            bwd[op] += clock() - t
             for p, pg in zip(parents, grads):
                 if pg is not None and getattr(pg, "dtype", None) == np.float64:
                     f64.add(f"{op} gradient")
@@ -112,23 +119,35 @@ def main():
             if callable(fn) and getattr(fn, "__module__", None) == module.__name__ \
                     and not name.startswith("_") and not isinstance(fn, type):
                 patched.append((module, name, fn))
-    # layers import the op modules, not the functions, so patching the modules reaches them
+    # layers call `ops.relu(...)`, so patching the modules reaches them; pooling layers hold
+    # their op as a staticmethod, patched in their class
+    import mgp.layers.pooling as pooling
+    holders = [(cls, key, value.__func__) for cls in vars(pooling).values()
+               if isinstance(cls, type) for key, value in vars(cls).items()
+               if isinstance(value, staticmethod)]
+    wrappers = {}
     for module, name, fn in patched:
         def wrapper(*a, _fn=fn, _name=name, **k):
-            t = time.perf_counter()
+            t = clock()
             try:
                 return _fn(*a, **k)
             finally:
-                fwd[_name] += time.perf_counter() - t
+                fwd[_name] += clock() - t
                 calls[_name] += 1
         setattr(module, name, wrapper)
+        wrappers[fn] = wrapper
+    for cls, key, fn in holders:
+        if fn in wrappers:
+            setattr(cls, key, staticmethod(wrappers[fn]))
     phases.clear()
-    start = time.perf_counter()
+    start = clock()
     for xb, yb in batches:
         step(xb, yb)
-    total = time.perf_counter() - start
+    total = clock() - start
     for module, name, fn in patched:
         setattr(module, name, fn)
+    for cls, key, fn in holders:
+        setattr(cls, key, staticmethod(fn))
     Tensor._make = staticmethod(make)
     # nested calls (e.g. mean inside another op) are counted in both; the op names in the
     # backward column are the names ops give `_make`
