@@ -335,7 +335,7 @@ def test_float64_labels_and_weights_keep_float32():
     y = ONE_HOT.astype(np.float64)
     for loss in [losses.CategoricalCrossentropy(label_smoothing=0.1), losses.BinaryCrossentropy(),
                  losses.MeanSquaredError(), losses.Huber(0.5)]:
-        for y_pred in [mgp.softmax(x), mgp.sigmoid(x), x * 1.0]:
+        for y_pred in [mgp.softmax(x), mgp.sigmoid(x), mgp.softmax(x) * 1.0]:  # last: no logits
             x.grad = None
             out = loss(y, y_pred, sample_weight=np.ones(4))
             out.backward()
