@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mgp.callbacks import (Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
+from mgp.callbacks import (BackupAndRestore, Callback, CSVLogger, EarlyStopping, History, LambdaCallback,
                            LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
                            TerminateOnNaN)
 from mgp.layers import Dense, Input
@@ -360,6 +360,32 @@ def test_csv_logger_resume_drops_rows_of_rerun_epochs(tmp_path):
     assert [float(r[1]) for r in rows[3:]] == pytest.approx(history.history["val_loss"])
     assert not [p for p in os.listdir(tmp_path) if p != "log.csv"]  # no temporary file left
 
+
+
+def test_csv_logger_with_backup_and_restore_matches_an_uninterrupted_run(tmp_path):
+    class Crash(Exception):
+        pass
+
+    def crash_at_epoch_2(epoch, logs):
+        if epoch == 2:  # after the CSV row of epoch 2, before its backup
+            raise Crash
+
+    def run(name, crash=False):
+        csv_logger = CSVLogger(tmp_path / name, append=True)
+        callbacks = [csv_logger] + ([LambdaCallback(on_epoch_end=crash_at_epoch_2)] if crash
+                                    else []) + [BackupAndRestore(tmp_path / "backup")]
+        try:
+            fit(make_model(), callbacks, epochs=5)
+        finally:
+            csv_logger.on_train_end()
+
+    run("straight.csv")
+    with pytest.raises(Crash):
+        run("resumed.csv", crash=True)
+    assert [r[0] for r in read_csv(tmp_path / "resumed.csv")[1:]] == ["0", "1", "2"]
+    run("resumed.csv")
+    assert read_csv(tmp_path / "resumed.csv") == read_csv(tmp_path / "straight.csv")
+    assert len(read_csv(tmp_path / "straight.csv")) == 6
 
 # ---- TerminateOnNaN -----------------------------------------------------------------------------
 def nan_data():

@@ -8,9 +8,10 @@ from mgp.callbacks.checkpoint import ModelCheckpoint
 from mgp.callbacks.early_stopping import EarlyStopping
 from mgp.callbacks.lr import LearningRateScheduler, ReduceLROnPlateau
 from mgp.callbacks.logging import CSVLogger, LambdaCallback, TerminateOnNaN
+from mgp.callbacks.backup import BackupAndRestore
 
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "MonitorCallback", "ModelCheckpoint",
     "EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger", "LambdaCallback",
-    "TerminateOnNaN",
+    "TerminateOnNaN", "BackupAndRestore",
 ]
