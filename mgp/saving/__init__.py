@@ -75,7 +75,6 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     pairs, opt_arrays = h5format.plan(model, contents, skip_mismatch=skip_mismatch,
                                       by_name=by_name)
     h5format.assign(model, pairs, opt_arrays)
-    return contents
 
 
 def read_weights_file(filepath):

@@ -46,7 +46,7 @@ def atomic_open(path, mode="w", **kwargs):
 
 
 def fsync_file(path):
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDWR)  # (Windows flushes only handles open for writing)
     try:
         os.fsync(fd)
     finally:

@@ -161,7 +161,7 @@ def plan(model, contents, skip_mismatch=False, by_name=False, optimizer="auto"):
         ValueError listing every mismatch (file, layer name, group, expected and found shapes).
     """
     filename = contents.filename
-    items = [(p, o) for p, o in saveables(model, include_optimizer=False)]
+    items = saveables(model, include_optimizer=False)
     by_file_name = {}
     if by_name:
         for path, (name, _) in contents.groups.items():
