@@ -41,9 +41,9 @@ def write(f, model, include_optimizer=True, kind="weights", attrs=None):
 
 
 def _digest(f):
-    """SHA-256 over every dataset (path, dtype, shape, bytes) and every text attribute (path,
-    key, value) but `mgp_sha256` itself, in sorted path and key order. Also returns the
-    datasets read, by path."""
+    """SHA-256 over every text attribute (path, key, value; but `mgp_sha256` itself) and every
+    dataset (path, dtype, shape, bytes), root first, then in h5py's visit order (depth first,
+    the members of a group by name). Also returns the datasets read, by path."""
     h = hashlib.sha256()
     arrays = {}
 
