@@ -3,6 +3,7 @@
 The engine: `mgp.Tensor`, `mgp.tensor`, `mgp.no_grad`, `mgp.gradcheck`, and every op as a
 function in `mgp.functional` (the math ones also here: `mgp.exp`, `mgp.matmul`, ...).
 """
+from mgp.backend import set_device, get_device
 from mgp.tensor import Tensor, tensor, no_grad, enable_grad, is_grad_enabled, sum_to
 from mgp.gradcheck import gradcheck, GradcheckError
 from mgp import functional

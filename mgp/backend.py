@@ -1,12 +1,20 @@
-"""The one seam between mgp and its array library.
+"""The one seam between mgp and its array library, and the device it computes on.
 
 Every array call in the engine goes through `xp`, a namespace that forwards to NumPy by default.
-Swapping the namespace (for example to CuPy) moves every op to another device without touching
-any op definition.
+Selecting the device swaps the namespace (NumPy on the CPU, CuPy on an NVIDIA GPU), which moves
+every op to the other device without touching any op definition. The device is chosen once, by
+the environment variable `MGP_DEVICE` (`cpu`, the default, or `cuda` / `gpu`) when mgp is
+imported, or by `set_device` before the model is built. Tensors made afterwards live on that
+device; tensors that exist already stay where they are (see docs/gpu.md).
 """
+import os
+
 import numpy
 
 _namespace = numpy
+_device = "cpu"
+_DEVICES = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda"}
+_MIN_CUPY = 13  # put_along_axis and ufunc.at (add.at), both used by the ops
 
 
 class _ArrayNamespace:
@@ -22,15 +30,91 @@ class _ArrayNamespace:
 xp = _ArrayNamespace()
 
 
+# ============================================== devices =============================================
+
+def device_name(device):
+    """The canonical name of `device`: 'cpu' or 'cuda' (also accepts 'gpu')."""
+    name = str(device).lower()
+    if name not in _DEVICES:
+        raise ValueError(f"unknown device {device!r}; known: 'cpu', 'cuda' (or 'gpu')")
+    return _DEVICES[name]
+
+
+def _load_cupy():
+    """Import CuPy (only now, when the GPU is asked for) and check that it can reach a GPU."""
+    try:
+        import cupy
+    except ImportError as e:
+        raise ImportError("mgp needs CuPy to run on the GPU, and CuPy is not installed: "
+                          "pip install mgp[cuda] (CuPy for CUDA 12), or use the CPU "
+                          "(MGP_DEVICE=cpu)") from e
+    major = int(str(getattr(cupy, "__version__", "0")).split(".")[0] or 0)
+    if major < _MIN_CUPY:
+        raise ImportError(f"mgp needs CuPy {_MIN_CUPY} or newer, found {cupy.__version__}: "
+                          f"pip install -U mgp[cuda]")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDARuntimeError: no driver, or no device
+        raise RuntimeError(f"CuPy is installed but cannot reach a GPU ({e}); check the NVIDIA "
+                           f"driver and CUDA_VISIBLE_DEVICES, or use the CPU "
+                           f"(MGP_DEVICE=cpu)") from e
+    if count == 0:
+        raise RuntimeError("CuPy is installed but no GPU is visible (CUDA_VISIBLE_DEVICES may "
+                           "hide them); use the CPU (MGP_DEVICE=cpu)")
+    return cupy
+
+
+def namespace_for(device):
+    """The array module of `device`: numpy for 'cpu', cupy for 'cuda' (imported on demand)."""
+    return numpy if device_name(device) == "cpu" else _load_cupy()
+
+
+def set_device(device):
+    """Run everything created from now on on `device`.
+
+    Args:
+        device: 'cpu' (NumPy) or 'cuda' / 'gpu' (CuPy on the current NVIDIA GPU).
+    Raises:
+        ImportError when CuPy is missing (`pip install mgp[cuda]`), RuntimeError when no GPU is
+        visible.
+
+    Call it before building the model: tensors and weights that exist already stay on the
+    device they were made on (move a built model with `model.set_weights(model.get_weights())`
+    after the switch).
+
+    Example:
+        >>> mgp.set_device("cuda")
+        >>> model = mgp.Sequential([...])   # weights on the GPU; fit/predict take NumPy data
+    """
+    global _device
+    device = device_name(device)
+    set_namespace(namespace_for(device))
+    _device = device
+
+
+def get_device():
+    """The active device: 'cpu' or 'cuda'."""
+    return _device
+
+
 def set_namespace(module):
-    """Make `module` (numpy or a NumPy-compatible module) the array namespace of every op."""
-    global _namespace
+    """Make `module` (numpy or a NumPy-compatible module such as cupy) the array namespace of
+    every op. `set_device` is the public switch; this is the seam it (and the tests) use."""
+    global _namespace, _device, _device_rng
     _namespace = module
+    _device = "cpu" if module is numpy else "cuda"
+    _device_rng = None  # made again, from the last seed, for the new namespace
 
 
 def get_namespace():
     """Return the active array module."""
     return _namespace
+
+
+def device_of(a):
+    """'cuda' for an array in GPU memory (CuPy's, which has `__cuda_array_interface__`), else
+    'cpu'."""
+    return "cuda" if hasattr(a, "__cuda_array_interface__") else "cpu"
 
 
 def to_numpy(a):
@@ -41,17 +125,67 @@ def to_numpy(a):
     return get() if get is not None else numpy.asarray(a)
 
 
-# One generator for everything random in mgp (initializers, dropout, shuffling), so that one
-# seed reproduces a whole run.
+def to_device(a, device):
+    """`a` as an array on `device` ('cpu' or 'cuda'): the same array when it is there already,
+    else a copy."""
+    if device_name(device) == "cpu":
+        return to_numpy(a)
+    return _load_cupy().asarray(a)
+
+
+def asarray(a, dtype=None):
+    """`xp.asarray(a, dtype)`, also for a device array while the CPU is active (copied to the
+    host; NumPy refuses to convert a CuPy array implicitly)."""
+    if _namespace is numpy and device_of(a) != "cpu":
+        a = to_numpy(a)
+    return _namespace.asarray(a, dtype=dtype)
+
+
+# =========================================== random numbers =========================================
+
+# One host generator for everything random that is drawn on the host (initializers, shuffling,
+# layers given their own seed), so that one seed reproduces a whole run, and the same weights and
+# batch order on every device.
 _rng = numpy.random.default_rng()
+_seed = None
+_device_rng = None
 
 
 def rng():
-    """Return mgp's global random generator."""
+    """Return mgp's global (host, NumPy) random generator."""
     return _rng
 
 
+def device_rng():
+    """The generator for random arrays drawn on the active device (dropout masks).
+
+    On the CPU it is `rng()` itself; on the GPU a CuPy generator seeded from the last
+    `seed(...)`, so GPU runs are reproducible run to run, though their masks differ from the
+    CPU's (another generator).
+    """
+    global _device_rng
+    if _namespace is numpy:
+        return _rng
+    if _device_rng is None:
+        _device_rng = _namespace.random.default_rng(_seed)
+    return _device_rng
+
+
 def seed(value):
-    """Reseed mgp's global random generator."""
-    global _rng
+    """Reseed mgp's global random generators (the host one, and the device one when active)."""
+    global _rng, _seed, _device_rng
     _rng = numpy.random.default_rng(value)
+    _seed, _device_rng = value, None
+    if _namespace is not numpy:
+        _namespace.random.seed(value)  # CuPy's own global generator, for code that uses it
+
+
+def _device_from_environment():
+    value = os.environ.get("MGP_DEVICE", "").strip() or "cpu"
+    try:
+        set_device(value)
+    except ValueError:
+        raise ValueError(f"MGP_DEVICE={value!r} is not a device; use 'cpu' or 'cuda'") from None
+
+
+_device_from_environment()

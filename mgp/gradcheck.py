@@ -1,7 +1,7 @@
 """Check an op's analytic gradient against central finite differences, in float64."""
 import numpy as np
 
-from mgp.backend import to_numpy
+from mgp.backend import to_numpy, xp
 from mgp.tensor import Tensor, no_grad
 
 
@@ -54,11 +54,12 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, seed=0):
         data = x.data  # perturbed in place, restored after each step
         if fast:
             u = rng.standard_normal(x.shape)
-            data += eps * u
+            step = xp.asarray(eps * u)  # on the inputs' device
+            data += step
             plus = projected()
-            data -= 2 * eps * u
+            data -= 2 * step
             minus = projected()
-            data += eps * u
+            data += step
             num, ana = (plus - minus) / (2 * eps), float((analytic * u).sum())
             if not np.isclose(ana, num, atol=atol, rtol=rtol):
                 raise GradcheckError(f"gradcheck failed for input {i} (shape {x.shape}) along a "
@@ -67,7 +68,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, seed=0):
         numerical = np.zeros(x.shape)
         flat = data.reshape(-1)  # a view, since data is C-ordered; the writes must reach `data`
         for k in range(flat.size):
-            orig = flat[k]
+            orig = flat[k].copy()  # a device array's element is a view, not a copy
             flat[k] = orig + eps
             plus = projected()
             flat[k] = orig - eps

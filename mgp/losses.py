@@ -183,7 +183,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     elif labels.dtype.kind not in "iub":
         raise ValueError(f"{name} expects integer class labels, got dtype {labels.dtype}")
     classes = y_pred.shape[axis]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    if labels.size and bool(((labels < 0) | (labels >= classes)).any()):  # one wait on a GPU
         raise ValueError(f"{name}: labels must lie in [0, {classes}) for predictions with "
                          f"{classes} classes (shape {y_pred.shape}), got values from "
                          f"{labels.min()} to {labels.max()}")

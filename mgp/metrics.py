@@ -18,14 +18,15 @@ from mgp.tensor import Tensor
 
 
 def _host(x):
-    return to_numpy(x.data) if isinstance(x, Tensor) else np.asarray(x)
+    """Labels or predictions as a host array (one copy from the device per batch on a GPU)."""
+    return to_numpy(x.data if isinstance(x, Tensor) else x)
 
 
 def _aligned(name, y_true, y_pred):
     t, p = squeeze_or_expand_to_same_rank(_host(y_true), _host(y_pred))
     if t.shape != p.shape:
-        raise ValueError(f"{name}: y_true has shape {np.shape(y_true)} but y_pred has shape "
-                         f"{np.shape(_host(y_pred))}; they must match")
+        raise ValueError(f"{name}: y_true has shape {_host(y_true).shape} but y_pred has shape "
+                         f"{_host(y_pred).shape}; they must match")
     return t, p
 
 

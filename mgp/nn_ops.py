@@ -58,7 +58,8 @@ def cross_entropy(logits, target):
         if labels.shape != x.shape[:-1]:
             raise ValueError(f"cross_entropy: integer labels must have shape {x.shape[:-1]} for "
                              f"logits {x.shape}, got {labels.shape}")
-        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        # one test, one wait for a GPU; a GPU would wrap an out-of-range label around silently
+        if labels.size and bool(((labels < 0) | (labels >= classes)).any()):
             raise ValueError(f"cross_entropy: labels must lie in [0, {classes}) for {classes} "
                              f"classes, got values from {labels.min()} to {labels.max()}")
         idx = labels[..., None].astype(np.intp)
@@ -109,8 +110,8 @@ def dropout(x, rate, training=True):
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
     if not training or rate == 0:
         return x
-    keep = backend.rng().random(x.shape, dtype=np.float32) >= rate
-    mask = xp.asarray(keep * np.float32(1 / (1 - rate))).astype(x.dtype, copy=False)
+    keep = backend.device_rng().random(x.shape, dtype=np.float32) >= rate  # drawn on the device
+    mask = (keep * np.float32(1 / (1 - rate))).astype(x.dtype, copy=False)
     return Tensor._make(x.data * mask, (x,), lambda g: (g * mask,), "dropout")
 
 

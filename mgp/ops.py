@@ -457,7 +457,7 @@ def concatenate(tensors, axis=0):
     except ValueError:
         raise ValueError(f"concatenate along axis {axis}: shapes "
                          f"{[t.shape for t in tensors]} do not match off that axis") from None
-    cuts = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    cuts = np.cumsum([t.shape[axis] for t in tensors])[:-1].tolist()  # host ints, any device
     return Tensor._make(out, tuple(tensors), lambda g: tuple(xp.split(g, cuts, axis=axis)),
                         "concatenate")
 

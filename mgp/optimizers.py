@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from mgp.backend import xp
+from mgp.backend import to_numpy, xp
 from mgp.layers.base import snake_case, unique_name
 from mgp.tensor import Tensor
 from mgp.variables import Variable
@@ -62,6 +62,10 @@ class Optimizer:
                                                     np.float32),
                                            name=f"{self.name}/learning_rate", trainable=False)
             self._variables.append(self._learning_rate)
+        # The step counter and the learning rate stay on the host on every device: each step
+        # reads them, and a read from a GPU would wait for it.
+        for var in self._variables:
+            var.data = to_numpy(var.data)
         self._trainable_variables = []
         self._index = {}    # id(model variable) -> position in the list build() saw
         self._owned = []    # per model variable: the array last written in place (see _own)
@@ -143,13 +147,14 @@ class Optimizer:
         if len(weights) != len(self._variables):
             raise ValueError(f"optimizer '{self.name}' has {len(self._variables)} state "
                              f"variables, got {len(weights)} arrays")
-        values = [np.asarray(w) for w in weights]
+        values = [to_numpy(w) for w in weights]
         for var, value in zip(self._variables, values):
             if value.shape != var.shape:
                 raise ValueError(f"optimizer '{self.name}': state variable '{var.name}' has "
                                  f"shape {var.shape}, got {value.shape}")
         for var, value in zip(self._variables, values):
-            var.data = xp.array(value, dtype=var.dtype)  # a copy: updates happen in place
+            on_host = var is self._iterations or var is self._learning_rate  # see __init__
+            var.data = (np if on_host else xp).array(value, dtype=var.dtype)  # a copy
 
     # ---- applying gradients ----------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
@@ -203,7 +208,7 @@ class Optimizer:
         self._apply_weight_decay(variables, lr)
         for g, v in zip(grads, variables):
             self.update_step(g, v, lr)
-        self._iterations.data = xp.asarray(self._iterations.data + 1)
+        self._iterations.data = np.asarray(self.iterations + 1, dtype=np.int64)
 
     def update_step(self, gradient, variable, learning_rate):
         """Update one variable (and its slots) in place from its float32 gradient."""

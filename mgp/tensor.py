@@ -10,6 +10,7 @@ import contextlib
 
 import numpy as np
 
+from mgp import backend
 from mgp.backend import xp, to_numpy
 
 _grad_enabled = True
@@ -109,9 +110,9 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if dtype is None:
-            data = xp.asarray(data)
+            data = backend.asarray(data)
             dtype = _default_dtype_for(data)
-        self.data = xp.asarray(data, dtype=dtype)
+        self.data = backend.asarray(data, dtype=dtype)
         self.grad = None
         self._parents = ()
         self._backward = None
@@ -125,7 +126,7 @@ class Tensor:
         """Create an op's output; keep the graph only when a parent needs a gradient."""
         out = Tensor.__new__(Tensor)
         if isinstance(data, np.generic):  # NumPy reductions return scalars; keep 0-d arrays
-            data = np.asarray(data)
+            data = xp.asarray(data)
         if data.dtype == np.float64 and not any(p.dtype.kind == "f" for p in parents):
             data = data.astype(np.float32)  # int / int, mean or exp of ints: the default float
         out.data, out.grad, out._op = data, None, op
@@ -165,6 +166,38 @@ class Tensor:
     def numpy(self):
         """The data as a NumPy array on the host (shares memory on the CPU)."""
         return to_numpy(self.data)
+
+    # ---- devices -------------------------------------------------------------------------------
+    @property
+    def device(self):
+        """Where the data lives: 'cpu' or 'cuda'."""
+        return backend.device_of(self.data)
+
+    def to(self, device):
+        """This tensor on `device` ('cpu' or 'cuda'): itself when it is there already, else a
+        copy whose gradient flows back to this tensor's device.
+
+        Ops compute on the active device (`mgp.set_device`), so move tensors to it before
+        combining them with others.
+
+        Example:
+            >>> t = mgp.tensor([1.0, 2.0]).to("cuda")
+            >>> t.device
+            'cuda'
+        """
+        here = self.device
+        if backend.device_name(device) == here:
+            return self
+        return Tensor._make(backend.to_device(self.data, device), (self,),
+                            lambda g: (backend.to_device(g, here),), "to")
+
+    def cpu(self):
+        """This tensor on the host (see `to`)."""
+        return self.to("cpu")
+
+    def cuda(self):
+        """This tensor on the GPU (see `to`)."""
+        return self.to("cuda")
 
     def __array__(self, dtype=None, copy=None):
         """`np.asarray(t)`: the data as a host array, outside the graph."""

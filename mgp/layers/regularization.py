@@ -43,7 +43,9 @@ class Dropout(Layer):
         shape = x.shape
         if self.noise_shape is not None:
             shape = tuple(n if m is None else m for n, m in zip(x.shape, self.noise_shape))
-        rng = self._rng if self._rng is not None else backend.rng()
+        # the layer's own generator draws on the host (the same masks on every device); the
+        # global one draws on the active device
+        rng = self._rng if self._rng is not None else backend.device_rng()
         keep = rng.random(shape, dtype=np.float32) >= self.rate
         scale = 1 / (1 - self.rate) if self.rate < 1 else 0.0
         return x * xp.asarray(keep * x.dtype.type(scale))
