@@ -19,7 +19,7 @@ class Variable(Tensor):
 
     def assign(self, value):
         value = value.data if isinstance(value, Tensor) else value
-        value = xp.asarray(value, dtype=self.dtype)
+        value = xp.array(value, dtype=self.dtype)  # a copy: never share the caller's array
         if value.shape != self.shape:
             raise ValueError(f"cannot assign a value of shape {value.shape} to variable "
                              f"'{self.name}' of shape {self.shape}")

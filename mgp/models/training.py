@@ -256,7 +256,7 @@ class Trainer:
             if validation_data is not None:
                 val_x, val_y = validation_data[0], validation_data[1]
                 val_logs = self.evaluate(val_x, val_y, batch_size=batch_size, verbose=0,
-                                         return_dict=True, _callbacks=None)
+                                         return_dict=True, _callback_list=cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -265,7 +265,7 @@ class Trainer:
         return cbs.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None,
-                 return_dict=False, _callbacks=True):
+                 return_dict=False, _callback_list=None):
         """Loss (and metrics) over (x, y), in batches, without building a graph.
 
         Returns:
@@ -277,8 +277,10 @@ class Trainer:
         if ys is None:
             raise ValueError("evaluate() needs targets y")
         batch_size = batch_size or 32
-        cbs = CallbackList(callbacks if _callbacks else None, model=self,
-                           verbose=resolve_verbose(verbose), steps=math.ceil(n / batch_size))
+        # validation inside fit reuses fit's callbacks, so their on_test_* hooks fire (as Keras)
+        cbs = _callback_list or CallbackList(callbacks, model=self,
+                                             verbose=resolve_verbose(verbose),
+                                             steps=math.ceil(n / batch_size))
         self._reset_metrics()
         cbs.on_test_begin()
         logs = {}

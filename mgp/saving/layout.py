@@ -18,6 +18,7 @@ This module computes that list of (path, object, variables) for an mgp model, so
 serves writing and reading.
 """
 from mgp.layers.base import Layer, _flatten, snake_case
+from mgp.models.model import functional_layers
 
 
 def saveables(model, include_optimizer=True):
@@ -108,44 +109,3 @@ def _holds_layers(value):
     return False
 
 
-def functional_layers(model):
-    """A functional model's layers in Keras's order: by decreasing depth (the longest path to
-    an output), ties broken by the order a depth-first walk from the outputs first meets them
-    (Keras's `map_graph`); InputLayers included."""
-    def node_of(sym):
-        return (id(sym.layer), id(sym.inputs))
-
-    layer_of, parents, index, order, finished = {}, {}, {}, [], set()
-    stack = [(sym, False) for sym in reversed(model.outputs)]
-    while stack:
-        sym, done = stack.pop()
-        node = node_of(sym)
-        if done:
-            if node not in finished:
-                finished.add(node)
-                order.append(node)
-            continue
-        if node in finished:
-            continue
-        layer_of[node] = sym.layer
-        index.setdefault(id(sym.layer), len(index))
-        inputs = _flatten(sym.inputs) if sym.inputs != () else []
-        parents[node] = [node_of(s) for s in inputs]
-        stack.append((sym, True))
-        stack.extend((s, False) for s in reversed(inputs))
-
-    node_depth, layer_depth = {}, {}
-    for node in reversed(order):
-        layer = id(layer_of[node])
-        depth = max(node_depth.setdefault(node, 0), layer_depth.get(layer, 0))
-        layer_depth[layer] = node_depth[node] = depth
-        for parent in parents[node]:
-            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
-    for sym in model.inputs:  # inputs no output depends on
-        if id(sym.layer) not in layer_depth:
-            layer_depth[id(sym.layer)] = 0
-            index[id(sym.layer)] = -1
-            layer_of[node_of(sym)] = sym.layer
-    by_id = {id(layer): layer for layer in layer_of.values()}
-    ids = sorted(layer_depth, key=lambda i: (-layer_depth[i], index[i]))
-    return [by_id[i] for i in ids]
