@@ -65,7 +65,9 @@ def measure(w, frameworks, threads, full, reps):
     """Warm up each framework, then alternate their measured reps (ABBA order)."""
     workers = {f: Worker(f, w.name, threads, full) for f in frameworks}
     result = {f: {"seconds": [], "error": workers[f].ready.get("error"),
-                  "info": workers[f].ready.get("info")} for f in frameworks}
+                  "info": workers[f].ready.get("info"),
+                  "imported_mib": workers[f].ready.get("imported_mib"),
+                  "built_mib": workers[f].ready.get("built_mib")} for f in frameworks}
     live = [f for f in frameworks if not result[f]["error"]]
     for f in live:
         answer = workers[f].ask("warmup")
@@ -88,7 +90,7 @@ def measure(w, frameworks, threads, full, reps):
 # --------------------------------------------- printing -------------------------------------------
 
 COLUMNS = (("workload", 16), ("unit", 9), ("mgp", 22), ("torch", 22), ("mgp/torch", 9),
-           ("mgp img/s", 10), ("torch img/s", 11), ("mgp MiB", 8), ("torch MiB", 9),
+           ("mgp img/s", 10), ("torch img/s", 11), ("mgp MiB", 11), ("torch MiB", 11),
            ("GEMM bound", 10), ("mgp/bound", 9))
 
 
@@ -122,9 +124,12 @@ def row(w, result, bound):
         r = result.get(f)
         ok = r and r["seconds"] and w.images
         cells.append(fmt(w.images / statistics.median(r["seconds"])) if ok else "-")
-    for f in ("mgp", "torch"):
+    for f in ("mgp", "torch"):  # peak, and how much of it came after importing the framework
         r = result.get(f)
-        cells.append(fmt(r["peak_mib"]) if r and r.get("peak_mib") else "-")
+        if r and r.get("peak_mib") and r.get("imported_mib"):
+            cells.append(f"{r['peak_mib']:.0f} (+{r['peak_mib'] - r['imported_mib']:.0f})")
+        else:
+            cells.append("-")
     cells.append(fmt(bound) if bound else "-")
     cells.append(f"{medians['mgp'] / bound:.2f}x" if bound and "mgp" in medians else "-")
     return "  ".join(c.ljust(width) for c, (_, width) in zip(cells, COLUMNS))

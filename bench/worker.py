@@ -42,11 +42,11 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:0] = [here, os.path.dirname(here)]  # bench's modules, and the repository's mgp
     try:
-        rep, warmup, size, info = build(args)
+        rep, warmup, size, info, imported_mib = build(args)
     except Exception as e:  # reported in the table, e.g. a model API that does not exist yet
         answer(error=f"{type(e).__name__}: {e}")
         return
-    answer(ready=True, info=info, rss_mib=rss_mib())
+    answer(ready=True, info=info, imported_mib=imported_mib, built_mib=rss_mib())
 
     for line in sys.stdin:
         cmd = json.loads(line)
@@ -69,10 +69,11 @@ def main():
 
 
 def build(args):
-    """(rep function, warm-up kwargs, measured kwargs, info string) for this process."""
+    """(rep function, warm-up kwargs, measured kwargs, info string, resident MiB once the
+    framework is imported) for this process."""
     if args.framework == "gemm":
         import gemm
-        return None, {}, {}, gemm.blas_info()
+        return None, {}, {}, gemm.blas_info(), rss_mib()
     import workloads
     if args.framework == "mgp":
         import mgp_side as side
@@ -80,15 +81,10 @@ def build(args):
         import torch
         torch.set_num_threads(args.threads)
         import torch_side as side
+    imported = rss_mib()
     spec = {w.name: w for w in workloads.all_workloads(args.full)}[args.workload]
     make = getattr(side, args.workload)
-    cache = []
-
-    def load():
-        if not cache:
-            cache.append(workloads.load_mnist())
-        return cache[0]
-    return make(load), spec.warmup, spec.size, side.info()
+    return make(workloads.load_mnist), spec.warmup, spec.size, side.info(), imported
 
 
 if __name__ == "__main__":
