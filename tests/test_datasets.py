@@ -17,6 +17,7 @@ import pytest
 
 from mgp.datasets import _files, fashion_mnist, mnist
 from mgp.datasets._formats import read_idx, read_npz
+from mgp.saving.atomic import atomic_open
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -384,14 +385,14 @@ def test_mnist_structure_is_checked(isolated, monkeypatch, key, value, message):
 
 def test_atomic_write_replaces_only_on_success(tmp_path):
     target = tmp_path / "out.bin"
-    with _files.atomic_write(target) as f:
+    with atomic_open(target, "wb") as f:
         f.write(b"first")
     assert target.read_bytes() == b"first"
     with pytest.raises(RuntimeError):
-        with _files.atomic_write(target) as f:
+        with atomic_open(target, "wb") as f:
             f.write(b"half of the sec")
             raise RuntimeError("interrupted")
     assert target.read_bytes() == b"first" and files_in(tmp_path) == ["out.bin"]
-    with _files.atomic_write(target, "w") as f:
+    with atomic_open(target, "w") as f:
         f.write("text")
     assert target.read_text() == "text" and files_in(tmp_path) == ["out.bin"]

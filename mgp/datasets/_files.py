@@ -1,4 +1,4 @@
-"""Finding, downloading and caching dataset files, and writing files atomically.
+"""Finding, downloading and caching dataset files.
 
 A dataset file is looked up, in order: at an explicit local path, in the folder named by the
 environment variable `MGP_DATA_DIR`, in the cache (`~/.mgp/datasets/`, or `MGP_CACHE_DIR`, or a
@@ -7,15 +7,15 @@ temporary file beside the target, are checked against their SHA-256, fsynced, an
 renamed onto the target, so an interrupted or corrupted download never leaves a file under the
 final name.
 """
-import contextlib
 import hashlib
 import http.client
 import os
 import urllib.request
-import uuid
 import warnings
 
 from tqdm.auto import tqdm
+
+from mgp.saving.atomic import atomic_open
 
 DOWNLOAD_TIMEOUT = 60  # seconds without data before a download is abandoned
 _CHUNK = 1 << 16
@@ -37,52 +37,6 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-@contextlib.contextmanager
-def atomic_write(path, mode="wb"):
-    """Write a file so that it appears complete or not at all.
-
-    Yields a file object opened on a temporary file in the same folder as `path` (so the final
-    rename stays on one file system). When the `with` block ends normally the data is flushed,
-    fsynced and the file is renamed onto `path` with `os.replace` (atomic on POSIX and Windows);
-    when the block raises, the temporary file is removed and `path` is left as it was.
-
-    Args:
-        path: the file to create or replace.
-        mode: `"wb"` (default) or `"w"` for text.
-
-    Example:
-        >>> with atomic_write("weights.bin") as f:
-        ...     f.write(data)
-    """
-    if mode not in ("w", "wb"):
-        raise ValueError(f"atomic_write supports modes 'w' and 'wb', got {mode!r}")
-    path = os.path.abspath(os.fspath(path))
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.part")
-    f = open(tmp, mode.replace("w", "x"))  # "x": never clobber; permissions follow the umask
-    try:
-        with f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder):
-    # makes the rename itself durable; not possible (nor needed) on Windows
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def download(origin, path, sha256=None):
     """Download `origin` to `path` atomically, with a tqdm progress bar.
 
@@ -97,7 +51,7 @@ def download(origin, path, sha256=None):
         total = int(total) if total else None
         bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                    desc=os.path.basename(path))
-        with bar, atomic_write(path) as f:
+        with bar, atomic_open(path, "wb") as f:
             for chunk in iter(lambda: response.read(_CHUNK), b""):
                 f.write(chunk)
                 h.update(chunk)
