@@ -186,6 +186,11 @@ def main():
         f"load average {os.getloadavg()[0]:.2f} at start; Python {platform.python_version()}",
         f"threads: {args.threads} for both (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads)",
         f"numpy BLAS: {gemm.info}"] + ([f"torch: {torch_note}"] if torch_note else [])
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        header.append(f"note: load average {load:.1f} before starting: other processes share the "
+                      f"cores, and a multithreaded GEMM waits for its slowest thread, so times "
+                      f"vary widely; --threads 1 compares the two more steadily under load")
     print("\n".join(header), flush=True)
 
     results, infos, errors = [], {}, []
