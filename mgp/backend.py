@@ -86,10 +86,7 @@ def set_device(device):
         >>> mgp.set_device("cuda")
         >>> model = mgp.Sequential([...])   # weights on the GPU; fit/predict take NumPy data
     """
-    global _device
-    device = device_name(device)
     set_namespace(namespace_for(device))
-    _device = device
 
 
 def get_device():
