@@ -1,7 +1,7 @@
 """mgp's benchmark suite: mgp against PyTorch on the same machine, in the same run.
 
     python bench/run.py            # quick: 50 training steps a rep (a few minutes)
-    python bench/run.py --full     # whole 54,000-image epochs (about an hour on 2 cores)
+    python bench/run.py --full     # whole 54,000-image epochs (about 15 minutes on 2 cores)
     python bench/run.py --only convnet,micro --reps 5 --json results.json
 
 For each workload, mgp and PyTorch each get a worker process (their own peak memory, the same
@@ -17,6 +17,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import workloads
@@ -31,24 +32,31 @@ class Worker:
         cmd = [sys.executable, str(HERE / "worker.py"), framework, workload,
                "--threads", str(threads)] + (["--full"] if full else [])
         self.framework = framework
+        self.stderr = tempfile.TemporaryFile("w+")  # a file, not a pipe: it cannot fill and block
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+                                     stderr=self.stderr, text=True, bufsize=1)
         self.ready = self._read()
 
     def _read(self):
         line = self.proc.stdout.readline()
         if not line:
-            err = self.proc.stderr.read().strip().splitlines()
+            self.proc.wait()
+            self.stderr.seek(0)
+            err = self.stderr.read().strip().splitlines()
             return {"error": f"worker died: {err[-1] if err else 'no output'}"}
         return json.loads(line)
 
     def ask(self, cmd, **fields):
-        self.proc.stdin.write(json.dumps(dict(cmd=cmd, **fields)) + "\n")
+        try:
+            self.proc.stdin.write(json.dumps(dict(cmd=cmd, **fields)) + "\n")
+        except OSError:  # the worker has exited (it answered with an error)
+            return self._read()
         return self._read()
 
     def close(self):
         answer = self.ask("exit") if self.proc.poll() is None else {}
         self.proc.wait()
+        self.stderr.close()
         return answer.get("peak_mib")
 
 

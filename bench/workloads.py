@@ -116,7 +116,7 @@ def load_mnist():
 def all_workloads(full):
     """The suite: whole epochs when `full`, else a few hundred training steps in all."""
     steps = None if full else 50                    # steps per measured rep (None: an epoch)
-    train_reps, fast_reps = (3, 10) if full else (3, 5)
+    train_reps, fast_reps = (5, 10) if full else (3, 5)
     images = TRAIN_IMAGES if full else steps * BATCH
     workloads = []
     for model, title in (("convnet", "Keras MNIST convnet"), ("classroom", "classroom CNN"),
