@@ -154,9 +154,10 @@ def main():
     print(f"\nper op, ms per step (instrumented step: {total / args.steps * 1e3:.1f} ms):")
     print(f"    {'op':24s} {'calls':>6s} {'forward':>8s} {'backward':>9s}")
     names = sorted(set(fwd) | set(bwd), key=lambda n: -(fwd.get(n, 0) + bwd.get(n, 0)))
+    per_step = lambda table, name: table.get(name, 0) / args.steps  # noqa: E731
     for name in names:
-        print(f"    {name:24s} {calls.get(name, 0) / args.steps:6.1f} "
-              f"{fwd.get(name, 0) / args.steps * 1e3:8.2f} {bwd.get(name, 0) / args.steps * 1e3:9.2f}")
+        print(f"    {name:24s} {per_step(calls, name):6.1f} {per_step(fwd, name) * 1e3:8.2f} "
+              f"{per_step(bwd, name) * 1e3:9.2f}")
     print(f"float64 anywhere: {sorted(f64) if f64 else 'none'}")
 
     profiler = cProfile.Profile()
