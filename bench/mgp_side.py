@@ -1,5 +1,6 @@
 """The workloads in mgp. Each function takes `load` (returns the MNIST arrays) and returns
-`rep(**size)`, which runs one repetition; `torch_side.py` has the same functions in PyTorch.
+`rep(**size)`, which runs one repetition (a training rep returns its mean loss, so that the table
+can show both frameworks learn); `torch_side.py` has the same functions in PyTorch.
 """
 import numpy as np
 
@@ -30,7 +31,8 @@ def _train(kind, load):
 
     def rep(steps=None):
         n = len(x) if steps is None else steps * BATCH
-        model.fit(x[:n], y[:n], batch_size=BATCH, epochs=1, verbose=0)
+        history = model.fit(x[:n], y[:n], batch_size=BATCH, epochs=1, verbose=0)
+        return {"loss": history.history["loss"][-1]}
     return rep
 
 

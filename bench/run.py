@@ -105,6 +105,8 @@ def measure(w, frameworks, threads, full, reps):
                 result[f]["error"] = answer["error"]
             else:
                 result[f]["seconds"].append(answer["seconds"])
+                if "loss" in answer:  # a training rep's mean loss: both sides should learn
+                    result[f].setdefault("loss", []).append(answer["loss"])
     for f, worker in workers.items():
         result[f]["peak_mib"] = worker.close()
     return result
@@ -214,6 +216,8 @@ def main():
                 infos[f] = r["info"]
             s = summary(w, r["seconds"])
             progress.append(f"{f} {fmt(s[0])} {w.unit}" if s else f"{f} failed")
+            if r.get("loss"):
+                progress.append(f"(loss {r['loss'][0]:.3f} -> {r['loss'][-1]:.3f})")
         print("  ".join(progress), file=sys.stderr, flush=True)
     gemm.measure([shape for w in chosen for shape in w.gemms])
     gemm.worker.close()

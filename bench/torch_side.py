@@ -46,7 +46,8 @@ def _train(kind, load):
             loss = F.cross_entropy(model(x[idx]), y[idx])
             loss.backward()
             opt.step()
-            total += loss.item()
+            total += loss.item() * len(idx)
+        return {"loss": total / n}
     return rep
 
 

@@ -54,11 +54,12 @@ def main():
             kwargs = warmup if cmd["cmd"] == "warmup" else size
             start = time.perf_counter()
             try:
-                rep(**kwargs)
+                extra = rep(**kwargs)
             except Exception as e:
                 answer(error=f"{type(e).__name__}: {e}")
                 return
-            answer(seconds=time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            answer(seconds=seconds, **(extra if isinstance(extra, dict) else {}))
         elif cmd["cmd"] == "gemm":
             import gemm
             times = gemm.measure(cmd["shapes"])
