@@ -79,7 +79,11 @@ class Trainer:
         self._loss_weights = self._per_output(loss_weights, outputs, "loss_weights") \
             if loss_weights is not None else [1.0] * len(loss_list)
         first_loss = loss_list[0] if loss_list else None
-        self._metrics = [metrics_module.get(m, loss=first_loss) for m in (metrics or [])]
+        # resolved now so that an unknown name fails at compile; 'accuracy' is resolved again
+        # from the first batch's shapes, as Keras 3 does
+        self._metric_ids = list(metrics or [])
+        self._metrics = [metrics_module.get(m, loss=first_loss) for m in self._metric_ids]
+        self._metrics_from_shapes = False
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.compiled = True
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
@@ -145,6 +149,10 @@ class Trainer:
         n = len(_as_list(y)[0])
         self._loss_tracker.update_state(float(loss.item()), sample_weight=n)
         first_true, first_pred = _as_list(y)[0], _as_list(y_pred)[0]
+        if not self._metrics_from_shapes:
+            self._metrics = [metrics_module.get(m, loss=self._losses[0], y_true=first_true,
+                                                y_pred=first_pred) for m in self._metric_ids]
+            self._metrics_from_shapes = True
         for m in self._metrics:
             m.update_state(first_true, first_pred)
         return self._logs()
