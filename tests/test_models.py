@@ -363,3 +363,33 @@ def test_steps_per_epoch_limits_batches(model_and_data):
     cb = mgp.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
     model.fit(x, y, batch_size=8, epochs=2, steps_per_epoch=3, verbose=0, callbacks=[cb])
     assert seen == [0, 1, 2, 0, 1, 2]
+
+
+def test_sample_weight_and_class_weight_weight_the_loss():
+    x, y = small_data(32)
+    model = compiled(sequential_mlp(), x)
+    plain = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    per_sample = model.predict(x, verbose=0)[np.arange(32), y]
+    weights = np.linspace(0, 2, 32).astype(np.float32)
+    weighted = model.evaluate(x, y, batch_size=32, sample_weight=weights, verbose=0,
+                              return_dict=True)["loss"]
+    # Keras's 'sum_over_batch_size': sum(w * loss) / batch size
+    assert plain == pytest.approx(float(np.mean(-np.log(per_sample))), rel=1e-5)
+    assert weighted == pytest.approx(float(np.mean(-weights * np.log(per_sample))), rel=1e-5)
+    before = model.get_weights()
+    model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0,
+              class_weight={0: 0.0, 1: 0.0, 2: 0.0})
+    # every sample weighted 0: the gradient is zero and SGD leaves the weights as they were
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(ValueError, match="one weight per sample"):
+        model.fit(x, y, sample_weight=weights[:5], verbose=0)
+    with pytest.raises(ValueError, match="no weight for classes"):
+        model.fit(x, y, class_weight={0: 1.0}, verbose=0)
+
+
+def test_validation_freq_and_batch_size():
+    x, y = small_data()
+    model = compiled(sequential_mlp(), x)
+    history = model.fit(x, y, epochs=4, validation_data=(x[:16], y[:16]), validation_freq=2,
+                        validation_batch_size=5, verbose=0)
+    assert len(history.history["loss"]) == 4 and len(history.history["val_loss"]) == 2

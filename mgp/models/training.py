@@ -53,6 +53,33 @@ def _batch_y(arrays, idx):
     return [xp.asarray(a[idx]) for a in arrays]
 
 
+def _batch_w(weights, idx):
+    return None if weights is None else xp.asarray(weights[idx])
+
+
+def _sample_weights(sample_weight, class_weight, y, n):
+    """Per-sample weights (float32, (n,)) from `sample_weight` and/or `class_weight`, or None."""
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(to_numpy(sample_weight), dtype=np.float32)
+        if weights.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), one weight per sample, got "
+                             f"{weights.shape}")
+    if class_weight is not None:
+        labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(n)
+        labels = labels.astype(np.int64)
+        missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
+        if missing:
+            raise ValueError(f"class_weight has no weight for classes {missing}")
+        lookup = np.zeros(int(labels.max()) + 1, dtype=np.float32)
+        for cls, w in class_weight.items():
+            if 0 <= cls < len(lookup):
+                lookup[cls] = w
+        per_class = lookup[labels]
+        weights = per_class if weights is None else weights * per_class
+    return weights
+
+
 class Trainer:
     """The training API mixed into `Model`: compile, fit, evaluate, predict, train_step."""
 
@@ -112,40 +139,41 @@ class Trainer:
             raise RuntimeError(f"you must call compile() before {what}()")
 
     # ---- one step --------------------------------------------------------------------------------
-    def compute_loss(self, x, y, y_pred):
+    def compute_loss(self, x, y, y_pred, sample_weight=None):
         """The (weighted) sum of each output's loss: a scalar Tensor."""
         total = None
         for loss_fn, weight, target, pred in zip(self._losses, self._loss_weights, _as_list(y),
                                                   _as_list(y_pred)):
             if loss_fn is None:
                 continue
-            term = loss_fn(target, pred)
+            term = loss_fn(target, pred, sample_weight=sample_weight)
             term = term * weight if weight != 1 else term
             total = term if total is None else total + term
         return total
 
-    def train_step(self, x, y):
+    def train_step(self, x, y, sample_weight=None):
         """One optimization step on a batch; returns the running logs. Override to customize.
 
         Args:
             x: a Tensor (or list of Tensors for several inputs), float32.
             y: the targets as arrays (or a list of them).
+            sample_weight: optional per-sample weights of the loss and metrics, shape (batch,).
         """
         y_pred = self(_unwrap(_as_list(x), x), training=True)
         weights = self.trainable_weights  # after the call: a subclassed model builds on it
-        loss = self.compute_loss(x, y, y_pred)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
         for w in weights:
             w.grad = None
         loss.backward()
         self.optimizer.apply([w.grad for w in weights], weights)
-        return self._update_logs(loss, y, y_pred)
+        return self._update_logs(loss, y, y_pred, sample_weight)
 
-    def test_step(self, x, y):
+    def test_step(self, x, y, sample_weight=None):
         y_pred = self(_unwrap(_as_list(x), x), training=False)
-        loss = self.compute_loss(x, y, y_pred)
-        return self._update_logs(loss, y, y_pred)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        return self._update_logs(loss, y, y_pred, sample_weight)
 
-    def _update_logs(self, loss, y, y_pred):
+    def _update_logs(self, loss, y, y_pred, sample_weight=None):
         n = len(_as_list(y)[0])
         self._loss_tracker.update_state(float(loss.item()), sample_weight=n)
         first_true, first_pred = _as_list(y)[0], _as_list(y_pred)[0]
@@ -154,7 +182,7 @@ class Trainer:
                                                 y_pred=first_pred) for m in self._metric_ids]
             self._metrics_from_shapes = True
         for m in self._metrics:
-            m.update_state(first_true, first_pred)
+            m.update_state(first_true, first_pred, sample_weight=sample_weight)
         return self._logs()
 
     def _logs(self):
@@ -205,16 +233,22 @@ class Trainer:
                                  f"'{sym.layer.name}')")
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            steps_per_epoch=None):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            validation_batch_size=None, validation_freq=1):
         """Train for `epochs` passes over (x, y), Keras's signature.
 
         Args:
             x: array (N, ...) or list of arrays for several inputs. y: targets, N first.
             batch_size: samples per step (default 32).
             validation_split: fraction in [0, 1) taken from the *end* of the data, before
-                shuffling, to validate on. validation_data: (x_val, y_val) instead.
-            steps_per_epoch: at most this many batches per epoch.
+                shuffling, to validate on. validation_data: (x_val, y_val) or
+                (x_val, y_val, sample_weight_val) instead.
+            class_weight: {class index: weight}, applied to each sample by its label.
+            sample_weight: (N,) weights of each sample in the loss and metrics.
+            steps_per_epoch: at most this many batches per epoch (each epoch starts a fresh
+                shuffle).
+            validation_freq: validate every this many epochs.
         Returns:
             A `History` whose `.history` maps 'loss', each metric and 'val_*' to epoch lists.
         """
@@ -225,14 +259,17 @@ class Trainer:
         if ys is None:
             raise ValueError("fit() needs targets y")
         batch_size = batch_size or 32
+        weights = _sample_weights(sample_weight, class_weight, ys[0], n)
         if validation_split and validation_data is None:
             split = int(n * (1 - validation_split))
             if split == 0 or split == n:
                 raise ValueError(f"validation_split={validation_split} leaves no training or "
                                  f"no validation samples out of {n}")
             validation_data = (_unwrap([a[split:] for a in xs], x),
-                               _unwrap([a[split:] for a in ys], y))
+                               _unwrap([a[split:] for a in ys], y),
+                               None if weights is None else weights[split:])
             xs, ys, n = [a[:split] for a in xs], [a[:split] for a in ys], split
+            weights = None if weights is None else weights[:split]
         for a in xs:
             _check_finite([a], "x")
 
@@ -256,15 +293,17 @@ class Trainer:
             for step in range(steps):
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 cbs.on_train_batch_begin(step)
-                logs = self.train_step(_unwrap(_batch_x(xs, idx), x), _unwrap(_batch_y(ys, idx), y))
+                logs = self.train_step(_unwrap(_batch_x(xs, idx), x),
+                                       _unwrap(_batch_y(ys, idx), y), _batch_w(weights, idx))
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
             epoch_logs = dict(logs)
-            if validation_data is not None:
-                val_x, val_y = validation_data[0], validation_data[1]
-                val_logs = self.evaluate(val_x, val_y, batch_size=batch_size, verbose=0,
-                                         return_dict=True, _callback_list=cbs)
+            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                val_x, val_y, val_w = (tuple(validation_data) + (None,))[:3]
+                val_logs = self.evaluate(val_x, val_y, validation_batch_size or batch_size,
+                                         verbose=0, sample_weight=val_w, return_dict=True,
+                                         _callback_list=cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -272,8 +311,8 @@ class Trainer:
         cbs.on_train_end(epoch_logs)
         return cbs.history
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None,
-                 return_dict=False, _callback_list=None):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 callbacks=None, return_dict=False, _callback_list=None):
         """Loss (and metrics) over (x, y), in batches, without building a graph.
 
         Returns:
@@ -285,6 +324,7 @@ class Trainer:
         if ys is None:
             raise ValueError("evaluate() needs targets y")
         batch_size = batch_size or 32
+        weights = _sample_weights(sample_weight, None, ys[0], n)
         # validation inside fit reuses fit's callbacks, so their on_test_* hooks fire (as Keras)
         cbs = _callback_list or CallbackList(callbacks, model=self,
                                              verbose=resolve_verbose(verbose),
@@ -296,7 +336,8 @@ class Trainer:
             for step, start in enumerate(range(0, n, batch_size)):
                 idx = slice(start, start + batch_size)
                 cbs.on_test_batch_begin(step)
-                logs = self.test_step(_unwrap(_batch_x(xs, idx), x), _unwrap(_batch_y(ys, idx), y))
+                logs = self.test_step(_unwrap(_batch_x(xs, idx), x),
+                                      _unwrap(_batch_y(ys, idx), y), _batch_w(weights, idx))
                 cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
         if return_dict:
