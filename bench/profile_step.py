@@ -1,6 +1,7 @@
 """Where mgp's time goes in one training step of the Keras MNIST convnet (batch 128).
 
-    python bench/profile_step.py [--steps 30] [--threads 2] [--top 25] [--clock cpu]
+    python bench/profile_step.py [--model convnet|classroom] [--steps 30] [--threads 2]
+                                 [--top 25] [--clock cpu]
 
 Prints: the step split into forward, loss, backward and optimizer; each op's forward and
 backward time (the op's own function and its backward closure, timed around every call);
@@ -24,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("convnet", "classroom"), default="convnet")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--top", type=int, default=25)
@@ -45,7 +47,7 @@ def main():
     print(f"{blas_info()}; batch {workloads.BATCH}, {args.steps} steps after 3 warm-up steps; "
           f"{args.clock} clock")
     x, y = workloads.load_mnist()[:2]
-    model, optimizer = build(mgp)
+    model, optimizer = build(mgp, args.model)
     model_layers = [l for l in getattr(model, "layers", model)]
     weights = []  # filled after the first call builds the layers
     batches = [(x[i:i + 128], y[i:i + 128]) for i in range(0, args.steps * 128, 128)]
@@ -170,12 +172,14 @@ def main():
     stats.strip_dirs().sort_stats("tottime").print_stats(args.top)
 
 
-def build(mgp):
-    """The convnet and its Adam: the Keras model when `mgp.Sequential` exists, else its layers."""
+def build(mgp, kind="convnet"):
+    """The model and its Adam: the Keras model when `mgp.Sequential` exists, else its layers."""
     from mgp import layers
-    body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-            layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-            layers.Flatten(), layers.Dropout(0.5), layers.Dense(10, activation="softmax")]
+    body = {"convnet": [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+                        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+                        layers.Flatten(), layers.Dropout(0.5)],
+            "classroom": [layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
+                          layers.Flatten()]}[kind] + [layers.Dense(10, activation="softmax")]
     if hasattr(mgp, "Sequential"):
         model = mgp.Sequential([mgp.Input((28, 28, 1))] + body)
         model.compile(optimizer=mgp.optimizers.Adam(), loss="sparse_categorical_crossentropy")

@@ -214,6 +214,27 @@ def test_max_pool_tie_gradient_goes_to_the_first_maximum():
     np.testing.assert_array_equal(x.grad.ravel(), [0, 2, 1, 0])
 
 
+def max_pool_grad_ref(x, pool, strides, padding):
+    """d(sum of max-pool)/dx by a loop: each window's first maximum (row-major) takes 1."""
+    strides = pair(strides if strides is not None else pool)
+    (t, _), (l, _) = resolve_padding(padding, x.shape[1:3], pair(pool), strides)
+    grad = np.pad(np.zeros_like(x), ((0, 0), (t, t + 8), (l, l + 8), (0, 0)))
+    for i, j, patch in windows(x, pair(pool), strides, (1, 1), padding, -np.inf):
+        for n in range(x.shape[0]):
+            for c in range(x.shape[3]):
+                r, q = np.unravel_index(np.argmax(patch[n, :, :, c]), patch.shape[1:3])
+                grad[n, i * strides[0] + r, j * strides[1] + q, c] += 1
+    return grad[:, t:t + x.shape[1], l:l + x.shape[2]]
+
+
+@pytest.mark.parametrize("x_shape, pool, strides, padding", POOL_CASES, ids=str)
+def test_max_pool_gradient_with_many_ties_matches_loop(x_shape, pool, strides, padding):
+    x = rng.integers(0, 3, x_shape).astype(np.float32)  # three values: ties in most windows
+    t = mgp.tensor(x, requires_grad=True)
+    F.max_pool2d(t, pool, strides, padding).sum().backward()
+    np.testing.assert_array_equal(t.grad, max_pool_grad_ref(x, pool, strides, padding))
+
+
 def test_avg_pool_same_averages_only_real_pixels():
     out = F.avg_pool2d(mgp.tensor(np.ones((1, 3, 3, 1))), 2, 1, "same")
     np.testing.assert_array_equal(out.numpy(), np.ones((1, 3, 3, 1)))
