@@ -4,6 +4,7 @@ Lifecycle as Keras documents it: `__init__` holds the config, `build(input_shape
 weights with `add_weight` on the first call, `call(inputs, training=False)` computes, and
 `get_config()` returns what `from_config` needs to make the layer again.
 """
+import functools
 import inspect
 import re
 
@@ -84,6 +85,13 @@ def _to_tensor(x):
 
 def _shape_of(x):
     return tuple(x.shape)
+
+
+@functools.lru_cache(maxsize=None)
+def _accepts_training(call):
+    """Whether a `call` function takes `training`: inspect.signature, asked once per function
+    (it made a small Dense call take 81 us instead of 13)."""
+    return "training" in inspect.signature(call).parameters
 
 
 class Layer:
@@ -211,7 +219,7 @@ class Layer:
             self._build_shapes = shapes
 
     def _call_accepts_training(self):
-        return "training" in inspect.signature(self.call).parameters
+        return _accepts_training(getattr(self.call, "__func__", self.call))
 
     def __call__(self, inputs, *args, **kwargs):
         if any(isinstance(t, SymbolicTensor) for t in _flatten(inputs)):
