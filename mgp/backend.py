@@ -8,6 +8,7 @@ imported, or by `set_device` before the model is built. Tensors made afterwards 
 device; tensors that exist already stay where they are (see docs/gpu.md).
 """
 import os
+from concurrent import futures
 
 import numpy
 
@@ -136,6 +137,64 @@ def asarray(a, dtype=None):
     if _namespace is numpy and device_of(a) != "cpu":
         a = to_numpy(a)
     return _namespace.asarray(a, dtype=dtype)
+
+
+# ============================================== threads =============================================
+
+# NumPy runs an elementwise pass on one core while BLAS (and PyTorch) use them all. NumPy releases
+# the GIL inside its loops, so the few big passes that are not matrix products (max-pool, col2im,
+# relu over a first conv layer's output) split the batch across threads with `over_batch`.
+_MIN_PIECE = 1 << 19  # elements: smaller pieces cost more in thread hand-offs than they save
+_threads = None
+_executor = None
+
+
+def num_threads():
+    """Threads for `over_batch`: `OMP_NUM_THREADS` when set (as for BLAS and PyTorch), else the
+    cores this process may use."""
+    global _threads
+    if _threads is None:
+        value = os.environ.get("OMP_NUM_THREADS", "").strip()
+        _threads = max(int(value), 1) if value.isdigit() else len(os.sched_getaffinity(0))
+    return _threads
+
+
+def over_batch(fn, n, size):
+    """Call `fn(rows)` for slices `rows` that cover range(n), the batch axis, in parallel.
+
+    `fn` writes its rows of preallocated outputs. `size`, about how many elements it reads and
+    writes in all, decides how many pieces pay; on the GPU, with one thread, or for small work it is `fn(slice(None))`.
+    """
+    threads = num_threads()
+    # a few pieces per thread, taken in turn by whichever thread is free, so that a thread that
+    # waits for its core (on a shared machine) holds up only a small piece
+    parts = min(n, 4 * threads, size // _MIN_PIECE)
+    if _namespace is not numpy or threads == 1 or parts < 2:
+        fn(slice(None))
+        return
+    global _executor
+    if _executor is None:
+        _executor = futures.ThreadPoolExecutor(threads - 1, thread_name_prefix="mgp")
+    pieces = iter([slice(n * k // parts, n * (k + 1) // parts) for k in range(parts)])
+
+    def work():
+        for rows in pieces:  # next() on one iterator from several threads: each piece once
+            fn(rows)
+    pending = [_executor.submit(work) for _ in range(threads - 1)]
+    try:
+        work()  # this thread takes pieces too
+    finally:
+        futures.wait(pending)  # no thread may still write once this returns, even on an error
+    for job in pending:
+        job.result()
+
+
+def _forget_executor():  # a forked child has none of its parent's threads
+    global _executor
+    _executor = None
+
+
+os.register_at_fork(after_in_child=_forget_executor)
 
 
 # =========================================== random numbers =========================================

@@ -290,9 +290,15 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
     regions = list(_strided_slices(pool, stride, (1, 1), out_hw))
     # The max of pool_h * pool_w strided slices: measured 3.3 ms vs 58 ms for a reshape-and-max
     # at the convnet's first layer (batch 128), since each slice is a plain elementwise pass.
-    out = xpad[regions[0][2]].copy()
-    for _, _, region in regions[1:]:
-        xp.maximum(out, xpad[region], out=out)
+    # Threads share the batch (backend.over_batch): pool1 forward 5.1 -> 3.0 ms, forward and
+    # backward 23.9 -> 12.9 ms at 2 threads.
+    out = xp.empty((x.shape[0],) + out_hw + (x.shape[3],), dtype=x.dtype)
+
+    def max_rows(b):  # the batch's rows b
+        xp.copyto(out[b], xpad[b][regions[0][2]])
+        for _, _, region in regions[1:]:
+            xp.maximum(out[b], xpad[b][region], out=out[b])
+    backend.over_batch(max_rows, len(out), xpad.size)
 
     # Windows that cannot overlap (stride >= pool, the usual case) write their gradient straight
     # into place instead of adding a temporary: pool1 backward 16.2 -> 11.4 ms (convnet, 1 thread).
@@ -300,18 +306,21 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
 
     def backward(g):
         gxpad = xp.zeros(xpad.shape, dtype=g.dtype)
-        free = None  # windows whose maximum has not taken the gradient yet: the first one wins
-        for _, _, region in regions:
-            hit = xpad[region] == out
-            if free is None:
-                free = ~hit
-            else:
-                hit &= free
-                free ^= hit  # hit lies within free: this clears it
-            if disjoint:
-                xp.multiply(g, hit, out=gxpad[region])
-            else:
-                gxpad[region] += g * hit
+
+        def grad_rows(b):
+            free = None  # windows whose maximum has not taken the gradient yet: the first wins
+            for _, _, region in regions:
+                hit = xpad[b][region] == out[b]
+                if free is None:
+                    free = ~hit
+                else:
+                    hit &= free
+                    free ^= hit  # hit lies within free: this clears it
+                if disjoint:
+                    xp.multiply(g[b], hit, out=gxpad[b][region])
+                else:
+                    gxpad[b][region] += g[b] * hit
+        backend.over_batch(grad_rows, len(g), 3 * xpad.size)  # reads xpad, g; writes gxpad
         (top, _), (left, _) = pads
         return (gxpad[:, top:top + x.shape[1], left:left + x.shape[2], :],)
     return Tensor._make(out, (x,), backward, "max_pool2d")

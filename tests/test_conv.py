@@ -261,3 +261,47 @@ def test_global_avg_pool2d(data_format, axes, keepdims):
     np.testing.assert_allclose(out.numpy(), x.mean(axes, keepdims=keepdims), rtol=1e-5)
     assert mgp.gradcheck(lambda t: F.global_avg_pool2d(t, data_format, keepdims),
                          mgp.tensor(x, requires_grad=True))
+
+
+# ============================================== threads =============================================
+
+def _pool_conv_relu_step(x, k, b):
+    xt, kt, bt = (mgp.tensor(a, requires_grad=True) for a in (x, k, b))
+    out = F.max_pool2d(F.conv2d(xt, kt, bt).relu(), 2)
+    (out * out).sum().backward()
+    return out.numpy(), xt.grad, kt.grad, bt.grad
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_ops_split_over_threads_match_one_thread(monkeypatch, threads):
+    from mgp import backend
+    x = rng.integers(-2, 3, (7, 9, 8, 3)).astype(np.float32)  # ties in the pooling windows
+    k, b = rng.standard_normal((3, 3, 3, 4)), rng.standard_normal(4)
+    monkeypatch.setattr(backend, "_threads", 1)
+    expected = _pool_conv_relu_step(x, k, b)
+    monkeypatch.setattr(backend, "_threads", threads)
+    monkeypatch.setattr(backend, "_MIN_PIECE", 1)  # split even these small arrays
+    calls = []
+    split = backend.over_batch
+    monkeypatch.setattr(backend, "over_batch", lambda fn, n, size: calls.append(n) or
+                        split(fn, n, size))
+    for got, want in zip(_pool_conv_relu_step(x, k, b), expected):
+        np.testing.assert_array_equal(got, want)
+    assert calls  # the ops did go through over_batch
+
+
+def test_over_batch_covers_every_row_once_and_raises_errors(monkeypatch):
+    from mgp import backend
+    monkeypatch.setattr(backend, "_threads", 3)
+    monkeypatch.setattr(backend, "_MIN_PIECE", 1)
+    seen = np.zeros(10, int)
+
+    def add(rows):
+        seen[rows] += 1
+    backend.over_batch(add, 10, 10)
+    np.testing.assert_array_equal(seen, 1)
+
+    def fail(rows):
+        raise ValueError(f"rows {rows}")
+    with pytest.raises(ValueError, match="rows"):
+        backend.over_batch(fail, 10, 10)
