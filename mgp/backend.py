@@ -163,7 +163,8 @@ def over_batch(fn, n, size):
     """Call `fn(rows)` for slices `rows` that cover range(n), the batch axis, in parallel.
 
     `fn` writes its rows of preallocated outputs. `size`, about how many elements it reads and
-    writes in all, decides how many pieces pay; on the GPU, with one thread, or for small work it is `fn(slice(None))`.
+    writes in all, decides how many pieces pay; on the GPU, with one thread, or for small work
+    it is `fn(slice(None))`.
     """
     threads = num_threads()
     # a few pieces per thread, taken in turn by whichever thread is free, so that a thread that
