@@ -200,7 +200,7 @@ def _check_format(data_format):
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
-           data_format="channels_last"):
+           data_format="channels_last", activation=None):
     """2-D convolution (cross-correlation, as Keras and PyTorch) as im2col plus one GEMM.
 
     Args:
@@ -209,10 +209,14 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
         bias: optional (filters,).
         strides, dilation_rate: int or pair. padding: 'valid', 'same', int, (ph, pw) or
             ((top, bottom), (left, right)).
+        activation: None, or 'relu' to apply relu to the output (fused: in place, in the
+            same sweep as the bias).
     Returns:
         (N, H_out, W_out, filters), or (N, filters, H_out, W_out) for channels_first.
     """
     _check_format(data_format)
+    if activation not in (None, "relu"):
+        raise ValueError(f"conv2d: activation must be None or 'relu', got {activation!r}")
     x = as_tensor(x)
     kernel = as_tensor(kernel, like=x)
     bias = None if bias is None else as_tensor(bias, like=x)
@@ -228,7 +232,8 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
         raise ValueError(f"conv2d: bias must have shape ({f},) for kernel {kernel.shape}, got "
                          f"{bias.shape}")
     if data_format == "channels_first":
-        return _channels_first(conv2d, x, kernel, bias, strides, padding, dilation_rate)
+        return _channels_first(conv2d, x, kernel, bias, strides, padding, dilation_rate,
+                               "channels_last", activation)
     stride, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
     pads, (ho, wo) = _geometry("conv2d", x.shape, (kh, kw), stride, padding, dilation)
     n = x.shape[0]
@@ -240,19 +245,32 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
         regions = _strided_slices((kh, kw), stride, dilation, (ho, wo))
         cols = xp.stack([xpad[region] for _, _, region in regions]).reshape(kh * kw, -1).T
     else:
-        # im2col: a strided view of every window, (N, Ho, Wo, kh, kw, C), copied once by the
-        # reshape
+        # im2col: a strided view of every window, (N, Ho, Wo, kh, kw, C), copied once, the
+        # threads sharing the batch (backend.over_batch; conv2 1.72 -> 1.22 ms at 2 threads)
         sn, sh, sw, sc = xpad.strides
         windows = xp.lib.stride_tricks.as_strided(
             xpad, (n, ho, wo, kh, kw, c),
             (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc))
-        cols = windows.reshape(n * ho * wo, kh * kw * c)
+        cols = xp.empty((n * ho * wo, kh * kw * c), dtype=x.dtype)
+        backend.over_batch(lambda b: xp.copyto(cols.reshape(windows.shape)[b], windows[b]), n,
+                           2 * cols.size)
     w2 = kernel.data.reshape(kh * kw * c, f)
     out = (cols @ w2).reshape(n, ho, wo, f)
-    if bias is not None:
-        out += bias.data
+    if bias is not None:  # conv1 1.86 -> 1.25 ms at 2 threads
+        backend.over_batch(lambda b: xp.add(out[b], bias.data, out=out[b]), n, 2 * out.size)
+    mask = None
+    if activation == "relu":  # in place on our own output: conv1 + relu forward 11.2 -> 7.1 ms
+        mask = xp.empty(out.shape, dtype=bool)
+
+        def relu_rows(b):
+            xp.greater(out[b], 0, out=mask[b])
+            xp.maximum(out[b], out.dtype.type(0), out=out[b])
+        backend.over_batch(relu_rows, n, 2 * out.size)
 
     def backward(g):
+        if mask is not None:
+            g, gin = xp.empty(g.shape, dtype=g.dtype), g
+            backend.over_batch(lambda b: xp.multiply(gin[b], mask[b], out=g[b]), n, 2 * g.size)
         g2 = g.reshape(n * ho * wo, f)
         gk = (cols.T @ g2).reshape(kernel.shape) if kernel.requires_grad else None
         # a GEMV, not g2.sum(axis=0) (a reduction over short rows): 2.04 -> 0.62 ms at conv1
@@ -262,9 +280,12 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
         if x.requires_grad:
             gcols = (g2 @ w2.T).reshape(n, ho, wo, kh, kw, c)
             gxpad = xp.zeros(xpad.shape, dtype=g.dtype)
-            # col2im: one strided add per kernel position, never a loop over pixels
-            for i, j, region in _strided_slices((kh, kw), stride, dilation, (ho, wo)):
-                gxpad[region] += gcols[:, :, :, i, j, :]
+
+            def add_rows(b):  # col2im: one strided add per kernel position, never per pixel
+                for i, j, region in _strided_slices((kh, kw), stride, dilation, (ho, wo)):
+                    gxpad[b][region] += gcols[b, :, :, i, j, :]
+            # conv2 6.96 -> 4.42 ms at 2 threads
+            backend.over_batch(add_rows, n, 3 * gcols.size)
             (top, _), (left, _) = pads
             gx = gxpad[:, top:top + x.shape[1], left:left + x.shape[2], :]
         return (gx, gk) if bias is None else (gx, gk, gb)

@@ -140,7 +140,34 @@ def test_conv2d_without_bias_and_single_input_gradient():
     assert mgp.gradcheck(lambda k: F.conv2d(x.detach(), k, strides=2), k)
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", CONV_CASES[:4], ids=str)
+def test_conv2d_fused_relu_matches_relu_of_conv2d(x_shape, k_shape, strides, padding, dilation,
+                                                  data_format):
+    x = rng.standard_normal(x_shape)
+    x = nchw(x) if data_format == "channels_first" else x
+    k, b = rng.standard_normal(k_shape), rng.standard_normal(k_shape[3])
+    g = rng.standard_normal(F.conv2d(mgp.tensor(x), mgp.tensor(k), None, strides, padding,
+                                     dilation, data_format).shape)
+    results = []
+    for fused in (False, True):
+        xt, kt, bt = (mgp.tensor(a, requires_grad=True) for a in (x, k, b))
+        if fused:
+            out = F.conv2d(xt, kt, bt, strides, padding, dilation, data_format, activation="relu")
+        else:
+            out = F.conv2d(xt, kt, bt, strides, padding, dilation, data_format).relu()
+        out.backward(g)
+        results.append((out.numpy(), xt.grad, kt.grad, bt.grad))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    for got, want in zip(results[1][1:], results[0][1:]):  # sums in another order
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert (results[1][0] >= 0).all() and not np.signbit(results[1][0]).any()  # no -0.0
+
+
 def test_conv2d_errors():
+    with pytest.raises(ValueError, match="activation must be None or 'relu', got 'tanh'"):
+        F.conv2d(mgp.tensor(np.ones((1, 3, 3, 1))), mgp.tensor(np.ones((2, 2, 1, 1))),
+                 activation="tanh")
     with pytest.raises(ValueError, match=r"conv2d: window \(4, 4\).*larger than the padded input"):
         F.conv2d(mgp.tensor(np.ones((1, 3, 3, 1))), mgp.tensor(np.ones((4, 4, 1, 1))))
     with pytest.raises(ValueError, match=r"window \(5, 5\).*dilation \(2, 2\)"):

@@ -88,6 +88,9 @@ class Conv2D(Layer):
             raise ValueError(f"{describe(self)} expected inputs with {channels} channels on axis "
                              f"{self._channel_axis} ({self.data_format}), got "
                              f"{tuple(x.shape)}")
+        if self.activation is activations.relu:  # fused into the op (see nn_ops.conv2d)
+            return nn_ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
+                                 self.dilation_rate, self.data_format, activation="relu")
         y = nn_ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
                           self.dilation_rate, self.data_format)
         return self.activation(y)
