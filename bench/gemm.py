@@ -54,5 +54,5 @@ def blas_info():
         cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         text += f", {cfg['name']} {cfg['version']} (pip install threadpoolctl for its threads)"
     overrides = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_CORETYPE")
-                 or k.startswith("OPENBLAS_L2_SIZE")}
+                 or k.startswith("OPENBLAS_L2_SIZE") or k == "OPENBLAS_THREAD_TIMEOUT"}
     return text + (f", env {overrides}" if overrides else "")

@@ -35,6 +35,7 @@ def main():
     clock = time.perf_counter if args.clock == "wall" else time.thread_time
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # as mgp sets it (mgp/backend.py)
     sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
     import numpy as np

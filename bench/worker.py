@@ -32,6 +32,8 @@ def main():
     args = parser.parse_args()
     for var in THREAD_VARS:  # before NumPy or PyTorch is imported
         os.environ[var] = str(args.threads)
+    # what mgp sets when imported before NumPy (see mgp/backend.py); NumPy's OpenBLAS only
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
     answer_to = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints go to stderr
