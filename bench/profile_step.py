@@ -1,6 +1,6 @@
 """Where mgp's time goes in one training step of the Keras MNIST convnet (batch 128).
 
-    python bench/profile_step.py [--model convnet|classroom] [--steps 30] [--threads 2]
+    python bench/profile_step.py [--model convnet|classroom|mlp] [--steps 30] [--threads 2]
                                  [--top 25] [--clock cpu]
 
 Prints: the step split into forward, loss, backward and optimizer; each op's forward and
@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=("convnet", "classroom"), default="convnet")
+    parser.add_argument("--model", choices=("convnet", "classroom", "mlp"), default="convnet")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--top", type=int, default=25)
@@ -180,7 +180,8 @@ def build(mgp, kind="convnet"):
                         layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
                         layers.Flatten(), layers.Dropout(0.5)],
             "classroom": [layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
-                          layers.Flatten()]}[kind] + [layers.Dense(10, activation="softmax")]
+                          layers.Flatten()],
+            "mlp": [layers.Flatten(), layers.Dense(128, activation="relu")]}[kind] + [layers.Dense(10, activation="softmax")]
     if hasattr(mgp, "Sequential"):
         model = mgp.Sequential([mgp.Input((28, 28, 1))] + body)
         model.compile(optimizer=mgp.optimizers.Adam(), loss="sparse_categorical_crossentropy")
