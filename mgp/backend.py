@@ -18,6 +18,26 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy  # noqa: E402
 
+
+def _keep_freed_arrays_in_the_heap():
+    """Ask glibc to keep freed multi-megabyte arrays for reuse instead of returning them to the
+    OS: otherwise every training step page-faults its activations back in. Measured with `fit`
+    in a plain script: the classroom CNN's step 23-25 -> 10-11 ms (3,400 -> 0 page faults a
+    step), the convnet's 72-74 -> 65-70 ms, for 21 MiB more peak memory. Skipped where glibc's
+    own MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ are set, and off glibc."""
+    if any(v in os.environ for v in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 256 << 20)  # M_MMAP_THRESHOLD: arrays below 256 MiB come from the heap
+        libc.mallopt(-1, 512 << 20)  # M_TRIM_THRESHOLD: keep up to 512 MiB of free heap
+    except (OSError, AttributeError):
+        pass
+
+
+_keep_freed_arrays_in_the_heap()
+
 _namespace = numpy
 _device = "cpu"
 _DEVICES = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda"}
