@@ -3,7 +3,6 @@ the layout's details, and every kind of bad file (each a clear error, the model 
 import ast
 import os
 import pathlib
-import warnings
 
 import h5py
 import numpy as np
