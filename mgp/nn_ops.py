@@ -236,62 +236,92 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
                                "channels_last", activation)
     stride, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
     pads, (ho, wo) = _geometry("conv2d", x.shape, (kh, kw), stride, padding, dilation)
-    n = x.shape[0]
+    n, k_len = x.shape[0], kh * kw * c
     xpad = _pad_hw(x.data, pads)
+    regions = list(_strided_slices((kh, kw), stride, dilation, (ho, wo)))
     if c == 1:
         # One input channel (a first layer): the columns' transpose, one contiguous copy per
         # kernel position, instead of rows of kh * kw scattered floats: im2col 2.65 -> 0.52 ms
         # at the convnet's first layer (1 thread; the GEMMs take the transpose as fast).
-        regions = _strided_slices((kh, kw), stride, dilation, (ho, wo))
-        cols = xp.stack([xpad[region] for _, _, region in regions]).reshape(kh * kw, -1).T
+        cols_t = xp.empty((k_len, n, ho, wo), dtype=x.dtype)
+
+        def fill_columns(b):
+            for p, (_, _, region) in enumerate(regions):
+                xp.copyto(cols_t[p, b], xpad[b][region][..., 0])
+
+        def columns(b):  # the rows' (pixels, k_len) matrix, a transposed view
+            return cols_t[:, b].reshape(k_len, -1).T
     else:
-        # im2col: a strided view of every window, (N, Ho, Wo, kh, kw, C), copied once, the
-        # threads sharing the batch (backend.over_batch; conv2 1.72 -> 1.22 ms at 2 threads)
+        # im2col: a strided view of every window, (N, Ho, Wo, kh, kw, C), copied once
         sn, sh, sw, sc = xpad.strides
         windows = xp.lib.stride_tricks.as_strided(
             xpad, (n, ho, wo, kh, kw, c),
             (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc))
-        cols = xp.empty((n * ho * wo, kh * kw * c), dtype=x.dtype)
-        backend.over_batch(lambda b: xp.copyto(cols.reshape(windows.shape)[b], windows[b]), n,
-                           2 * cols.size)
-    w2 = kernel.data.reshape(kh * kw * c, f)
-    out = (cols @ w2).reshape(n, ho, wo, f)
-    if bias is not None:  # conv1 1.86 -> 1.25 ms at 2 threads
-        backend.over_batch(lambda b: xp.add(out[b], bias.data, out=out[b]), n, 2 * out.size)
-    mask = None
-    if activation == "relu":  # in place on our own output: conv1 + relu forward 11.2 -> 7.1 ms
-        mask = xp.empty(out.shape, dtype=bool)
+        cols = xp.empty(windows.shape, dtype=x.dtype)
 
-        def relu_rows(b):
-            xp.greater(out[b], 0, out=mask[b])
-            xp.maximum(out[b], out.dtype.type(0), out=out[b])
-        backend.over_batch(relu_rows, n, 2 * out.size)
+        def fill_columns(b):
+            xp.copyto(cols[b], windows[b])
+
+        def columns(b):
+            return cols[b].reshape(-1, k_len)
+
+    w2 = kernel.data.reshape(k_len, f)
+    out = xp.empty((n, ho, wo, f), dtype=xp.result_type(x.dtype, kernel.dtype))
+    mask = xp.empty(out.shape, dtype=bool) if activation == "relu" else None
+
+    # The whole layer runs piece by piece over the batch (backend.over_batch), so that a piece's
+    # columns are still in the cache for its GEMM, and its output for the bias and relu.
+    def forward_rows(b):
+        fill_columns(b)
+        o = out[b].reshape(-1, f)
+        xp.matmul(columns(b), w2, out=o)
+        if bias is not None:
+            o += bias.data
+        if mask is not None:  # relu in place on our own output
+            xp.greater(o, 0, out=mask[b].reshape(-1, f))
+            xp.maximum(o, 0, out=o)
+    backend.over_batch(forward_rows, n, 2 * n * ho * wo * (k_len + f), calls_blas=True)
 
     def backward(g):
-        if mask is not None:
-            g, gin = xp.empty(g.shape, dtype=g.dtype), g
-            backend.over_batch(lambda b: xp.multiply(gin[b], mask[b], out=g[b]), n, 2 * g.size)
-        g2 = g.reshape(n * ho * wo, f)
-        gk = (cols.T @ g2).reshape(kernel.shape) if kernel.requires_grad else None
-        # a GEMV, not g2.sum(axis=0) (a reduction over short rows): 2.04 -> 0.62 ms at conv1
-        gb = (xp.ones(len(g2), dtype=g2.dtype) @ g2
-              if bias is not None and bias.requires_grad else None)
-        gx = None
-        if x.requires_grad:
-            gcols = (g2 @ w2.T).reshape(n, ho, wo, kh, kw, c)
-            gxpad = xp.zeros(xpad.shape, dtype=g.dtype)
+        gk_parts, gb_parts = {}, {}  # each piece's share of the weights' gradients
+        gxpad = xp.empty(xpad.shape, dtype=g.dtype) if x.requires_grad else None
 
-            def add_rows(b):  # col2im: one strided add per kernel position, never per pixel
-                for i, j, region in _strided_slices((kh, kw), stride, dilation, (ho, wo)):
-                    gxpad[b][region] += gcols[b, :, :, i, j, :]
-            # conv2 6.96 -> 4.42 ms at 2 threads
-            backend.over_batch(add_rows, n, 3 * gcols.size)
+        def backward_rows(b):
+            g2 = g[b].reshape(-1, f)
+            if mask is not None:
+                g2 = g2 * mask[b].reshape(-1, f)
+            piece = b.start or 0
+            if kernel.requires_grad:
+                gk_parts[piece] = columns(b).T @ g2
+            if bias is not None and bias.requires_grad:
+                # a GEMV, not g2.sum(axis=0) (a reduction over short rows): 2.04 -> 0.62 ms
+                gb_parts[piece] = xp.ones(len(g2), dtype=g2.dtype) @ g2
+            if gxpad is not None:
+                gcols = (g2 @ w2.T).reshape(-1, ho, wo, kh, kw, c)
+                gx_rows = gxpad[b]
+                gx_rows.fill(0)
+                for i, j, region in regions:  # col2im: a strided add per kernel position
+                    gx_rows[region] += gcols[:, :, :, i, j, :]
+        backend.over_batch(backward_rows, n, 3 * n * ho * wo * (k_len + f), calls_blas=True)
+        # the pieces' shares summed in batch order: the same result whichever thread ran which
+        gk = _sum_in_order(gk_parts).reshape(kernel.shape) if gk_parts else None
+        gb = _sum_in_order(gb_parts) if gb_parts else None
+        gx = None
+        if gxpad is not None:
             (top, _), (left, _) = pads
             gx = gxpad[:, top:top + x.shape[1], left:left + x.shape[2], :]
         return (gx, gk) if bias is None else (gx, gk, gb)
 
     parents = (x, kernel) if bias is None else (x, kernel, bias)
     return Tensor._make(out, parents, backward, "conv2d")
+
+
+def _sum_in_order(parts):
+    keys = sorted(parts)
+    total = parts[keys[0]]
+    for key in keys[1:]:
+        total = total + parts[key]
+    return total
 
 
 def _pool_args(pool_size, strides):

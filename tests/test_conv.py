@@ -1,5 +1,6 @@
 """conv2d and the pools against direct loop references written here, and their gradients."""
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -305,30 +306,70 @@ def test_ops_split_over_threads_match_one_thread(monkeypatch, threads):
     x = rng.integers(-2, 3, (7, 9, 8, 3)).astype(np.float32)  # ties in the pooling windows
     k, b = rng.standard_normal((3, 3, 3, 4)), rng.standard_normal(4)
     monkeypatch.setattr(backend, "_threads", 1)
-    expected = _pool_conv_relu_step(x, k, b)
-    monkeypatch.setattr(backend, "_threads", threads)
+    whole = _pool_conv_relu_step(x, k, b)
     monkeypatch.setattr(backend, "_MIN_PIECE", 1)  # split even these small arrays
+    expected = _pool_conv_relu_step(x, k, b)  # the same pieces, in turn on this thread
+    for got, want in zip(expected, whole):  # the kernel's gradient: pieces' sums, rounded apart
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(backend, "_threads", threads)
     calls = []
     split = backend.over_batch
-    monkeypatch.setattr(backend, "over_batch", lambda fn, n, size: calls.append(n) or
-                        split(fn, n, size))
+    monkeypatch.setattr(backend, "over_batch", lambda fn, n, size, **kw: calls.append(n) or
+                        split(fn, n, size, **kw))
     for got, want in zip(_pool_conv_relu_step(x, k, b), expected):
         np.testing.assert_array_equal(got, want)
     assert calls  # the ops did go through over_batch
 
 
-def test_over_batch_covers_every_row_once_and_raises_errors(monkeypatch):
+@pytest.mark.parametrize("calls_blas", [False, True])
+def test_over_batch_covers_every_row_once_and_raises_errors(monkeypatch, calls_blas):
     from mgp import backend
     monkeypatch.setattr(backend, "_threads", 3)
     monkeypatch.setattr(backend, "_MIN_PIECE", 1)
-    seen = np.zeros(10, int)
+    seen = np.zeros(40, int)
 
     def add(rows):
         seen[rows] += 1
-    backend.over_batch(add, 10, 10)
+    backend.over_batch(add, 40, 40, calls_blas=calls_blas)
     np.testing.assert_array_equal(seen, 1)
 
     def fail(rows):
         raise ValueError(f"rows {rows}")
     with pytest.raises(ValueError, match="rows"):
-        backend.over_batch(fail, 10, 10)
+        backend.over_batch(fail, 40, 40, calls_blas=calls_blas)
+
+
+def test_over_batch_without_a_blas_thread_setting_runs_product_pieces_in_turn(monkeypatch):
+    from mgp import backend
+    monkeypatch.setattr(backend, "_threads", 2)
+    monkeypatch.setattr(backend, "_blas_setter", False)  # as where NumPy's BLAS is not OpenBLAS
+    monkeypatch.setattr(backend, "_MIN_PIECE", 1)
+    pieces = []
+    backend.over_batch(lambda rows: pieces.append((rows, threading.get_ident())), 64, 64,
+                       calls_blas=True)
+    assert len(pieces) > 1 and {t for _, t in pieces} == {threading.get_ident()}
+    assert [r.start for r, _ in pieces] == sorted(r.start for r, _ in pieces)
+
+
+def test_over_batch_runs_products_on_one_blas_thread_each_and_restores_it(monkeypatch):
+    from mgp import backend
+    setter = backend._blas_threads_setter()
+    blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
+    version = tuple(int(v) for v in blas["version"].split(".")[:3])
+    # found exactly where NumPy was built against OpenBLAS 0.3.27 or later
+    assert (setter is not None) == ("openblas" in blas["name"] and version >= (0, 3, 27))
+    if setter is None:
+        return  # the other test covers this BLAS: products run in turn on the calling thread
+    monkeypatch.setattr(backend, "_threads", 2)
+    monkeypatch.setattr(backend, "_MIN_PIECE", 1)
+    before = setter(3)  # this thread's setting, to see that it comes back
+    seen = []
+
+    def piece(rows):
+        seen.append((setter(1), threading.get_ident()))  # the setting the piece ran with
+    try:
+        backend.over_batch(piece, 64, 64, calls_blas=True)
+        assert {s for s, _ in seen} == {1}
+        assert setter(3) == 3  # restored after the pieces
+    finally:
+        setter(before)
