@@ -244,7 +244,7 @@ builtins_max = max
 # 2 threads), its input gradient (GEMM + col2im) took 15.6 ms as one GEMM on BLAS's threads and
 # one col2im pass, 9.5 ms in 16 pieces with one BLAS thread each, 10.5 ms in 8.
 _BLAS_PIECES = 16
-_CACHE_PIECE = 1 << 19  # elements per piece at most, beyond _BLAS_PIECES pieces
+_CACHE_PIECE = 1 << 20  # elements per piece at most, beyond _BLAS_PIECES pieces
 _blas_setter = None
 
 

