@@ -306,6 +306,18 @@ def test_global_avg_pool2d(data_format, axes, keepdims):
                          mgp.tensor(x, requires_grad=True))
 
 
+@pytest.mark.parametrize("rows, width", [(3, 32), (1000, 32), (257, 64), (300, 7), (5, 9000)])
+def test_apply_row_equals_the_plain_broadcast(rows, width):
+    from mgp.nn_ops import _apply_row
+    a = rng.standard_normal((rows, width)).astype(np.float32)
+    a[0, 0], a[-1, -1] = np.nan, -np.inf
+    row = rng.standard_normal(width).astype(np.float32)
+    for ufunc, r in ((np.add, row), (np.maximum, np.zeros(width, np.float32))):
+        got = a.copy()
+        _apply_row(ufunc, got, r)
+        np.testing.assert_array_equal(got, ufunc(a, r))
+
+
 # ============================================== threads =============================================
 
 def _pool_conv_relu_step(x, k, b):
