@@ -239,31 +239,28 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
     n, k_len = x.shape[0], kh * kw * c
     xpad = _pad_hw(x.data, pads)
     regions = list(_strided_slices((kh, kw), stride, dilation, (ho, wo)))
+    # im2col, one piece of the batch at a time, made again in the backward rather than kept:
+    # a piece's columns then stay in the cache for its GEMM, and the layer's whole column
+    # matrix (18 MB at the convnet's second conv) is never written out to memory.
     if c == 1:
         # One input channel (a first layer): the columns' transpose, one contiguous copy per
         # kernel position, instead of rows of kh * kw scattered floats: im2col 2.65 -> 0.52 ms
         # at the convnet's first layer (1 thread; the GEMMs take the transpose as fast).
-        cols_t = xp.empty((k_len, n, ho, wo), dtype=x.dtype)
-
-        def fill_columns(b):
-            for p, (_, _, region) in enumerate(regions):
-                xp.copyto(cols_t[p, b], xpad[b][region][..., 0])
-
         def columns(b):  # the rows' (pixels, k_len) matrix, a transposed view
-            return cols_t[:, b].reshape(k_len, -1).T
+            rows = xpad[b]
+            cols_t = xp.empty((k_len, len(rows), ho, wo), dtype=x.dtype)
+            for p, (_, _, region) in enumerate(regions):
+                xp.copyto(cols_t[p], rows[region][..., 0])
+            return cols_t.reshape(k_len, -1).T
     else:
-        # im2col: a strided view of every window, (N, Ho, Wo, kh, kw, C), copied once
+        # a strided view of every window, (N, Ho, Wo, kh, kw, C), copied piece by piece
         sn, sh, sw, sc = xpad.strides
         windows = xp.lib.stride_tricks.as_strided(
             xpad, (n, ho, wo, kh, kw, c),
             (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc))
-        cols = xp.empty(windows.shape, dtype=x.dtype)
-
-        def fill_columns(b):
-            xp.copyto(cols[b], windows[b])
 
         def columns(b):
-            return cols[b].reshape(-1, k_len)
+            return windows[b].reshape(-1, k_len)  # reshape copies: the windows overlap
 
     w2 = kernel.data.reshape(k_len, f)
     out = xp.empty((n, ho, wo, f), dtype=xp.result_type(x.dtype, kernel.dtype))
@@ -272,7 +269,6 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
     # The whole layer runs piece by piece over the batch (backend.over_batch), so that a piece's
     # columns are still in the cache for its GEMM, and its output for the bias and relu.
     def forward_rows(b):
-        fill_columns(b)
         o = out[b].reshape(-1, f)
         xp.matmul(columns(b), w2, out=o)
         if bias is not None:
