@@ -258,10 +258,16 @@ def _blas_threads_setter():
     if _blas_setter is None:
         _blas_setter = False
         try:
+            blas = numpy.__config__.CONFIG["Build Dependencies"]["blas"]["name"]
+        except (AttributeError, KeyError, TypeError):
+            blas = "unknown"
+        if "openblas" not in blas.lower():  # MKL, Accelerate, ...: another library's setting
+            return None
+        try:
             import ctypes
             with open("/proc/self/maps") as maps:  # the shared libraries this process loaded
                 paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-            for path in sorted(paths):
+            for path in sorted(paths, key=lambda p: ("numpy" not in p, p)):  # NumPy's first
                 setter = getattr(ctypes.CDLL(path), "openblas_set_num_threads_local", None)
                 if setter is not None:
                     setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
