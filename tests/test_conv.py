@@ -127,6 +127,33 @@ def test_conv2d_gradcheck(x_shape, k_shape, strides, padding, dilation, data_for
                                                   data_format), *inputs)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation",
+                         [CONV_CASES[0], CONV_CASES[5], CONV_CASES[10]], ids=str)
+def test_conv2d_in_pieces_gradcheck(monkeypatch, threads, x_shape, k_shape, strides, padding,
+                                    dilation):
+    # real inputs run conv2d in pieces of the batch (its weights' gradients summed over the
+    # pieces); force one image per piece on these small ones, in turn and on two threads
+    from mgp import backend
+    monkeypatch.setattr(backend, "_threads", threads)
+    monkeypatch.setattr(backend, "_MIN_PIECE", 1)
+    monkeypatch.setattr(backend, "_CACHE_PIECE", 1)
+    pieces = []
+    split = backend.over_batch
+    monkeypatch.setattr(backend, "over_batch", lambda fn, n, size, **kw: split(
+        lambda rows: pieces.append(rows) or fn(rows), n, size, **kw))
+    x_shape = (5,) + x_shape[1:]
+    x, k, b = (rng.standard_normal(s) for s in (x_shape, k_shape, k_shape[3:]))
+    inputs = [mgp.tensor(a, requires_grad=True) for a in (x, k, b)]
+    for activation in (None, "relu"):
+        assert mgp.gradcheck(lambda x, k, b: F.conv2d(x, k, b, strides, padding, dilation,
+                                                      activation=activation), *inputs)
+    assert slice(4, 5) in pieces  # the batch did run one image at a time
+    out = F.conv2d(*inputs, strides, padding, dilation)
+    np.testing.assert_allclose(out.numpy(), conv2d_ref(x, k, b, strides, padding, dilation),
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_conv2d_gradcheck_fast_on_larger_input():
     inputs = [mgp.tensor(rng.standard_normal(s), requires_grad=True)
               for s in [(4, 12, 12, 3), (3, 3, 3, 8), (8,)]]
