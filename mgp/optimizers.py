@@ -357,6 +357,7 @@ class Adam(Optimizer):
         # Python floats, so that float32 arrays stay float32 in every product (NEP 50)
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
         self.epsilon, self.amsgrad = float(epsilon), bool(amsgrad)
+        self._alpha, self._alpha_for = None, None
 
     def build(self, variables):
         if self.built:
@@ -367,9 +368,17 @@ class Adam(Optimizer):
         self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat") \
             if self.amsgrad else []
 
+    def _step_size(self, lr):
+        """alpha for this step, computed once per step rather than once per variable."""
+        key = (self.iterations, lr, self.beta_1, self.beta_2)
+        if self._alpha_for != key:
+            t = np.float32(key[0] + 1)
+            beta_1, beta_2 = np.float32(self.beta_1), np.float32(self.beta_2)
+            self._alpha, self._alpha_for = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t), key
+        return self._alpha
+
     def update_step(self, g, variable, lr):
-        t = np.float32(self.iterations + 1)
-        alpha = lr * np.sqrt(1 - np.float32(self.beta_2) ** t) / (1 - np.float32(self.beta_1) ** t)
+        alpha = self._step_size(lr)
         m = self._slot(self._momentums, variable)
         v = self._slot(self._velocities, variable)
         m += (g - m) * (1 - self.beta_1)

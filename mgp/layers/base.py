@@ -138,6 +138,8 @@ class Layer:
         """Layers held as attributes (directly or in lists/tuples/dicts), in attribute order."""
         found, seen = [], set()
         for value in vars(self).values():
+            if not isinstance(value, (Layer, list, tuple, dict)):
+                continue  # most attributes: numbers, strings, arrays (a third of the walk's time)
             for item in _flatten(value):
                 if isinstance(item, Layer) and item is not self and id(item) not in seen:
                     seen.add(id(item))
