@@ -41,7 +41,7 @@ _keep_freed_arrays_in_the_heap()
 _namespace = numpy
 _device = "cpu"
 _DEVICES = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda"}
-_MIN_CUPY = 13  # put_along_axis and ufunc.at (add.at), both used by the ops
+_MIN_CUPY = 13  # ufunc.at (add.at), used by the ops
 
 
 class _ArrayNamespace:
