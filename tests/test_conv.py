@@ -425,5 +425,11 @@ def test_over_batch_runs_products_on_one_blas_thread_each_and_restores_it(monkey
         backend.over_batch(piece, 64, 64, calls_blas=True)
         assert {s for s, _ in seen} == {1}
         assert setter(3) == 3  # restored after the pieces
+
+        def fail(rows):
+            raise ValueError("a piece failed")
+        with pytest.raises(ValueError, match="a piece failed"):
+            backend.over_batch(fail, 64, 64, calls_blas=True)
+        assert setter(3) == 3  # restored after an error too
     finally:
         setter(before)
