@@ -5,6 +5,8 @@ Each has its own backward, for speed or numerical stability (said at each). Imag
 Kernels are shaped as Keras shapes them: (kernel_h, kernel_w, in_channels, filters).
 """
 import math
+import operator
+from functools import reduce
 
 import numpy as np
 
@@ -302,8 +304,9 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
                     gx_rows[region] += gcols[:, :, :, i, j, :]
         backend.over_batch(backward_rows, n, 3 * n * ho * wo * (k_len + f), calls_blas=True)
         # the pieces' shares summed in batch order: the same result whichever thread ran which
-        gk = _sum_in_order(gk_parts).reshape(kernel.shape) if gk_parts else None
-        gb = _sum_in_order(gb_parts) if gb_parts else None
+        gk = reduce(operator.add, map(gk_parts.get, sorted(gk_parts))).reshape(kernel.shape) \
+            if gk_parts else None
+        gb = reduce(operator.add, map(gb_parts.get, sorted(gb_parts))) if gb_parts else None
         gx = None
         if gxpad is not None:
             (top, _), (left, _) = pads
@@ -328,14 +331,6 @@ def _apply_row(ufunc, a, row, long_row=8192):
         ufunc(head, xp.tile(row, reps), out=head)
     tail = flat[whole:].reshape(-1, len(row))
     ufunc(tail, row, out=tail)
-
-
-def _sum_in_order(parts):
-    keys = sorted(parts)
-    total = parts[keys[0]]
-    for key in keys[1:]:
-        total = total + parts[key]
-    return total
 
 
 def _pool_args(pool_size, strides):
