@@ -113,10 +113,11 @@ def main():
         return make(data, parents, timed_backward if backward else backward, op)
 
     Tensor._make = staticmethod(timed_make)
-    import mgp.ops as ops_module
-    import mgp.nn_ops as nn_module
+    import mgp.ops as ops_package
+    import mgp.ops.nn as nn_module
+    import mgp.ops.numpy as numpy_module
     patched = []
-    for module in (ops_module, nn_module):
+    for module in (numpy_module, nn_module):
         for name in list(vars(module)):
             fn = getattr(module, name)
             if callable(fn) and getattr(fn, "__module__", None) == module.__name__ \
@@ -138,6 +139,8 @@ def main():
                 fwd[_name] += clock() - t
                 calls[_name] += 1
         setattr(module, name, wrapper)
+        if getattr(ops_package, name, None) is fn:  # the package re-exports it: `ops.relu`
+            setattr(ops_package, name, wrapper)
         wrappers[fn] = wrapper
     for cls, key, fn in holders:
         if fn in wrappers:

@@ -8,7 +8,7 @@ Example:
     >>> mgp.activations.get("relu")(mgp.tensor([-1.0, 2.0]))
     Tensor([0., 2.], ...)
 """
-from mgp import nn_ops, ops
+from mgp import ops
 from mgp.ops import as_tensor
 
 
@@ -32,11 +32,11 @@ def tanh(x):
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis` (the last by default)."""
-    return nn_ops.softmax(as_tensor(x), axis=axis)
+    return ops.nn.softmax(as_tensor(x), axis=axis)
 
 
 def log_softmax(x, axis=-1):
-    return nn_ops.log_softmax(as_tensor(x), axis=axis)
+    return ops.nn.log_softmax(as_tensor(x), axis=axis)
 
 
 def linear(x):

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from mgp import nn_ops, ops
+from mgp import ops
 from mgp.backend import xp
 from mgp.layers.base import snake_case
 from mgp.tensor import Tensor
@@ -147,7 +147,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         t = t * (1 - label_smoothing) + label_smoothing / t.shape[-1]
     logits = y_pred if from_logits else _logits_of(y_pred, "softmax", axis)
     if logits is not None:
-        return nn_ops.cross_entropy(_last(logits, axis), _last(t, axis))
+        return ops.nn.cross_entropy(_last(logits, axis), _last(t, axis))
     return -(t * _log_probs(y_pred, axis)).sum(axis=axis)
 
 
@@ -189,7 +189,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
                          f"{labels.min()} to {labels.max()}")
     logits = y_pred if from_logits else _logits_of(y_pred, "softmax", axis)
     if logits is not None:
-        return nn_ops.cross_entropy(_last(logits, axis), labels.astype(np.int64, copy=False))
+        return ops.nn.cross_entropy(_last(logits, axis), labels.astype(np.int64, copy=False))
     one_hot = (labels[..., None] == xp.arange(classes)).astype(y_pred.dtype)
     return -(one_hot * _log_probs(_last(y_pred, axis), -1)).sum(axis=-1)
 
@@ -211,7 +211,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     if label_smoothing:
         t = t * (1 - label_smoothing) + 0.5 * label_smoothing
     if logits is not None:
-        return nn_ops.binary_cross_entropy_with_logits(x, t).mean(axis=axis)
+        return ops.nn.binary_cross_entropy_with_logits(x, t).mean(axis=axis)
     p = x.clip(EPSILON, 1 - EPSILON)
     return -(t * p.log() + (1 - t) * (1 - p).log()).mean(axis=axis)
 

@@ -335,7 +335,7 @@ def test_global_avg_pool2d(data_format, axes, keepdims):
 
 @pytest.mark.parametrize("rows, width", [(3, 32), (1000, 32), (257, 64), (300, 7), (5, 9000)])
 def test_apply_row_equals_the_plain_broadcast(rows, width):
-    from mgp.nn_ops import _apply_row
+    from mgp.ops.nn import _apply_row
     a = rng.standard_normal((rows, width)).astype(np.float32)
     a[0, 0], a[-1, -1] = np.nan, -np.inf
     row = rng.standard_normal(width).astype(np.float32)

@@ -11,7 +11,7 @@ import pytest
 import mgp
 from mgp import activations, layers
 from mgp.layers.base import SymbolicTensor, reset_names
-from mgp.nn_ops import batch_norm
+from mgp.ops.nn import batch_norm
 from mgp.utils import set_random_seed
 
 rng = np.random.default_rng(0)

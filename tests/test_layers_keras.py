@@ -1,13 +1,12 @@
 """Keras 3 as the oracle: with the same weights, mgp's layers give Keras's outputs, parameter
 counts, moving statistics and config keys (skipped where Keras or its torch backend is missing)."""
-import os
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-pytest.importorskip("torch")
-keras = pytest.importorskip("keras")
+import oracles
+
+keras = oracles.keras()
 
 from mgp import activations, layers  # noqa: E402
 

@@ -1,8 +1,9 @@
-import os
 import warnings
 
 import numpy as np
 import pytest
+
+import oracles
 
 import mgp
 from mgp import optimizers
@@ -367,10 +368,9 @@ KERAS_CASES = [
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inside Keras's torch backend
 @pytest.mark.parametrize("cls,kwargs", KERAS_CASES)
 def test_matches_keras(cls, kwargs):
-    os.environ.setdefault("KERAS_BACKEND", "torch")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        keras = pytest.importorskip("keras")
+        keras = oracles.keras()
     rng = np.random.default_rng(1)
     inits = [rng.standard_normal((3, 4)).astype(f32), rng.standard_normal(4).astype(f32)]
     k_vars = [keras.Variable(a.copy()) for a in inits]
@@ -405,10 +405,9 @@ def test_build_twice_is_a_no_op():
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("cls", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
 def test_configs_cross_over_with_keras(cls):
-    os.environ.setdefault("KERAS_BACKEND", "torch")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        keras = pytest.importorskip("keras")
+        keras = oracles.keras()
     k_opt = getattr(keras.optimizers, cls)(learning_rate=0.25, clipnorm=2.0)
     m_opt = optimizers.deserialize(keras.optimizers.serialize(k_opt))
     assert type(m_opt).__name__ == cls and m_opt.learning_rate == 0.25

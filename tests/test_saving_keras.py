@@ -11,6 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
+import oracles
+
 from mgp import layers, optimizers
 from mgp.models import Model, Sequential
 
@@ -151,8 +153,7 @@ def test_load_model_on_a_keras_zip_says_what_to_do():
 # ---- mgp's files in Keras (skipped when Keras is not installed) -----------------------------------
 @pytest.fixture(scope="module")
 def keras_builders():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("keras")
+    oracles.keras()
     sys.path.insert(0, FIXTURES)
     try:
         import make_keras_fixtures

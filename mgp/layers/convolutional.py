@@ -1,7 +1,7 @@
-"""Conv2D: 2-D convolution over images (im2col plus one GEMM, in `mgp.nn_ops.conv2d`)."""
+"""Conv2D: 2-D convolution over images (im2col plus one GEMM, in `mgp.ops.nn.conv2d`)."""
 import numpy as np
 
-from mgp import activations, initializers, nn_ops
+from mgp import activations, initializers, ops
 from mgp.layers._utils import (check_rank, conv_output_length, describe, floating,
                                normalize_data_format, normalize_padding, normalize_tuple, reject,
                                serialize_initializer)
@@ -88,10 +88,10 @@ class Conv2D(Layer):
             raise ValueError(f"{describe(self)} expected inputs with {channels} channels on axis "
                              f"{self._channel_axis} ({self.data_format}), got "
                              f"{tuple(x.shape)}")
-        if self.activation is activations.relu:  # fused into the op (see nn_ops.conv2d)
-            return nn_ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
+        if self.activation is activations.relu:  # fused into the op (see ops.nn.conv2d)
+            return ops.nn.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
                                  self.dilation_rate, self.data_format, activation="relu")
-        y = nn_ops.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
+        y = ops.nn.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
                           self.dilation_rate, self.data_format)
         return self.activation(y)
 

@@ -1,7 +1,7 @@
 """BatchNormalization: normalize with batch statistics in training, moving ones at inference."""
 import numpy as np
 
-from mgp import initializers, nn_ops, ops
+from mgp import initializers, ops
 from mgp.layers._utils import describe, floating, reject, serialize_initializer
 from mgp.layers.base import Layer, _flatten
 
@@ -84,7 +84,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"{describe(self)} expected inputs with {n} features on axis "
                              f"{self.axis}, got {tuple(x.shape)}")
         if training and self.trainable:
-            out, mean, var = nn_ops.batch_norm(x, self.gamma, self.beta, self.axis, self.epsilon)
+            out, mean, var = ops.nn.batch_norm(x, self.gamma, self.beta, self.axis, self.epsilon)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean.data * m + mean * (1 - m))
             self.moving_variance.assign(self.moving_variance.data * m + var * (1 - m))

@@ -1,5 +1,5 @@
 """2-D pooling: max and average over windows, and global average / max over the image."""
-from mgp import nn_ops, ops
+from mgp import ops
 from mgp.layers._utils import (check_rank, conv_output_length, floating, normalize_data_format,
                                normalize_padding, normalize_tuple)
 from mgp.layers.base import Layer
@@ -13,7 +13,7 @@ def _axes_words(data_format):
 class _Pooling2D(Layer):
     """Shared by MaxPooling2D and AveragePooling2D: the window, strides, padding, format."""
 
-    _pool = None  # the nn_ops function
+    _pool = None  # the ops.nn function
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
                  **kwargs):
@@ -58,7 +58,7 @@ class MaxPooling2D(_Pooling2D):
         (8, 13, 13, 32)
     """
 
-    _pool = staticmethod(nn_ops.max_pool2d)
+    _pool = staticmethod(ops.nn.max_pool2d)
 
 
 class AveragePooling2D(_Pooling2D):
@@ -67,7 +67,7 @@ class AveragePooling2D(_Pooling2D):
     Args: as `MaxPooling2D` (Keras requires pool_size here; mgp defaults it to (2, 2)).
     """
 
-    _pool = staticmethod(nn_ops.avg_pool2d)
+    _pool = staticmethod(ops.nn.avg_pool2d)
 
 
 class _GlobalPooling2D(Layer):
@@ -104,7 +104,7 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
     def call(self, inputs, training=False):
         x = floating(inputs, self.dtype)
         check_rank(self, x.shape, 4, _axes_words(self.data_format))
-        return nn_ops.global_avg_pool2d(x, self.data_format, self.keepdims)
+        return ops.nn.global_avg_pool2d(x, self.data_format, self.keepdims)
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):

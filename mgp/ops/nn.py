@@ -12,7 +12,7 @@ import numpy as np
 
 from mgp import backend
 from mgp.backend import xp
-from mgp.ops import as_tensor, transpose, mean
+from mgp.ops.numpy import as_tensor, transpose, mean
 from mgp.tensor import Tensor
 
 # ============================================== softmax =============================================

@@ -1,9 +1,10 @@
-"""Differentiable ops: each computes its output and defines its backward right beside it.
+"""The NumPy-like ops (Keras's `keras.ops.numpy` family): each computes its output and defines
+its backward right beside it.
 
 A backward takes `g`, the gradient of the output (at the output's shape), and returns one
 gradient per input, also at the output's shape or the input's; it never unbroadcasts (the
 engine's `sum_to` does that) and never writes `.grad`. Return None for an input with no gradient.
-Neural-network ops (softmax, losses, conv2d, pooling) live in `mgp.nn_ops`.
+Neural-network ops (softmax, losses, conv2d, pooling) live in `mgp.ops.nn`.
 """
 import builtins
 import math
@@ -505,5 +506,3 @@ def getitem(x, index):
         return (gx,)
     return Tensor._make(out, (x,), backward, "getitem")
 
-
-from mgp.nn_ops import softmax, log_softmax  # noqa: E402,F401  (Tensor methods reach them here)
