@@ -102,8 +102,10 @@ class Tensor:
 
     # `_logits`, set only by softmax and sigmoid, points at their input so that a cross-entropy
     # loss can work from the logits (stable) instead of the probabilities, as Keras does.
+    # `_keras_mask`, set by layers that produce or pass on a mask (Keras's attribute name): which
+    # time steps count; unset elsewhere (read it with getattr(t, "_keras_mask", None)).
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_logits",
-                 "__weakref__")
+                 "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # so that `ndarray + tensor` calls Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
