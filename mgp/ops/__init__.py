@@ -8,7 +8,7 @@ scatters, control flow), `mgp.ops.nn` (activations, losses, normalization, atten
 engine's fused convolution and pooling), `mgp.ops.linalg`, `mgp.ops.image`. Every name is also
 reachable here. A name Keras has and mgp does not yet says so when looked up.
 """
-from mgp._absent import absent
+from mgp._absent import absent as _absent
 from mgp.ops import core, einops, image, linalg, math, nn, numpy  # noqa: F401
 
 from mgp.ops.numpy import (  # noqa: F401
@@ -63,5 +63,5 @@ from mgp.ops.einops import (  # noqa: F401
 )
 
 
-__getattr__ = absent("mgp.ops", "average_pool conv conv_transpose ctc_decode ctc_loss "
+__getattr__ = _absent("mgp.ops", "average_pool conv conv_transpose ctc_decode ctc_loss "
                                 "depthwise_conv max_pool separable_conv")

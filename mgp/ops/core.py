@@ -48,9 +48,13 @@ def saturate_cast(x, dtype):
     if target.kind in "iu":
         info = np.iinfo(target)
         lo, hi = info.min, info.max
-        if x.dtype.kind == "f":  # the largest floats of x's dtype that fit
-            lo = max(float(lo), float(np.finfo(x.dtype).min))
-            hi = min(float(np.nextafter(x.dtype.type(hi), x.dtype.type(0))), float(hi))
+        if x.dtype.kind == "f":  # the extremes as x's floats, moved inward if they round out
+            lo_f, hi_f = x.dtype.type(lo), x.dtype.type(hi)
+            if float(lo_f) < lo:
+                lo_f = np.nextafter(lo_f, x.dtype.type(0))
+            if float(hi_f) > hi:
+                hi_f = np.nextafter(hi_f, x.dtype.type(0))
+            lo, hi = float(lo_f), float(hi_f)
         x = clip(x, lo, hi)
     elif target.kind == "f" and x.dtype.kind == "f" and target.itemsize < x.dtype.itemsize:
         info = np.finfo(target)

@@ -431,12 +431,13 @@ def _gaussian(size, sigma):
 
 
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
-    """Each channel blurred by a Gaussian of `sigma` (y, x) on a `kernel_size` window, zero
-    padding keeping the size."""
+    """Each channel blurred by a Gaussian on a window, zero padding keeping the size. As in
+    Keras, the first of `kernel_size` and of `sigma` is for the width axis, the second for the
+    height axis."""
     x, restore = _batched("gaussian_blur", images, data_format)
     x = _float(x)
-    ky, kx = _tuple(kernel_size, 2, "kernel_size")
-    sy, sx = (float(v) for v in (sigma if not isinstance(sigma, (int, float)) else
+    kx, ky = _tuple(kernel_size, 2, "kernel_size")
+    sx, sy = (float(v) for v in (sigma if not isinstance(sigma, (int, float)) else
                                  (sigma, sigma)))
     return restore(_filter_separable(x, _gaussian(ky, sy), _gaussian(kx, sx)))
 

@@ -152,10 +152,12 @@ def _shared_outputs(node, backward, store, outputs):
 
 
 def eig(x):
-    """(eigenvalues, eigenvectors) of square matrices, complex (no gradient)."""
+    """(eigenvalues, eigenvectors as columns) of square matrices, always complex (complex64 for
+    float32 input); no gradient."""
     x = _square("eig", x)
     w, V = xp.linalg.eig(x.data)
-    return _no_grad(w), _no_grad(V)
+    dtype = np.result_type(x.dtype, np.complex64)
+    return _no_grad(w.astype(dtype)), _no_grad(V.astype(dtype))
 
 
 def qr(x, mode="reduced"):

@@ -15,7 +15,7 @@ from functools import reduce
 import numpy as np
 
 from mgp import backend, config
-from mgp._absent import absent
+from mgp._absent import absent as _absent
 from mgp.backend import xp
 from mgp.dtypes import result_type
 from mgp.ops.math import _erf_and_derivative
@@ -233,7 +233,7 @@ def sparsemax(x, axis=-1):
     cum = xp.cumsum(z, -1)
     support = (1 + k * z) > cum
     count = support.sum(-1, keepdims=True)
-    tau = (xp.take_along_axis(cum, count - 1, -1) - 1) / count
+    tau = (xp.take_along_axis(cum, count - 1, -1) - 1) / count.astype(d.dtype)
     out = xp.moveaxis(xp.maximum(d - tau, 0), -1, axis)
 
     def backward(g):
@@ -1131,5 +1131,5 @@ def batch_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
     return result, mu.reshape(x.shape[axis]), var.reshape(x.shape[axis])
 
 
-__getattr__ = absent("mgp.ops.nn", "average_pool conv conv_transpose ctc_decode ctc_loss "
+__getattr__ = _absent("mgp.ops.nn", "average_pool conv conv_transpose ctc_decode ctc_loss "
                                    "depthwise_conv max_pool separable_conv")

@@ -717,7 +717,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     dtype = _small_int_to_int32(x.dtype) if dtype is None else np.dtype(standardize_dtype(dtype))
     if x.dtype != dtype:
         x = cast(x, dtype)
-    out = x.data.prod(axis=axes, keepdims=True)
+    out = x.data.prod(axis=axes, keepdims=True, dtype=dtype)
 
     def backward(g):
         g = _keep(g, x.shape, axes, keepdims)
