@@ -458,7 +458,11 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
         if any(isinstance(e, Tensor) for e in x):
             from mgp import ops
             return ops.stack([convert_to_tensor(e) for e in x])
-        arr = backend.asarray(x)
+        try:
+            arr = backend.asarray(x)
+        except ValueError:
+            raise ValueError(f"convert_to_tensor: cannot convert a ragged or mixed list "
+                             f"{x!r}") from None
         kind = arr.dtype.kind
         if arr.dtype == np.float64:  # Python floats: floatx, as Keras
             return Tensor(arr, dtype=config.floatx())
@@ -468,7 +472,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
         if arr.dtype == np.complex128:
             return Tensor(arr, dtype=np.complex64)
         if kind == "O":
-            raise TypeError(f"convert_to_tensor: cannot convert a ragged or mixed list {x!r}")
+            raise ValueError(f"convert_to_tensor: cannot convert a ragged or mixed list {x!r}")
         return Tensor(arr, dtype=arr.dtype)
     arr = backend.asarray(x)
     return Tensor(arr, dtype=arr.dtype)

@@ -322,8 +322,11 @@ def custom_gradient(f):
         with no_grad():
             output, grad_fn = f(*args, **kwargs)
         output = _t(output)
-        params = inspect.signature(grad_fn).parameters
-        keyword = "upstream" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        # Keras's torch convention is grad_fn(*args, upstream=g); a grad_fn(upstream) alone
+        # (TensorFlow's and JAX's) takes the gradient positionally
+        params = inspect.signature(grad_fn).parameters.values()
+        keyword = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params) or (
+            any(p.name == "upstream" for p in params) and len(params) > 1)
 
         def backward(g):
             upstream = Tensor(g, dtype=g.dtype)

@@ -277,8 +277,11 @@ def reciprocal(x):
 
 
 def sign(x):
-    """-1, 0 or 1 by the sign of x (in x's dtype); its gradient is 0."""
+    """-1, 0 or 1 by the sign of x (in x's dtype; booleans are their own sign); its gradient
+    is 0."""
     x = _t(x)
+    if x.dtype == np.bool_:
+        return x
     return _make(xp.sign(x.data), (x,), lambda g: (None,), "sign")
 
 
@@ -1559,8 +1562,9 @@ def matmul(x1, x2):
     if a.dtype == np.int8 and b.dtype == np.int8:
         a, b = cast(a, "int32"), cast(b, "int32")
     a, b = _promote(a, b)
-    if a.dtype == np.bool_:
-        a, b = cast(a, config.floatx()), cast(b, config.floatx())
+    if a.dtype == np.bool_:  # computed in floatx, the result back as bool, as Keras
+        out = matmul(cast(a, config.floatx()), cast(b, config.floatx()))
+        return _no_grad(out.data != 0)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and "
                          f"{b.shape}")
