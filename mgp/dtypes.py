@@ -85,8 +85,6 @@ def standardize_dtype(dtype):
         name = np.dtype(dtype).name
     else:  # another framework's dtype: torch.float32, jax's float32
         name = getattr(dtype, "name", None) or str(dtype).split(".")[-1]
-    if name == "float":
-        name = "float32"
     if name not in ALLOWED:
         raise ValueError(f"invalid dtype {dtype!r}; expected one of {ALLOWED}")
     return name

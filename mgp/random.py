@@ -57,7 +57,7 @@ class SeedGenerator:
                       dtype=np.int32)
 
     def get_config(self):
-        return {"seed": self._seed}
+        return {"seed": self._seed, "name": self.name}
 
     @classmethod
     def from_config(cls, config):
