@@ -14,6 +14,7 @@ Functions with no gradient anywhere (comparisons, indices, counts) return plain 
 """
 import builtins
 import math
+import operator
 
 import numpy as np
 
@@ -96,6 +97,8 @@ def _broadcast(op, fn, a, b):
     """`fn(a, b)` on the arrays of two operands, naming the op and both shapes when they do not
     broadcast."""
     try:
+        if type(a) is Tensor and type(b) is Tensor:  # the usual case, without more lookups
+            return fn(a.data, b.data)
         return fn(_data(a), _data(b))
     except ValueError:
         raise ValueError(f"{op}: cannot broadcast shapes {tuple(np.shape(_data(a)))} and "
@@ -138,27 +141,27 @@ def _no_grad(data):
 def add(x1, x2):
     """x1 + x2, elementwise, with broadcasting."""
     a, b = _promote(x1, x2)
-    return _make(_broadcast("add", xp.add, a, b), (a, b), lambda g: (g, g), "add")
+    return _make(_broadcast("add", operator.add, a, b), (a, b), lambda g: (g, g), "add")
 
 
 def subtract(x1, x2):
     """x1 - x2, elementwise, with broadcasting."""
     a, b = _promote(x1, x2)
-    return _make(_broadcast("subtract", xp.subtract, a, b), (a, b), lambda g: (g, -g),
+    return _make(_broadcast("subtract", operator.sub, a, b), (a, b), lambda g: (g, -g),
                  "subtract")
 
 
 def multiply(x1, x2):
     """x1 * x2, elementwise, with broadcasting."""
     a, b = _promote(x1, x2)
-    return _make(_broadcast("multiply", xp.multiply, a, b), (a, b),
+    return _make(_broadcast("multiply", operator.mul, a, b), (a, b),
                  lambda g: (g * b.data, g * a.data), "multiply")
 
 
 def divide(x1, x2):
     """x1 / x2, elementwise; integers divide to `floatx()`."""
     a, b = _promote(x1, x2, float)
-    out = _broadcast("divide", xp.divide, a, b)
+    out = _broadcast("divide", operator.truediv, a, b)
 
     def backward(g):
         ga = g / b.data
