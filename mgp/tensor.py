@@ -343,7 +343,13 @@ class Tensor:
     # ---- methods: NumPy's signatures where NumPy has the method, PyTorch's for the math --------
     def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, ddof=0): return ops.numpy.var(self, axis, keepdims, ddof)
+    def var(self, axis=None, keepdims=False, ddof=0):
+        """The variance over `axis`, divided by n - ddof (ddof=0: the population variance)."""
+        v = ops.var(self, axis, keepdims)
+        if not ddof:
+            return v
+        n = self.size // max(v.size, 1) if axis is not None else self.size
+        return v * (n / (n - ddof))
     def std(self, axis=None, keepdims=False): return ops.std(self, axis, keepdims)
     def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)

@@ -755,14 +755,12 @@ def mean(x, axis=None, keepdims=False):
                  "mean")
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance over `axis` (the population variance; `ddof` divides by n - ddof instead);
-    by composition."""
+def var(x, axis=None, keepdims=False):
+    """The (population) variance over `axis`; by composition."""
     x = _float(x)
     axes = _axes(axis, x.ndim)
-    n = math.prod(x.shape[a] for a in axes)
     centered = subtract(x, mean(x, axes, keepdims=True))
-    return divide(sum(multiply(centered, centered), axes, keepdims), n - ddof)
+    return mean(multiply(centered, centered), axes, keepdims)
 
 
 def std(x, axis=None, keepdims=False):
