@@ -328,8 +328,12 @@ class Tensor:
     def __le__(self, o): return ops.less_equal(*_operands(self, o))
     def __gt__(self, o): return ops.greater(*_operands(self, o))
     def __ge__(self, o): return ops.greater_equal(*_operands(self, o))
-    def __eq__(self, o): return ops.equal(*_operands(self, o))
-    def __ne__(self, o): return ops.not_equal(*_operands(self, o))
+    def __eq__(self, o):  # a string is no array: Python's own answer, False
+        return NotImplemented if isinstance(o, str) else ops.equal(*_operands(self, o))
+
+    def __ne__(self, o):
+        return NotImplemented if isinstance(o, str) else ops.not_equal(*_operands(self, o))
+
     __hash__ = object.__hash__  # tensors are graph nodes, hashed by identity
 
     def __bool__(self):
@@ -481,6 +485,10 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
             raise ValueError(f"convert_to_tensor: cannot convert a ragged or mixed list {x!r}")
         return Tensor(arr, dtype=arr.dtype)
     arr = backend.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"convert_to_tensor: cannot make a tensor of a {type(x).__name__} "
+                        f"({x!r}); a functional model's symbolic tensors go through layers "
+                        f"(layers.Lambda wraps a function of ops)")
     return Tensor(arr, dtype=arr.dtype)
 
 

@@ -130,7 +130,9 @@ ROWS = [
     Row("arctanh", U(2, 3)), Row("erfinv", U(2, 3), atol=2e-6),
     Row("arccosh", P(2, 3, lo=1.2, hi=3)),
     *[Row(n, P(2, 3)) for n in ("log", "log2", "log10", "log1p", "sqrt", "rsqrt")],
-    Row("i0", S(2, 3), grad=False),
+    Row("i0", S(2, 3)), Row("i0:wide", np.array([-30.0, -5.0, 0.5, 12.0, 25.0], np.float32),
+                            keras="i0", grad=False),
+    Row("i0:large", np.array([21.0, 25.0], np.float32), keras="i0"),  # i1's asymptotic form
     *[Row(n, np.array([1.0, -np.inf, np.nan, np.inf, 0.0], np.float32), grad=False)
       for n in ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit")],
     Row("nan_to_num:values", np.array([1.0, np.nan, np.inf, -np.inf], np.float32),
@@ -331,16 +333,15 @@ ROWS = [
     Row("solve:vector", SPD(3), S(3), keras="solve"),
     Row("solve_triangular", np.tril(SPD(3)), S(3, 2), lower=True),
     Row("solve_triangular:upper", np.triu(SPD(3)), S(3), keras="solve_triangular"),
-    Row("cholesky", SPD(3), grad=False), Row("cholesky:upper", SPD(3), keras="cholesky",
-                                             upper=True, grad=False),
+    Row("cholesky", SPD(3)), Row("cholesky:upper", SPD(3), keras="cholesky", upper=True),
     Row("cholesky_inverse", np.linalg.cholesky(SPD(3)).astype(np.float32)),
-    Row("eigh", SPD(3), compare=_ortho_abs, grad=False),
+    Row("eigh", SPD(3), compare=_ortho_abs),
     Row("eig", SPD(3), compare=_eig_close, grad=False),
-    Row("qr", S(4, 3), compare=_ortho_abs, grad=False),
+    Row("qr", S(4, 3), compare=_ortho_abs),
     Row("qr:complete", S(4, 3), keras="qr", mode="complete", compare=_ortho_abs, grad=False),
-    Row("svd", S(4, 3), compare=_ortho_abs, grad=False),
-    Row("svd:reduced", S(3, 4), full_matrices=False, keras="svd", compare=_ortho_abs,
-        grad=False),
+    Row("svd", S(4, 3), compare=_ortho_abs, grad=False),  # full U: no gradient (as PyTorch)
+    Row("svd:reduced", S(3, 4), full_matrices=False, keras="svd", compare=_ortho_abs),
+    Row("svd:square", S(3, 3), keras="svd", compare=_ortho_abs),
     Row("svd:values", S(4, 3), compute_uv=False, keras="svd"),
     Row("lu_factor", S(3, 3), grad=False),
     Row("pinv", S(4, 3)), Row("lstsq", S(4, 3), S(4, 2), rtol=1e-4, atol=1e-5),
@@ -996,6 +997,21 @@ def test_bad_shapes_are_named(call, message):
 def test_bad_arguments_are_named(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_gradients_that_are_not_defined_say_so():
+    x = mgp.tensor(S(4, 3).astype(np.float64), requires_grad=True)
+    u, s, vh = ops.svd(x)  # full_matrices=True: U is 4 x 4, its last column arbitrary
+    with pytest.raises(ValueError, match=r"svd.*full_matrices=False.*\(4, 3\)"):
+        ops.sum(u).backward()
+    q, r = ops.qr(mgp.tensor(S(2, 3).astype(np.float64), requires_grad=True))
+    with pytest.raises(ValueError, match=r"qr.*\(2, 3\)"):
+        ops.sum(q).backward()
+
+
+def test_a_symbolic_tensor_is_not_converted_silently():
+    with pytest.raises(TypeError, match="layers.Lambda"):
+        ops.add(mgp.Input((3,)), 1.0)
 
 
 # ========================================== missing names ============================================

@@ -441,10 +441,27 @@ def sinc(x):
     return _make(out, (x,), backward, "sinc")
 
 
+def _i1(z):
+    """The modified Bessel function of order 1, i0's derivative: its power series below 20,
+    the first terms of its asymptotic expansion above (NumPy has i0 only)."""
+    a = xp.abs(z).astype(np.float64)
+    small = xp.minimum(a, 20.0)
+    term = small / 2
+    total = term.copy()
+    for k in range(1, 60):  # (x/2)^(2k+1) / (k! (k+1)!), each term from the last
+        term = term * (small / 2) ** 2 / (k * (k + 1))
+        total = total + term
+    big = xp.maximum(a, 20.0)
+    asymptotic = xp.exp(big) / xp.sqrt(2 * math.pi * big) * (
+        1 - 3 / (8 * big) - 15 / (128 * big ** 2) - 315 / (3072 * big ** 3))
+    return (xp.sign(z) * xp.where(a <= 20, total, asymptotic)).astype(z.dtype)
+
+
 def i0(x):
-    """The modified Bessel function of the first kind, order 0 (no gradient)."""
+    """The modified Bessel function of the first kind, order 0; its gradient is i1."""
     x = _float(x)
-    return _no_grad(xp.i0(x.data).astype(x.dtype, copy=False))
+    out = xp.i0(x.data).astype(x.dtype, copy=False)
+    return _make(out, (x,), lambda g: (g * _i1(x.data),), "i0")
 
 
 def hypot(x1, x2):
