@@ -15,16 +15,15 @@ def ctc(y_true, y_pred):
     Returns:
         Tensor (batch,).
     """
-    labels, y_pred = as_true(y_true), as_pred(y_pred)
+    labels, y_pred = as_true(y_true, "ctc"), as_pred(y_pred, "ctc")
     if labels.ndim != 2:
         raise ValueError(f"ctc: y_true must be integer labels of shape (batch, max_length), got "
                          f"shape {tuple(labels.shape)}")
     if y_pred.ndim != 3:
         raise ValueError(f"ctc: y_pred must be logits of shape (batch, max_length, classes), "
                          f"got shape {y_pred.shape}")
-    if labels.dtype.kind == "f":
-        if not bool(xp.all(labels == xp.round(labels))):
-            raise ValueError("ctc expects integer labels, got non-integer values")
+    if labels.dtype.kind == "f" and not bool(xp.all(labels == xp.round(labels))):
+        raise ValueError("ctc expects integer labels, got non-integer values")
     labels = labels.astype(np.int64)
     label_length = (labels != 0).sum(axis=-1)
     frames = xp.full((y_pred.shape[0],), y_pred.shape[1], dtype=np.int64)

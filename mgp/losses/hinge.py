@@ -7,7 +7,7 @@ from mgp.losses.loss import BuiltinLoss, as_pred, as_true, same_shape
 
 def _signed_labels(name, y_true, y_pred):
     """Labels and predictions aligned; labels that are all 0 or 1 become -1 or 1."""
-    t, y_pred = same_shape(name, as_true(y_true), as_pred(y_pred))
+    t, y_pred = same_shape(name, as_true(y_true, name), as_pred(y_pred, name))
     if bool(xp.all((t == 0) | (t == 1))):  # one wait on a GPU
         t = 2 * t - 1
     return t, y_pred
@@ -29,7 +29,8 @@ def squared_hinge(y_true, y_pred):
 def categorical_hinge(y_true, y_pred):
     """max(neg - pos + 1, 0) for one-hot labels, where pos is the true class's score and neg the
     best other class's score (Crammer-Singer)."""
-    t, y_pred = same_shape("categorical_hinge", as_true(y_true), as_pred(y_pred))
+    name = "categorical_hinge"
+    t, y_pred = same_shape(name, as_true(y_true, name), as_pred(y_pred, name))
     pos = (y_pred * t).sum(axis=-1)
     neg = (y_pred * (1 - t)).max(axis=-1)
     return ops.maximum(neg - pos + 1, 0.0)

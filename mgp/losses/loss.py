@@ -20,30 +20,31 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "
 
 # ============================================ inputs ================================================
 
-def as_pred(y_pred, dtype=None):
+def as_pred(y_pred, name=None, dtype=None):
     """Predictions as a floating Tensor (integers become float32; `dtype`, if given, casts)."""
     if not isinstance(y_pred, Tensor):
         arr = xp.asarray(y_pred)
-        _check_numeric("y_pred", arr)
+        _check_numeric(name, "y_pred", arr)
         y_pred = Tensor(arr, dtype=np.float32 if arr.dtype.kind != "f" else None)
     elif y_pred.dtype.kind != "f":
-        _check_numeric("y_pred", y_pred.data)
+        _check_numeric(name, "y_pred", y_pred.data)
         y_pred = Tensor(y_pred.data, dtype=np.float32)
     if dtype is not None and y_pred.dtype != np.dtype(dtype):
         y_pred = ops.cast(y_pred, dtype)
     return y_pred
 
 
-def as_true(y_true):
-    """Labels as an array on the compute device; they take no gradient."""
+def as_true(y_true, name=None, what="y_true"):
+    """Labels (or weights) as an array on the compute device; they take no gradient."""
     arr = y_true.data if isinstance(y_true, Tensor) else xp.asarray(y_true)
-    _check_numeric("y_true", arr)
+    _check_numeric(name, what, arr)
     return arr
 
 
-def _check_numeric(what, arr):
+def _check_numeric(name, what, arr):
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must hold numbers, got dtype {arr.dtype}")
+        raise TypeError(f"{name + ': ' if name else ''}{what} must hold numbers, got dtype "
+                        f"{arr.dtype}")
 
 
 def get_mask(x):
@@ -144,7 +145,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     reduction = standardize_reduction(reduction)
     dtype = values.dtype
     if sample_weight is not None:
-        sample_weight = as_true(sample_weight).astype(dtype, copy=False)
+        sample_weight = as_true(sample_weight, name, "sample_weight").astype(dtype, copy=False)
     weights = apply_mask(sample_weight, mask, dtype, reduction, name)
     if weights is None:
         return reduce_values(values, None, reduction)
@@ -190,7 +191,12 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         in_mask = get_mask(y_pred)
-        values = self.call(y_true, as_pred(y_pred, self._dtype))
+        try:
+            values = self.call(y_true, as_pred(y_pred, dtype=self._dtype))
+        except (ValueError, TypeError) as e:
+            raise self._error(e) from None
+        if not isinstance(values, Tensor):  # a custom function may return an array
+            values = Tensor(values)
         out_mask = get_mask(values)
         if in_mask is not None and out_mask is not None:
             mask = in_mask & out_mask
@@ -206,6 +212,13 @@ class Loss:
 
     def call(self, y_true, y_pred):
         raise NotImplementedError
+
+    def _error(self, error):
+        """`error` again, its message naming this loss (unless it does already)."""
+        message = str(error)
+        if not message.startswith((f"{self.name}:", f"{self.name} ", type(self).__name__)):
+            message = f"{type(self).__name__} '{self.name}': {message}"
+        return type(error)(message)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -232,7 +245,7 @@ class LossFunctionWrapper(Loss):
         self.fn, self._fn_kwargs = fn, kwargs
 
     def call(self, y_true, y_pred):
-        y_true, y_pred = squeeze_or_expand_to_same_rank(as_true(y_true), y_pred)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(as_true(y_true, self.name), y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):

@@ -85,7 +85,7 @@ def _smooth_categorical(t, label_smoothing):
 def _class_labels(name, y_true, y_pred, axis, ignore_class=None):
     """Integer labels for predictions with classes along `axis`, checked: the right shape,
     whole numbers, within [0, classes) (except `ignore_class`). Returns (labels, valid)."""
-    labels = as_true(y_true)
+    labels = as_true(y_true, name)
     if labels.ndim == y_pred.ndim and labels.ndim and labels.shape[axis] == 1:
         labels = labels.squeeze(axis)
     expected = tuple(n for i, n in enumerate(y_pred.shape) if i != axis % max(y_pred.ndim, 1))
@@ -127,7 +127,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         Tensor of per-sample losses, y_pred's shape without `axis`.
     """
     name = "categorical_crossentropy"
-    y_pred, t = as_pred(y_pred), as_true(y_true)
+    y_pred, t = as_pred(y_pred, name), as_true(y_true, name)
     _check_one_hot(name, t, y_pred)
     _warn_single_class(name, y_pred)
     t = _smooth_categorical(t.astype(y_pred.dtype, copy=False), label_smoothing)
@@ -151,7 +151,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         Tensor of per-sample losses, y_pred's shape without `axis`.
     """
     name = "sparse_categorical_crossentropy"
-    y_pred = as_pred(y_pred)
+    y_pred = as_pred(y_pred, name)
     labels, valid = _class_labels(name, y_true, y_pred, axis, ignore_class)
     logits = y_pred if from_logits else _logits_of(y_pred, "softmax", axis)
     if logits is not None:
@@ -174,10 +174,11 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     Returns:
         Tensor of per-sample losses, y_pred's shape without `axis`.
     """
-    y_pred = as_pred(y_pred)
+    name = "binary_crossentropy"
+    y_pred = as_pred(y_pred, name)
     logits = y_pred if from_logits else _logits_of(y_pred, "sigmoid")
     # align the shapes of the logits, not of the sigmoid's output (a reshape would hide them)
-    t, x = same_shape("binary_crossentropy", as_true(y_true),
+    t, x = same_shape(name, as_true(y_true, name),
                       logits if logits is not None else y_pred)
     if label_smoothing:
         t = t * (1 - label_smoothing) + 0.5 * label_smoothing
@@ -198,9 +199,10 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     Returns:
         Tensor of per-sample losses, y_pred's shape without `axis`.
     """
-    y_pred = as_pred(y_pred)
+    name = "binary_focal_crossentropy"
+    y_pred = as_pred(y_pred, name)
     logits = y_pred if from_logits else _logits_of(y_pred, "sigmoid")
-    t, x = same_shape("binary_focal_crossentropy", as_true(y_true),
+    t, x = same_shape(name, as_true(y_true, name),
                       logits if logits is not None else y_pred)
     if label_smoothing:
         t = t * (1 - label_smoothing) + 0.5 * label_smoothing
@@ -227,7 +229,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
         Tensor of per-sample losses, y_pred's shape without `axis`.
     """
     name = "categorical_focal_crossentropy"
-    y_pred, t = as_pred(y_pred), as_true(y_true)
+    y_pred, t = as_pred(y_pred, name), as_true(y_true, name)
     _check_one_hot(name, t, y_pred)
     _warn_single_class(name, y_pred)
     t = _smooth_categorical(t.astype(y_pred.dtype, copy=False), label_smoothing)
@@ -250,7 +252,7 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
         q: in (0, 1).
     """
     name = "categorical_generalized_cross_entropy"
-    y_pred = as_pred(y_pred)
+    y_pred = as_pred(y_pred, name)
     labels, _ = _class_labels(name, y_true, y_pred, -1)
     one_hot = (labels[..., None] == xp.arange(y_pred.shape[-1])).astype(y_pred.dtype)
     p = (y_pred * one_hot).sum(axis=-1)
@@ -259,7 +261,8 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
 
 def kl_divergence(y_true, y_pred):
     """sum(t log(t / p)) over the last axis, with t and p clipped to [1e-7, 1]."""
-    t, y_pred = same_shape("kl_divergence", as_true(y_true), as_pred(y_pred))
+    name = "kl_divergence"
+    t, y_pred = same_shape(name, as_true(y_true, name), as_pred(y_pred, name))
     t = xp.clip(t, EPSILON, 1)
     return (t * (xp.log(t) - y_pred.clip(EPSILON, 1).log())).sum(axis=-1)
 
@@ -267,7 +270,8 @@ def kl_divergence(y_true, y_pred):
 def poisson(y_true, y_pred):
     """mean(p - t log(p + 1e-7)) over the last axis: the Poisson negative log-likelihood of
     counts t at rates p, up to a term in t alone."""
-    t, y_pred = same_shape("poisson", as_true(y_true), as_pred(y_pred))
+    name = "poisson"
+    t, y_pred = same_shape(name, as_true(y_true, name), as_pred(y_pred, name))
     return (y_pred - t * (y_pred + EPSILON).log()).mean(axis=-1)
 
 

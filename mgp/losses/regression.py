@@ -4,12 +4,12 @@ import math
 
 from mgp import ops
 from mgp.backend import xp
-from mgp.tensor import Tensor
 from mgp.losses.loss import EPSILON, BuiltinLoss, as_pred, as_true, same_shape
+from mgp.tensor import Tensor
 
 
 def _aligned(name, y_true, y_pred):
-    return same_shape(name, as_true(y_true), as_pred(y_pred))
+    return same_shape(name, as_true(y_true, name), as_pred(y_pred, name))
 
 
 def mean_squared_error(y_true, y_pred):

@@ -6,7 +6,7 @@ from mgp.losses.loss import EPSILON, BuiltinLoss, as_pred, as_true, same_shape
 
 def dice(y_true, y_pred, axis=None):
     """1 - 2 |t p| / (|t| + |p|), sums taken over `axis`."""
-    t, y_pred = same_shape("dice", as_true(y_true), as_pred(y_pred))
+    t, y_pred = same_shape("dice", as_true(y_true, "dice"), as_pred(y_pred, "dice"))
     intersection = (y_pred * t).sum(axis=axis)
     total = y_pred.sum(axis=axis) + t.sum(axis=axis) + EPSILON
     return 1 - 2.0 * intersection / total
@@ -15,7 +15,7 @@ def dice(y_true, y_pred, axis=None):
 def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     """1 - |t p| / (|t p| + alpha |t (1 - p)| + beta |(1 - t) p|), sums taken over `axis`:
     alpha weighs the missed foreground, beta the false foreground; 0.5 / 0.5 is Dice."""
-    t, y_pred = same_shape("tversky", as_true(y_true), as_pred(y_pred))
+    t, y_pred = same_shape("tversky", as_true(y_true, "tversky"), as_pred(y_pred, "tversky"))
     intersection = (y_pred * t).sum(axis=axis)
     missed = ((1 - y_pred) * t).sum(axis=axis)
     extra = (y_pred * (1 - t)).sum(axis=axis)

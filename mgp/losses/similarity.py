@@ -12,7 +12,7 @@ _LOG_ZERO = -1e9
 
 
 def _int_labels(name, labels):
-    labels = as_true(labels)
+    labels = as_true(labels, name)
     if labels.ndim == 2 and labels.shape[-1] == 1:
         labels = labels.reshape(-1)
     if labels.ndim != 1:
@@ -36,13 +36,13 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
         so that a Loss averages over those.
     """
     name = "circle"
-    y_pred = as_pred(y_pred)
+    y_pred = as_pred(y_pred, name)
     if y_pred.ndim != 2:
         raise ValueError(f"{name} expects embeddings of shape (N, D), got {y_pred.shape}")
     labels = _int_labels(name, y_true)
     if labels.shape[0] != y_pred.shape[0]:
         raise ValueError(f"{name}: {labels.shape[0]} labels for {y_pred.shape[0]} embeddings")
-    ref = y_pred if ref_embeddings is None else as_pred(ref_embeddings)
+    ref = y_pred if ref_embeddings is None else as_pred(ref_embeddings, name)
     ref_labels = labels if ref_labels is None else _int_labels(name, ref_labels)
     if ref.ndim != 2 or ref.shape != (ref_labels.shape[0], y_pred.shape[1]):
         raise ValueError(f"{name}: ref_embeddings of shape {ref.shape} do not fit "

@@ -80,7 +80,10 @@ class AUC(_ConfusionMetric):
             setattr(self, self._count_names[key], np.zeros(shape))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = host(y_pred, "y_pred")
+        try:
+            y_pred = host(y_pred, "y_pred")
+        except TypeError as e:
+            raise self._error(e) from None
         if self.multi_label:
             if y_pred.ndim != 2:
                 raise ValueError(f"AUC '{self.name}': y_pred must have rank 2 (samples, labels) "

@@ -43,6 +43,22 @@ class FBetaScore(Metric):
             self.intermediate_weights = (np.zeros(shape) for _ in range(4))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        try:
+            t, hit, w = self._batch(y_true, y_pred, sample_weight)
+        except (ValueError, TypeError) as e:
+            raise self._error(e) from None
+
+        def weighted_sum(v):
+            return (v if w is None else v * w).sum(axis=self.axis)
+        if self._classes is None:
+            self._classes = t.shape[1]
+            self.reset_state()
+        self.true_positives = self.true_positives + weighted_sum(hit * t)
+        self.false_positives = self.false_positives + weighted_sum(hit * (1 - t))
+        self.false_negatives = self.false_negatives + weighted_sum((1 - hit) * t)
+        self.intermediate_weights = self.intermediate_weights + weighted_sum(t)
+
+    def _batch(self, y_true, y_pred, sample_weight):
         kind = f"{type(self).__name__} '{self.name}'"
         t = host(y_true, "y_true").astype(np.float64)
         p = host(y_pred, "y_pred").astype(np.float64)
@@ -63,16 +79,7 @@ class FBetaScore(Metric):
                 raise ValueError(f"{kind}: sample_weight of shape {np.shape(sample_weight)} "
                                  f"does not fit {t.shape[0]} samples")
             w = w[:, None]
-
-        def weighted_sum(v):
-            return (v if w is None else v * w).sum(axis=self.axis)
-        if self._classes is None:
-            self._classes = p.shape[1]
-            self.reset_state()
-        self.true_positives = self.true_positives + weighted_sum(hit * t)
-        self.false_positives = self.false_positives + weighted_sum(hit * (1 - t))
-        self.false_negatives = self.false_negatives + weighted_sum((1 - hit) * t)
-        self.intermediate_weights = self.intermediate_weights + weighted_sum(t)
+        return t, hit, w
 
     def result(self):
         tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 from mgp.losses.loss import EPSILON
-from mgp.metrics.metric import Metric, check_unit_interval, host
+from mgp.metrics.metric import Metric, host
 
 
 class _IoUBase(Metric):
@@ -28,6 +28,17 @@ class _IoUBase(Metric):
         self.total_cm = np.zeros((self.num_classes, self.num_classes))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        try:
+            cells, weights = self._batch(y_true, y_pred, sample_weight)
+        except (ValueError, TypeError) as e:
+            raise self._error(e) from None
+        n = self.num_classes
+        self.total_cm = self.total_cm + np.bincount(cells, weights=weights,
+                                                    minlength=n * n).reshape(n, n)
+
+    def _batch(self, y_true, y_pred, sample_weight):
+        """The confusion-matrix cells (true * n + predicted) of the batch's kept entries, and
+        their weights."""
         kind = f"{type(self).__name__} '{self.name}'"
         t, p = host(y_true, "y_true"), host(y_pred, "y_pred")
         if not self.sparse_y_true:
@@ -57,9 +68,7 @@ class _IoUBase(Metric):
         keep = (t >= 0) & (t < n) & (p >= 0) & (p < n)
         if self.ignore_class is not None:
             keep &= t != self.ignore_class
-        cells = (t[keep] * n + p[keep]).astype(np.int64)
-        self.total_cm = self.total_cm + np.bincount(cells, weights=w[keep],
-                                                    minlength=n * n).reshape(n, n)
+        return (t[keep] * n + p[keep]).astype(np.int64), w[keep]
 
     def _iou(self, class_ids):
         cm = self.total_cm
@@ -112,11 +121,13 @@ class BinaryIoU(IoU):
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
         super().__init__(num_classes=2, target_class_ids=target_class_ids, name=name,
                          dtype=dtype)
-        check_unit_interval(type(self).__name__, "threshold", [threshold])
         self.threshold = threshold
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        p = host(y_pred, "y_pred").astype(np.float32) >= self.threshold
+        try:
+            p = host(y_pred, "y_pred").astype(np.float32) >= self.threshold
+        except TypeError as e:
+            raise self._error(e) from None
         super().update_state(y_true, p.astype(self.dtype), sample_weight)
 
     def get_config(self):

@@ -107,7 +107,7 @@ class Metric:
     def _error(self, error):
         """`error` again, its message naming this metric."""
         message = str(error)
-        if not message.startswith(self.name):
+        if not message.startswith((f"{self.name}:", f"{self.name} ", type(self).__name__)):
             message = f"{type(self).__name__} '{self.name}': {message}"
         return type(error)(message)
 

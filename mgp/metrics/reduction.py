@@ -134,7 +134,7 @@ class MeanMetricWrapper(Mean):
     """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
-        if isinstance(fn, dict) or isinstance(fn, str):  # a serialized function
+        if isinstance(fn, (dict, str)):  # a serialized function
             from mgp.metrics import deserialize_function
             fn = deserialize_function(fn)
         super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)

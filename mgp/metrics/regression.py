@@ -72,8 +72,11 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        t, p = squeeze_or_expand_to_same_rank(host(y_true, "y_true").astype(np.float64),
-                                              host(y_pred, "y_pred").astype(np.float64))
+        try:
+            t, p = squeeze_or_expand_to_same_rank(host(y_true, "y_true").astype(np.float64),
+                                                  host(y_pred, "y_pred").astype(np.float64))
+        except TypeError as e:
+            raise self._error(e) from None
         if t.shape != p.shape:
             raise ValueError(f"RootMeanSquaredError '{self.name}': y_true has shape {t.shape} "
                              f"but y_pred has shape {p.shape}; they must match")
@@ -112,6 +115,20 @@ class R2Score(Metric):
             np.zeros(columns) for _ in range(4))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        try:
+            t, p, w = self._batch(y_true, y_pred, sample_weight)
+        except (ValueError, TypeError) as e:
+            raise self._error(e) from None
+        if self._columns is None:
+            self._columns = t.shape[1]
+            self.reset_state()
+        self.sum = self.sum + (t * w).sum(axis=0)
+        self.squared_sum = self.squared_sum + (t * t * w).sum(axis=0)
+        self.total_mse = self.total_mse + ((t - p) ** 2 * w).sum(axis=0)
+        self.count = self.count + w.sum(axis=0)
+        self.num_samples += t.size
+
+    def _batch(self, y_true, y_pred, sample_weight):
         t, p = squeeze_or_expand_to_same_rank(host(y_true, "y_true").astype(np.float64),
                                               host(y_pred, "y_pred").astype(np.float64))
         if t.ndim != 2 or p.ndim != 2 or t.shape != p.shape:
@@ -131,14 +148,7 @@ class R2Score(Metric):
             raise ValueError(f"R2Score '{self.name}': sample_weight of shape "
                              f"{np.shape(sample_weight)} does not fit y_true of shape "
                              f"{t.shape}") from None
-        if self._columns is None:
-            self._columns = t.shape[1]
-            self.reset_state()
-        self.sum = self.sum + (t * w).sum(axis=0)
-        self.squared_sum = self.squared_sum + (t * t * w).sum(axis=0)
-        self.total_mse = self.total_mse + ((t - p) ** 2 * w).sum(axis=0)
-        self.count = self.count + w.sum(axis=0)
-        self.num_samples += t.size
+        return t, p, w
 
     def result(self):
         if self._columns is None:

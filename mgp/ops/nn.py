@@ -539,11 +539,12 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
                          f"{classes} classes")
     label_len = _ctc_lengths(name, target_length, batch, 0, labels.shape[1], "target_length")
     frame_len = _ctc_lengths(name, output_length, batch, 1, frames, "output_length")
-    inside = xp.arange(labels.shape[1]) < label_len[:, None]
-    labels = xp.where(inside, labels, mask_index).astype(np.int64)
-    if labels.size and bool(((labels < 0) | (labels >= classes)).any()):
+    inside = xp.arange(labels.shape[1]) < label_len[:, None]  # the rest is padding
+    used = labels[inside]
+    if used.size and bool(((used < 0) | (used >= classes)).any()):
         raise ValueError(f"{name}: target labels must lie in [0, {classes}), got values from "
-                         f"{int(labels.min())} to {int(labels.max())}")
+                         f"{int(used.min())} to {int(used.max())}")
+    labels = xp.where(inside, labels, mask_index).astype(np.int64)
 
     # the extended sequence: a blank before, between and after the labels (2 S + 1 states)
     states = 2 * labels.shape[1] + 1
@@ -606,7 +607,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 
 
 def _ctc_greedy_decode(logits, lengths, merge_repeated, blank):
-    batch, frames, _ = logits.shape
+    frames = logits.shape[1]
     best = logits.argmax(axis=-1)
     scores = logits.max(axis=-1)
     past_end = np.arange(frames)[None, :] >= lengths[:, None]
