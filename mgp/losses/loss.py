@@ -216,7 +216,7 @@ class Loss:
     def _error(self, error):
         """`error` again, its message naming this loss (unless it does already)."""
         message = str(error)
-        if not message.startswith((f"{self.name}:", f"{self.name} ", type(self).__name__)):
+        if not message.startswith(type(self).__name__):
             message = f"{type(self).__name__} '{self.name}': {message}"
         return type(error)(message)
 

@@ -86,10 +86,10 @@ class AUC(_ConfusionMetric):
             raise self._error(e) from None
         if self.multi_label:
             if y_pred.ndim != 2:
-                raise ValueError(f"AUC '{self.name}': y_pred must have rank 2 (samples, labels) "
+                raise ValueError(f"{self._label}: y_pred must have rank 2 (samples, labels) "
                                  f"when multi_label=True, got shape {y_pred.shape}")
             if self._labels and y_pred.shape[1] != self._labels:
-                raise ValueError(f"AUC '{self.name}': y_pred has {y_pred.shape[1]} labels, "
+                raise ValueError(f"{self._label}: y_pred has {y_pred.shape[1]} labels, "
                                  f"expected {self._labels}")
         if self._from_logits:
             y_pred = 1 / (1 + np.exp(-y_pred.astype(np.float32)))

@@ -121,7 +121,7 @@ class _ConfusionMetric(Metric):
 
     def _batch_counts(self, y_true, y_pred, sample_weight, **options):
         try:
-            return confusion_counts(self.name, y_true, y_pred, self.thresholds, sample_weight,
+            return confusion_counts(self._label, y_true, y_pred, self.thresholds, sample_weight,
                                     evenly=self._evenly, **options)
         except (ValueError, TypeError) as e:
             raise self._error(e) from None
@@ -142,7 +142,7 @@ class _ConfusionMatrixConditionCount(_ConfusionMetric):
     def __init__(self, thresholds=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds
-        self.thresholds = thresholds_list(self.name, thresholds, 0.5)
+        self.thresholds = thresholds_list(type(self).__name__, thresholds, 0.5)
         self._evenly = evenly_spaced(self.thresholds)
         self.reset_state()
 
@@ -190,7 +190,7 @@ class Precision(_ConfusionMetric):
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.init_thresholds, self.top_k, self.class_id = thresholds, top_k, class_id
-        self.thresholds = thresholds_list(self.name, thresholds,
+        self.thresholds = thresholds_list(type(self).__name__, thresholds,
                                           0.5 if top_k is None else NEG_INF)
         self._evenly = evenly_spaced(self.thresholds)
         self.reset_state()

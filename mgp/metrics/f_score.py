@@ -59,7 +59,7 @@ class FBetaScore(Metric):
         self.intermediate_weights = self.intermediate_weights + weighted_sum(t)
 
     def _batch(self, y_true, y_pred, sample_weight):
-        kind = f"{type(self).__name__} '{self.name}'"
+        kind = self._label
         t = host(y_true, "y_true").astype(np.float64)
         p = host(y_pred, "y_pred").astype(np.float64)
         if t.ndim != 2 or p.ndim != 2 or t.shape != p.shape:

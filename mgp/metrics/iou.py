@@ -39,7 +39,7 @@ class _IoUBase(Metric):
     def _batch(self, y_true, y_pred, sample_weight):
         """The confusion-matrix cells (true * n + predicted) of the batch's kept entries, and
         their weights."""
-        kind = f"{type(self).__name__} '{self.name}'"
+        kind = self._label
         t, p = host(y_true, "y_true"), host(y_pred, "y_pred")
         if not self.sparse_y_true:
             t = t.argmax(axis=self.axis)

@@ -45,7 +45,8 @@ def scalar_or_array(value):
 
 def check_unit_interval(name, what, values):
     """Thresholds and target rates must lie in [0, 1]."""
-    bad = [v for v in np.ravel(values) if v is None or not 0 <= v <= 1]
+    bad = [v if v is None else float(v) for v in np.ravel(values)
+           if v is None or not 0 <= v <= 1]
     if bad:
         raise ValueError(f"{name}: {what} must lie in [0, 1], got {bad}")
 
@@ -104,11 +105,16 @@ class Metric:
     def from_config(cls, config):
         return cls(**config)
 
+    @property
+    def _label(self):
+        """How errors name this metric: `AUC 'auc_1'`."""
+        return f"{type(self).__name__} '{self.name}'"
+
     def _error(self, error):
-        """`error` again, its message naming this metric."""
+        """`error` again, its message naming this metric (unless it does already)."""
         message = str(error)
-        if not message.startswith((f"{self.name}:", f"{self.name} ", type(self).__name__)):
-            message = f"{type(self).__name__} '{self.name}': {message}"
+        if not message.startswith(type(self).__name__):
+            message = f"{self._label}: {message}"
         return type(error)(message)
 
     def __repr__(self):

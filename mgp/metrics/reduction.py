@@ -74,7 +74,7 @@ class Sum(Metric):
     def update_state(self, values, sample_weight=None):
         mask = host_mask(values)
         try:
-            values, _ = reduce_to_samplewise_values(self.name, host(values, "values"),
+            values, _ = reduce_to_samplewise_values(self._label, host(values, "values"),
                                                     sample_weight, np.sum, mask)
         except (ValueError, TypeError) as e:
             raise self._error(e) from None
@@ -105,7 +105,7 @@ class Mean(Metric):
     def update_state(self, values, sample_weight=None):
         mask = host_mask(values)
         try:
-            values, weights = reduce_to_samplewise_values(self.name, host(values, "values"),
+            values, weights = reduce_to_samplewise_values(self._label, host(values, "values"),
                                                           sample_weight, np.mean, mask)
         except (ValueError, TypeError) as e:
             raise self._error(e) from None
@@ -147,7 +147,7 @@ class MeanMetricWrapper(Mean):
                 values = self._fn(y_true, y_pred, **self._fn_kwargs)
             if sample_weight is not None:
                 sample_weight = host(sample_weight, "sample_weight").astype(np.float64)
-            sample_weight = _fold_mask(self.name, sample_weight, mask)
+            sample_weight = _fold_mask(self._label, sample_weight, mask)
         except (ValueError, TypeError) as e:
             raise self._error(e) from None
         super().update_state(values, sample_weight=sample_weight)

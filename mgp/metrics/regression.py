@@ -78,7 +78,7 @@ class RootMeanSquaredError(Mean):
         except TypeError as e:
             raise self._error(e) from None
         if t.shape != p.shape:
-            raise ValueError(f"RootMeanSquaredError '{self.name}': y_true has shape {t.shape} "
+            raise ValueError(f"{self._label}: y_true has shape {t.shape} "
                              f"but y_pred has shape {p.shape}; they must match")
         super().update_state((p - t) ** 2, sample_weight=sample_weight)
 
@@ -132,10 +132,10 @@ class R2Score(Metric):
         t, p = squeeze_or_expand_to_same_rank(host(y_true, "y_true").astype(np.float64),
                                               host(y_pred, "y_pred").astype(np.float64))
         if t.ndim != 2 or p.ndim != 2 or t.shape != p.shape:
-            raise ValueError(f"R2Score '{self.name}' expects y_true and y_pred of the same shape "
+            raise ValueError(f"{self._label} expects y_true and y_pred of the same shape "
                              f"(batch_size, output_dim), got {t.shape} and {p.shape}")
         if self._columns is not None and t.shape[1] != self._columns:
-            raise ValueError(f"R2Score '{self.name}': got {t.shape[1]} output columns, expected "
+            raise ValueError(f"{self._label}: got {t.shape[1]} output columns, expected "
                              f"{self._columns}")
         w = 1.0 if sample_weight is None else \
             host(sample_weight, "sample_weight").astype(np.float64)
@@ -145,7 +145,7 @@ class R2Score(Metric):
         try:
             w = np.broadcast_to(w, t.shape)
         except ValueError:
-            raise ValueError(f"R2Score '{self.name}': sample_weight of shape "
+            raise ValueError(f"{self._label}: sample_weight of shape "
                              f"{np.shape(sample_weight)} does not fit y_true of shape "
                              f"{t.shape}") from None
         return t, p, w
