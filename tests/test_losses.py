@@ -412,7 +412,8 @@ def test_every_loss_gradcheck(name):
 P6 = mgp.softmax(mgp.tensor(np.random.default_rng(1).standard_normal((6, 4))))
 BAD_INPUT_CASES = [
     (losses.MeanAbsolutePercentageError(), np.full((6, 4), "a"), P6, None, TypeError,
-     r"mean_absolute_percentage_error: y_true must hold numbers, got dtype <U1"),
+     r"MeanAbsolutePercentageError 'mean_absolute_percentage_error': y_true must hold "
+     r"numbers, got dtype <U1"),
     (losses.Poisson(name="p"), T6, np.ones((6, 4), complex), None, TypeError,
      r"Poisson 'p': y_pred must hold numbers, got dtype complex128"),
     (losses.Hinge(), np.ones((6, 3)), P6, None, ValueError,
@@ -494,3 +495,47 @@ def test_ignore_class_masks_the_losses_and_a_loss_averages_over_the_rest():
     loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)(
         np.where(labels == 2, 255, labels), x)
     assert value(loss) == pytest.approx(full[labels != 2].mean(), rel=1e-6)
+
+
+# ---- on the device --------------------------------------------------------------------------------
+
+@pytest.fixture
+def cuda(monkeypatch):
+    import sys
+
+    import fake_cupy
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(fake_cupy, "visible_gpus", 1)
+    mgp.set_device("cuda")
+    yield fake_cupy
+    mgp.set_device("cpu")
+
+
+DEVICE_CASES = [
+    (losses.MeanAbsolutePercentageError(), T6, T6[::-1]), (losses.LogCosh(), T6, T6[::-1]),
+    (losses.MeanSquaredLogarithmicError(), T6, T6[::-1]), (losses.CosineSimilarity(), T6, -T6),
+    (losses.Huber(0.3), T6, T6[::-1]), (losses.Hinge(), BIN6, T6), (losses.SquaredHinge(), BIN6, T6),
+    (losses.CategoricalHinge(), HOT6, T6), (losses.KLDivergence(), HOT6, T6 / T6.sum(1)[:, None]),
+    (losses.Poisson(), T6, T6[::-1]), (losses.BinaryFocalCrossentropy(from_logits=True), BIN6, T6),
+    (losses.CategoricalFocalCrossentropy(from_logits=True), HOT6, T6),
+    (losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=1), LAB6, T6),
+    (losses.CategoricalGeneralizedCrossEntropy(), LAB6, T6 / T6.sum(1)[:, None]),
+    (losses.Dice(), BIN6, T6 / 3), (losses.Tversky(), BIN6, T6 / 3), (losses.Circle(), GROUPS6, T6),
+    (losses.CTC(), CTC_LAB, T6[:, None, :] * np.ones((1, 5, 1))),
+]
+
+
+@pytest.mark.parametrize("loss,y_true,y_pred", DEVICE_CASES,
+                         ids=[type(c[0]).__name__ for c in DEVICE_CASES])
+def test_every_loss_computes_the_same_on_the_device(cuda, loss, y_true, y_pred):
+    mgp.set_device("cpu")
+    x = mgp.tensor(y_pred, requires_grad=True)
+    expected = loss(y_true, x, sample_weight=W6)
+    expected.backward()
+    mgp.set_device("cuda")
+    xd = mgp.tensor(y_pred, requires_grad=True)
+    got = loss(y_true, xd, sample_weight=W6)
+    got.backward()
+    assert got.device == "cuda"
+    assert value(got) == pytest.approx(value(expected), rel=1e-6)
+    np.testing.assert_allclose(xd.grad.get(), x.grad, rtol=1e-5, atol=1e-7)

@@ -325,3 +325,33 @@ def test_a_metric_written_for_keras_runs():
     m.reset_state()
     assert float(m.result()) == 0.0
     assert m.get_config() == {"name": "binary_true_positives", "dtype": "float32"}
+
+
+# ---- on the device --------------------------------------------------------------------------------
+
+@pytest.fixture
+def cuda(monkeypatch):
+    import sys
+
+    import fake_cupy
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(fake_cupy, "visible_gpus", 1)
+    mgp.set_device("cuda")
+    yield fake_cupy
+    mgp.set_device("cpu")
+
+
+@pytest.mark.parametrize("make", [
+    metrics.AUC, lambda: metrics.Precision(thresholds=[0.3, 0.7]), metrics.BinaryAccuracy,
+    metrics.BinaryCrossentropy, metrics.RootMeanSquaredError, metrics.R2Score, metrics.F1Score,
+    lambda: metrics.OneHotMeanIoU(2, dtype="float32"), metrics.PearsonCorrelation, metrics.Hinge,
+    metrics.LogCoshError, lambda: metrics.SensitivityAtSpecificity(0.5),
+], ids=lambda m: getattr(m, "__name__", "configured"))
+def test_metrics_take_device_tensors(cuda, make):
+    weights = np.array([1.0, 0.5, 2.0], f32)
+    mgp.set_device("cpu")
+    expected = make()(B_TRUE, mgp.tensor(B_PRED), sample_weight=weights)
+    mgp.set_device("cuda")
+    metric = make()
+    got = metric(mgp.tensor(B_TRUE), mgp.tensor(B_PRED), sample_weight=mgp.tensor(weights))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)

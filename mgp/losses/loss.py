@@ -112,8 +112,8 @@ def apply_mask(sample_weight, mask, dtype, reduction, name="loss"):
     if mask is None:
         return sample_weight
     if reduction in ("mean", "sum_over_batch_size"):
-        kept = mask.sum()
-        scale = mask.size / kept if kept else 0.0  # one wait for a GPU, only when masked
+        kept = int(mask.sum())  # one wait for a GPU, only when masked
+        scale = mask.size / kept if kept else 0.0
         float_mask = mask.astype(dtype) * dtype.type(scale)
     else:
         float_mask = mask.astype(dtype)
@@ -192,6 +192,8 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         in_mask = get_mask(y_pred)
         try:
+            if not isinstance(y_true, Tensor):  # as Keras: `call` gets tensors (labels: no grad)
+                y_true = Tensor(as_true(y_true))
             values = self.call(y_true, as_pred(y_pred, dtype=self._dtype))
         except (ValueError, TypeError) as e:
             raise self._error(e) from None
@@ -245,7 +247,7 @@ class LossFunctionWrapper(Loss):
         self.fn, self._fn_kwargs = fn, kwargs
 
     def call(self, y_true, y_pred):
-        y_true, y_pred = squeeze_or_expand_to_same_rank(as_true(y_true, self.name), y_pred)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
