@@ -242,3 +242,14 @@ def test_names_and_aliases_as_keras_resolves_them():
         expected = theirs.__name__ if callable(theirs) and not isinstance(theirs, type) and \
             not isinstance(theirs, keras.losses.Loss) else type(theirs).__name__
         assert ours.fn.__name__ == expected or type(ours).__name__ == expected, name
+
+
+def test_every_keras_loss_name_is_here_as_the_same_kind_of_object():
+    keras = _keras()
+    import inspect
+    names = [n for n in dir(keras.losses) if not n.startswith("_")]
+    assert len(names) == 48
+    for name in names:
+        theirs, ours = getattr(keras.losses, name), getattr(losses, name)
+        assert inspect.isclass(ours) == inspect.isclass(theirs), name
+        assert inspect.isfunction(ours) == inspect.isfunction(theirs), name

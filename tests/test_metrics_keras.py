@@ -282,3 +282,14 @@ def test_names_resolve_to_the_classes_keras_resolves():
         ours = metrics.get(name)
         assert type(ours).__name__ == type(keras.metrics.get(name)).__name__, name
         assert ours.name == name  # named as compile names it
+
+
+def test_every_keras_metric_name_is_here_as_the_same_kind_of_object():
+    keras = _keras()
+    import inspect
+    names = [n for n in dir(keras.metrics) if not n.startswith("_")]
+    assert len(names) == 72
+    for name in names:  # e.g. metrics.hinge is the function, not the module of hinge metrics
+        theirs, ours = getattr(keras.metrics, name), getattr(metrics, name)
+        assert inspect.isclass(ours) == inspect.isclass(theirs), name
+        assert inspect.isfunction(ours) == inspect.isfunction(theirs), name

@@ -3,8 +3,8 @@ sample, and as a `Loss` class whose call `loss(y_true, y_pred, sample_weight=Non
 masks and reduces those values to a scalar Tensor.
 
 By family, as Keras groups them: `loss` (the base class, weights, masks, reductions),
-`regression`, `probabilistic` (the cross-entropies, KL divergence, Poisson), `hinge`,
-`segmentation` (Dice, Tversky), `similarity` (Circle) and `ctc`.
+`regression`, `probabilistic` (the cross-entropies, KL divergence, Poisson), `hinge_losses`,
+`segmentation` (Dice, Tversky), `similarity` (Circle) and `sequence` (CTC).
 """
 from mgp.losses.loss import (  # noqa: F401
     EPSILON, REDUCTIONS, Loss, LossFunctionWrapper, apply_mask, reduce_values,
@@ -24,12 +24,12 @@ from mgp.losses.probabilistic import (  # noqa: F401
     categorical_generalized_cross_entropy, kl_divergence, poisson,
     sparse_categorical_crossentropy,
 )
-from mgp.losses.hinge import (  # noqa: F401
+from mgp.losses.hinge_losses import (  # noqa: F401
     CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge, squared_hinge,
 )
 from mgp.losses.segmentation import Dice, Tversky, dice, tversky  # noqa: F401
 from mgp.losses.similarity import Circle, circle  # noqa: F401
-from mgp.losses.ctc import CTC, ctc  # noqa: F401
+from mgp.losses.sequence import CTC, ctc  # noqa: F401
 
 # ============================================ lookup ================================================
 

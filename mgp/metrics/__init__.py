@@ -1,11 +1,12 @@
 """Metrics as Keras names them: stateful objects that accumulate over batches
 (`update_state`, `result`, `reset_state`), computed on the host outside the autograd graph.
 
-By family, as Keras groups them: `metric` (the base class), `reduction` (Sum, Mean,
-MeanMetricWrapper), `accuracy`, `confusion` (counts, Precision, Recall, rates at a constraint),
-`auc`, `regression`, `correlation`, `iou`, `f_score`, `probabilistic`, `hinge`. The per-sample
-functions Keras lists here (`mgp.metrics.mean_squared_error`, ...) are the losses' functions, and
-the accuracy and correlation functions return Tensors as Keras's do.
+By family, in modules named as Keras names its own: `metric` (the base class),
+`reduction_metrics` (Sum, Mean, MeanMetricWrapper), `accuracy_metrics`, `confusion_metrics`
+(counts, Precision, Recall, rates at a constraint), `auc_metrics`, `regression_metrics`,
+`correlation_metrics`, `iou_metrics`, `f_score_metrics`, `probabilistic_metrics`,
+`hinge_metrics`. The per-sample functions Keras lists here (`mgp.metrics.mean_squared_error`,
+...) are the losses' functions; the accuracy and correlation functions return Tensors too.
 """
 from mgp import losses
 from mgp.losses import (  # noqa: F401  (Keras lists these functions under metrics too)
@@ -15,31 +16,33 @@ from mgp.losses import (  # noqa: F401  (Keras lists these functions under metri
     mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy, squared_hinge,
 )
 from mgp.metrics.metric import Metric  # noqa: F401
-from mgp.metrics.reduction import Mean, MeanMetricWrapper, Sum  # noqa: F401
-from mgp.metrics.accuracy import (  # noqa: F401
-    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+from mgp.metrics.reduction_metrics import Mean, MeanMetricWrapper, Sum  # noqa: F401
+from mgp.metrics.accuracy_metrics import (  # noqa: F401
+    accuracy, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy,
     sparse_categorical_accuracy, sparse_top_k_categorical_accuracy, top_k_categorical_accuracy,
 )
-from mgp.metrics.confusion import (  # noqa: F401
+from mgp.metrics.confusion_metrics import (  # noqa: F401
     FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall, RecallAtPrecision,
     SensitivityAtSpecificity, SpecificityAtSensitivity, TrueNegatives, TruePositives,
 )
-from mgp.metrics.auc import AUC  # noqa: F401
-from mgp.metrics.regression import (  # noqa: F401
+from mgp.metrics.auc_metrics import AUC  # noqa: F401
+from mgp.metrics.regression_metrics import (  # noqa: F401
     CosineSimilarity, LogCoshError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredError, MeanSquaredLogarithmicError, R2Score, RootMeanSquaredError,
 )
-from mgp.metrics.correlation import (  # noqa: F401
+from mgp.metrics.correlation_metrics import (  # noqa: F401
     ConcordanceCorrelation, PearsonCorrelation, concordance_correlation, pearson_correlation,
 )
-from mgp.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
-from mgp.metrics.f_score import F1Score, FBetaScore  # noqa: F401
-from mgp.metrics.probabilistic import (  # noqa: F401
+from mgp.metrics.iou_metrics import (  # noqa: F401
+    BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
+)
+from mgp.metrics.f_score_metrics import F1Score, FBetaScore  # noqa: F401
+from mgp.metrics.probabilistic_metrics import (  # noqa: F401
     BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, Poisson,
     SparseCategoricalCrossentropy,
 )
-from mgp.metrics.hinge import CategoricalHinge, Hinge, SquaredHinge  # noqa: F401
+from mgp.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge  # noqa: F401
 from mgp.layers.base import snake_case
 
 # ============================================= lookup ===============================================

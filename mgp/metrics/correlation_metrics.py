@@ -4,7 +4,7 @@ import numpy as np
 
 from mgp.losses.loss import EPSILON, squeeze_or_expand_to_same_rank
 from mgp.metrics.metric import host
-from mgp.metrics.reduction import BuiltinMeanMetric
+from mgp.metrics.reduction_metrics import BuiltinMeanMetric
 from mgp.tensor import Tensor
 
 

@@ -1,6 +1,6 @@
 """Hinge metrics: the mean of the hinge losses."""
 from mgp import losses
-from mgp.metrics.reduction import BuiltinMeanMetric
+from mgp.metrics.reduction_metrics import BuiltinMeanMetric
 
 
 class Hinge(BuiltinMeanMetric):

@@ -7,7 +7,7 @@ import numpy as np
 from mgp import losses
 from mgp.losses.loss import EPSILON, squeeze_or_expand_to_same_rank
 from mgp.metrics.metric import Metric, host, scalar_or_array
-from mgp.metrics.reduction import BuiltinMeanMetric, Mean
+from mgp.metrics.reduction_metrics import BuiltinMeanMetric, Mean
 from mgp.tensor import Tensor
 
 

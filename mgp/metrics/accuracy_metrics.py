@@ -8,7 +8,7 @@ import numpy as np
 
 from mgp.losses.loss import squeeze_or_expand_to_same_rank
 from mgp.metrics.metric import host
-from mgp.metrics.reduction import BuiltinMeanMetric
+from mgp.metrics.reduction_metrics import BuiltinMeanMetric
 from mgp.tensor import Tensor
 
 
@@ -94,6 +94,11 @@ def _sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=Fals
 
 
 # ========================================= public functions =========================================
+
+def accuracy(y_true, y_pred):
+    """1.0 where y_true equals y_pred exactly, else 0.0: a Tensor of their aligned shape."""
+    return Tensor(_accuracy(y_true, y_pred))
+
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """1.0 where (y_pred > threshold) equals the 0/1 label, else 0.0: a Tensor of y_pred's

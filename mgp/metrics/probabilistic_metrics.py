@@ -1,6 +1,6 @@
 """Probabilistic metrics: the mean cross-entropies, KL divergence and Poisson loss."""
 from mgp import losses
-from mgp.metrics.reduction import BuiltinMeanMetric
+from mgp.metrics.reduction_metrics import BuiltinMeanMetric
 
 
 class KLDivergence(BuiltinMeanMetric):

@@ -3,7 +3,7 @@ at `num_thresholds` thresholds by a Riemann sum (Keras's algorithm)."""
 import numpy as np
 
 from mgp.losses.loss import EPSILON
-from mgp.metrics.confusion import _ConfusionMetric, evenly_spaced
+from mgp.metrics.confusion_metrics import _ConfusionMetric, evenly_spaced
 from mgp.metrics.metric import check_unit_interval, divide_no_nan, host
 
 CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
