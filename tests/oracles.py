@@ -33,3 +33,8 @@ def keras():
         pytest.fail(f"Keras runs on its {module.backend.backend()!r} backend; the comparison "
                     f"tests need KERAS_BACKEND=torch set before Keras is first imported")
     return module
+
+
+def tensorboard():
+    """TensorBoard's own event-file reader (a test dependency: `pip install tensorboard`)."""
+    return _load("tensorboard")
