@@ -1,5 +1,3 @@
-import warnings
-
 import numpy as np
 import pytest
 
@@ -179,6 +177,8 @@ def test_apply_gradients_pairs_and_tensor_gradients():
     np.testing.assert_allclose(w.data, [0.5, 0.0])
     opt.apply([np.ones(2, f32)])  # the variables it was built on
     np.testing.assert_allclose(w.data, [0.0, -0.5])
+    opt.apply([], [])  # nothing to apply: not a step either, as in Keras
+    assert opt.iterations == 2
 
 
 def test_apply_errors():
@@ -527,7 +527,7 @@ def test_multi_optimizer_routes_each_variable():
     np.testing.assert_allclose(k.data, [-0.1, -0.1], rtol=1e-5)  # Adam's first step
     assert opt.optimizers == [adam, sgd] and adam.iterations == sgd.iterations == 1
     with pytest.raises(AttributeError, match="no learning rate of its own"):
-        opt.learning_rate
+        _ = opt.learning_rate
     callable_map = optimizers.MultiOptimizer(lambda v: adam if v.name == "kernel" else sgd)
     assert callable_map.optimizers == []
     mapping = optimizers.OptimizerMap(sgd)

@@ -10,9 +10,8 @@ import re
 import warnings
 
 import numpy as np
-import pytest
-
 import oracles
+import pytest
 
 import mgp
 from mgp import layers, optimizers
@@ -371,8 +370,20 @@ def test_the_optimizer_groups_in_the_file_are_keras_s(keras, case, tmp_path):
         path = str(tmp_path / f"{framework}.weights.h5")
         model.save_weights(path)
         with h5py.File(path, "r") as f:
-            found = {}
-            f["optimizer"].visititems(lambda name, obj: found.__setitem__(
-                name, obj.shape if isinstance(obj, h5py.Dataset) else None))
-            layout[framework] = found
+            layout[framework] = {}
+            f["optimizer"].visititems(lambda name, obj, found=layout[framework]: found.update(
+                {name: obj.shape if isinstance(obj, h5py.Dataset) else None}))
     assert layout["mgp"] == layout["keras"]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adamax", "Nadam", "Lion", "Lamb",
+                                  "ScheduleFreeAdamW", "RMSprop", "Adagrad", "Adadelta",
+                                  "Adafactor", "Ftrl", "Muon", "LossScaleOptimizer"])
+def test_defaults_are_keras_s(keras, name):
+    def config(o):
+        args = [o.SGD()] if name == "LossScaleOptimizer" else []
+        c = _plain(getattr(o, name)(*args).get_config())
+        c.pop("name")
+        c.get("inner_optimizer", {}).get("config", {}).pop("name", None)
+        return c
+    assert config(optimizers) == config(keras.optimizers)

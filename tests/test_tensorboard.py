@@ -5,9 +5,8 @@ import json
 import os
 
 import numpy as np
-import pytest
-
 import oracles
+import pytest
 
 from mgp import callbacks, layers, optimizers
 from mgp.callbacks.event_file import EventFileWriter, crc32c, histogram_buckets
@@ -136,9 +135,11 @@ def test_the_reader_checks_our_checksums(tb, tmp_path):
     writer.close()
     values, _ = read(tb, str(tmp_path))
     assert values == {"x": [(7, np.float32(1.5))]}
-    raw = bytearray(open(writer.path, "rb").read())
+    with open(writer.path, "rb") as f:
+        raw = bytearray(f.read())
     raw[-6] ^= 1  # a flipped bit in the last event's data
-    open(writer.path, "wb").write(bytes(raw))
+    with open(writer.path, "wb") as f:
+        f.write(bytes(raw))
     from tensorboard.compat.tensorflow_stub import errors
     from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import PyRecordReader_New
     reader = PyRecordReader_New(writer.path)

@@ -31,10 +31,13 @@ class _Moments(Optimizer):
     def _moments(self, g, variable):
         m = self._slot(self._momentums, variable)
         v = self._slot(self._velocities, variable)
+        scratch = (1 - self.beta_1) * g
         m *= self.beta_1
-        m += (1 - self.beta_1) * g
+        m += scratch
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1 - self.beta_2
         v *= self.beta_2
-        v += (1 - self.beta_2) * (g * g)
+        v += scratch
         return m, v
 
     def get_config(self):
@@ -72,14 +75,25 @@ class Adam(_Moments):
     def update_step(self, g, variable, lr):
         t = self._step()
         alpha = lr * np.sqrt(1 - f32(self.beta_2) ** t) / (1 - f32(self.beta_1) ** t)
-        m, v = self._moments(g, variable)
+        m = self._slot(self._momentums, variable)
+        v = self._slot(self._velocities, variable)
+        # two scratch arrays for the whole step: each pass writes into one of them
+        step = (1 - self.beta_1) * g
+        m *= self.beta_1
+        m += step
+        denominator = g * g
+        denominator *= 1 - self.beta_2
+        v *= self.beta_2
+        v += denominator
         if self.amsgrad:
             v_hat = self._slot(self._velocity_hats, variable)
             v = xp.maximum(v_hat, v, out=v_hat)
-        denominator = xp.sqrt(v)
+        xp.sqrt(v, out=denominator)
         denominator += self.epsilon
+        xp.multiply(m, alpha, out=step)
+        step /= denominator
         w = self._own(variable)
-        w -= m * alpha / denominator
+        w -= step
 
     def get_config(self):
         return {**super().get_config(), "amsgrad": self.amsgrad}
@@ -165,12 +179,18 @@ class Nadam(_Moments):
     def update_step(self, g, variable, lr):
         m, v = self._moments(g, variable)
         product_t1 = self._u_product_t * self._u_t1
-        m_hat = m * self._u_t1 / (1 - product_t1)
-        m_hat += g * (1 - self._u_t) / (1 - self._u_product_t)
-        denominator = xp.sqrt(v / self._v_correction)
-        denominator += self.epsilon
+        m_hat = m * self._u_t1
+        m_hat /= 1 - product_t1
+        scratch = g * (1 - self._u_t)
+        scratch /= 1 - self._u_product_t
+        m_hat += scratch
+        m_hat *= lr
+        xp.divide(v, self._v_correction, out=scratch)
+        xp.sqrt(scratch, out=scratch)
+        scratch += self.epsilon
+        m_hat /= scratch
         w = self._own(variable)
-        w -= m_hat * lr / denominator
+        w -= m_hat
 
 
 class Lamb(_Moments):

@@ -45,9 +45,11 @@ class RMSprop(Optimizer):
     def update_step(self, g, variable, lr):
         rho = self.rho
         v = self._slot(self._velocities, variable)
+        denominator = g * g
+        denominator *= 1 - rho
         v *= rho
-        v += (1 - rho) * (g * g)
-        denominator = v + self.epsilon
+        v += denominator
+        xp.add(v, self.epsilon, out=denominator)
         if self.centered:
             a = self._slot(self._average_gradients, variable)
             a *= rho
@@ -93,9 +95,13 @@ class Adagrad(Optimizer):
 
     def update_step(self, g, variable, lr):
         acc = self._slot(self._accumulators, variable)
-        acc += g * g
+        denominator = g * g
+        acc += denominator
+        xp.sqrt(xp.add(acc, self.epsilon, out=denominator), out=denominator)
+        step = g * lr
+        step /= denominator
         w = self._own(variable)
-        w -= g * lr / xp.sqrt(acc + self.epsilon)
+        w -= step
 
     def get_config(self):
         return {**super().get_config(),
@@ -132,15 +138,21 @@ class Adadelta(Optimizer):
         rho = self.rho
         acc_g = self._slot(self._accumulated_grads, variable)
         acc_delta = self._slot(self._accumulated_delta_vars, variable)
+        scratch = g * g
+        scratch *= 1 - rho
         acc_g *= rho
-        acc_g += (1 - rho) * (g * g)
-        delta = xp.sqrt(acc_delta + self.epsilon) * g
-        delta /= xp.sqrt(acc_g + self.epsilon)
+        acc_g += scratch
+        delta = xp.sqrt(acc_delta + self.epsilon)
+        delta *= g
+        delta /= xp.sqrt(xp.add(acc_g, self.epsilon, out=scratch), out=scratch)
         delta *= -1
         acc_delta *= rho
-        acc_delta += (1 - rho) * (delta * delta)
+        scratch = xp.multiply(delta, delta, out=scratch)
+        scratch *= 1 - rho
+        acc_delta += scratch
+        delta *= lr
         w = self._own(variable)
-        w += lr * delta
+        w += delta
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

@@ -19,7 +19,8 @@ import numpy as np
 
 from mgp.backend import to_numpy, xp
 from mgp.layers.base import snake_case, unique_name
-from mgp.optimizers.schedules import LearningRateSchedule, deserialize as deserialize_schedule
+from mgp.optimizers.schedules import LearningRateSchedule
+from mgp.optimizers.schedules import deserialize as deserialize_schedule
 from mgp.optimizers.schedules import serialize as serialize_schedule
 from mgp.tensor import Tensor, no_grad
 from mgp.variables import Variable
@@ -274,6 +275,9 @@ class Optimizer:
             ValueError naming the optimizer when the gradients do not match the variables (how
             many, which, their shapes), before anything changes.
         """
+        grads = list(grads)
+        if not grads:  # nothing to apply: not even a step, as in Keras
+            return
         pairs, variables = self._check_gradients(grads, trainable_variables)
         if not self.built:
             self.build(variables)

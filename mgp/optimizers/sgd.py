@@ -39,11 +39,12 @@ class SGD(Optimizer):
             w -= lr * g
             return
         m = self._slot(self.momentums, variable)
+        step = lr * g
         m *= self.momentum
-        m -= lr * g
+        m -= step
         if self.nesterov:
-            w -= lr * g
-            w += self.momentum * m
+            w -= step
+            w += xp.multiply(m, self.momentum, out=step)
         else:
             w += m
 
@@ -77,11 +78,15 @@ class Lion(Optimizer):
 
     def update_step(self, g, variable, lr):
         m = self._slot(self._momentums, variable)
-        direction = xp.sign(m * self.beta_1 + (1 - self.beta_1) * g)
+        step = m * self.beta_1
+        scratch = (1 - self.beta_1) * g
+        step += scratch
+        xp.sign(step, out=step)
+        step *= lr
         w = self._own(variable)
-        w -= direction * lr
+        w -= step
         m *= self.beta_2
-        m += (1 - self.beta_2) * g
+        m += xp.multiply(g, 1 - self.beta_2, out=scratch)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
