@@ -1,9 +1,11 @@
-"""Utilities: one-hot labels and the one seed that makes a run reproducible."""
+"""Utilities: one-hot labels, the one seed that makes a run reproducible, the progress bar,
+and pictures (the autograd graph, a model's layers, training curves, what a convnet learned)."""
 import random
 
 import numpy as np
 
 from mgp import backend
+from mgp.callbacks.progbar import Progbar  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):
