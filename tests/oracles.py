@@ -33,3 +33,21 @@ def keras():
         pytest.fail(f"Keras runs on its {module.backend.backend()!r} backend; the comparison "
                     f"tests need KERAS_BACKEND=torch set before Keras is first imported")
     return module
+
+
+def program(name):
+    """The path of an executable the test needs (Graphviz's `dot`, `chromium`); .ci/run
+    installs them, so under MGP_REQUIRE_ORACLES=1 a missing one fails instead of skipping."""
+    import shutil
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("MGP_REQUIRE_ORACLES") == "1":
+            pytest.fail(f"program {name!r} is required (MGP_REQUIRE_ORACLES=1) but is not on "
+                        f"PATH")
+        pytest.skip(f"{name} is not installed (apt-get install {name})")
+    return path
+
+
+def module(name):
+    """An optional package a test needs (matplotlib, pydot, IPython); installed by .ci/run."""
+    return _load(name)

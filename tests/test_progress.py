@@ -13,6 +13,8 @@ from mgp import layers
 from mgp.callbacks import ProgbarLogger, progbar
 from mgp.utils import Progbar
 
+import oracles
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -131,7 +133,7 @@ def test_a_given_progbar_logger_replaces_the_default(model_and_data, capsys):
 
 
 def _notebook_outputs(monkeypatch, fit):
-    pytest.importorskip("IPython")
+    oracles.module("IPython")
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
     InteractiveShell.instance()
@@ -142,7 +144,7 @@ def _notebook_outputs(monkeypatch, fit):
 
 
 def test_notebook_shows_a_widget_then_the_final_line_as_text(model_and_data, monkeypatch):
-    pytest.importorskip("ipywidgets")
+    oracles.module("ipywidgets")
     model, x, y = model_and_data
     captured = _notebook_outputs(
         monkeypatch, lambda: model.fit(x, y, batch_size=10, epochs=2, validation_split=0.25))
@@ -179,7 +181,7 @@ def test_import_mgp_imports_no_notebook_or_plotting_module():
 def test_import_mgp_in_a_kernel_without_ipywidgets_warns_nothing():
     """tqdm.auto warns as it is imported in a Jupyter kernel lacking ipywidgets; mgp must not
     import it. The marks of a kernel that tqdm looks for are set beside a real IPython shell."""
-    pytest.importorskip("IPython")
+    oracles.module("IPython")
     code = textwrap.dedent("""
         import sys, types, warnings
         sys.modules["ipywidgets"] = None

@@ -43,3 +43,9 @@ def set_random_seed(seed):
     random.seed(seed)
     np.random.seed(seed)
     backend.seed(seed)
+
+
+# pictures (Graphviz and matplotlib are optional, used only when a picture is asked for)
+from mgp.utils.graph import draw_graph  # noqa: E402, F401
+from mgp.utils.model_visualization import model_to_dot, plot_model  # noqa: E402, F401
+from mgp.utils.plotting import plot_activations, plot_filters, plot_history  # noqa: E402, F401
