@@ -129,4 +129,5 @@ def _label(n, labels, show_values, show_grads, value_limit, is_root):
 
 
 def _lines(text):
-    return '<br align="left"/>'.join(html_escape(line) for line in text.splitlines())
+    # a <br align="left"/> left-aligns the line before it, so every line ends with one
+    return "".join(html_escape(line) + '<br align="left"/>' for line in text.splitlines())
