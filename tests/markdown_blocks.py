@@ -7,6 +7,7 @@ is shown but not run (for the few that train for minutes; the comment says why).
 """
 import os
 import re
+import shutil
 import tempfile
 
 import pytest
@@ -50,6 +51,7 @@ class MarkdownBlock(pytest.Item):
                                  f"failed, and this one builds on it")
         if state["folder"] is None:
             state["folder"] = tempfile.mkdtemp(prefix="mgp-docs-")
+            self.config.add_cleanup(lambda: shutil.rmtree(state["folder"], ignore_errors=True))
         here = os.getcwd()
         os.chdir(state["folder"])
         try:
