@@ -252,3 +252,42 @@ def test_drawn_digits_are_recognized_in_headless_chromium(server, tmp_path):
         assert f.read(4) == b"\x89PNG"
     if os.environ.get("MGP_UPDATE_SCREENSHOTS") == "1":  # refreshes the picture in the docs
         shutil.copy(shot, os.path.join(ROOT, "docs", "images", "demo.png"))
+
+
+def _start_demo(model_path):
+    import subprocess
+    import sys
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mgp.demo", "--port", "0", "--samples", "2000", "--epochs", "1",
+         "--model", str(model_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": ROOT})
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("draw a digit at "):
+            return process, lines, line.split()[4]
+    process.wait()
+    raise AssertionError(f"the demo exited: {lines}")
+
+
+def test_python_m_mgp_demo_trains_saves_serves_and_loads_the_saved_model_next_time(tmp_path):
+    import signal
+    import urllib.request
+    path = tmp_path / "digits.weights.h5"
+    for run in range(2):
+        process, lines, url = _start_demo(path)
+        try:
+            assert url.startswith("http://127.0.0.1:")
+            info = json.loads(urllib.request.urlopen(url + "api/model", timeout=20).read())
+            assert info["parameters"] == 5258
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=20) == 0
+            process.stdout.close()
+        if run == 0:  # trained and saved
+            assert "(training)" in lines[0]
+            assert any(line.startswith("32/32 ━") for line in lines)  # fit's progress
+            assert any(line.startswith("test accuracy: ") for line in lines)
+            assert path.exists() and info["test_accuracy"] > 0.5
+        else:  # loaded what the first run saved
+            assert "(training)" not in lines[0] and info["test_accuracy"] is None
