@@ -203,3 +203,52 @@ def test_import_mgp_in_a_kernel_without_ipywidgets_warns_nothing():
     assert out.returncode == 0, out.stderr
     assert out.stdout == "[]\n['TqdmWarning']\n"
     assert out.stderr == ""
+
+
+def _run_notebook(cells, monkeypatch):
+    nbformat = oracles.module("nbformat")
+    nbclient = oracles.module("nbclient")
+    oracles.module("ipykernel")
+    monkeypatch.setenv("PYTHONPATH", ROOT)  # the kernel imports this tree's mgp
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=120,
+                            resources={"metadata": {"path": ROOT}}).execute()
+    return [cell.outputs for cell in notebook.cells]
+
+
+FIT_IN_A_NOTEBOOK = """
+import numpy as np
+x = np.random.default_rng(0).random((40, 3)).astype("float32")
+y = (x.sum(axis=1) > 1.5).astype("int64")
+model = mgp.Sequential([mgp.Input((3,)), mgp.layers.Dense(2, activation="softmax")])
+model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+history = model.fit(x, y, batch_size=10, epochs=2)
+"""
+
+
+def test_in_a_real_jupyter_kernel_the_saved_notebook_keeps_the_final_metrics(monkeypatch):
+    """A real kernel (ipykernel, run by nbclient): the bar is a widget while it runs; what the
+    executed notebook keeps is the final line, as text and as HTML."""
+    oracles.module("ipywidgets")
+    outputs = _run_notebook(["import mgp", FIT_IN_A_NOTEBOOK,
+                             "print(history.history['loss'][-1])"], monkeypatch)
+    assert outputs[0] == []  # import mgp: nothing printed, no warning
+    streams = [o for o in outputs[1] if o.output_type == "stream"]
+    displays = [o for o in outputs[1] if o.output_type == "display_data"]
+    assert "".join(o.text for o in streams) == "Epoch 1/2\nEpoch 2/2\n"
+    assert len(displays) == 2  # one per epoch, each replaced by its final line
+    for shown in displays:
+        assert "application/vnd.jupyter.widget-view+json" not in shown.data
+        assert shown.data["text/plain"].startswith("4/4 ━━━━━━━━━━━━━━━━━━━━ ")
+        assert " - loss: " in shown.data["text/plain"] and "<progress" in shown.data["text/html"]
+    last_loss = float(outputs[2][0].text)
+    assert f"loss: {last_loss:.4f}" in displays[-1].data["text/plain"]
+
+
+def test_in_a_real_jupyter_kernel_without_ipywidgets_import_mgp_warns_nothing(monkeypatch):
+    outputs = _run_notebook(["import sys\nsys.modules['ipywidgets'] = None",
+                             "import mgp", FIT_IN_A_NOTEBOOK], monkeypatch)
+    assert outputs[1] == []
+    text = [o.data["text/plain"] for o in outputs[2] if o.output_type == "display_data"]
+    assert len(text) == 2 and all(" - accuracy: " in t for t in text)
+    assert not [o for o in outputs[2] if o.output_type == "stream" and o.name == "stderr"]
