@@ -1,4 +1,4 @@
-"""Progress output of fit / evaluate / predict: Keras's lines, in a terminal, a log and a notebook."""
+"""Progress of fit / evaluate / predict: Keras's lines, in a terminal, a log and a notebook."""
 import io
 import os
 import subprocess
@@ -63,7 +63,8 @@ def test_verbose_2_one_line_per_epoch_in_keras_format(model_and_data, capsys):
     model.fit(x, y, batch_size=10, epochs=2, verbose=2)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
-    assert lines[1].startswith("4/4 - ") and "/step - loss: " in lines[1]
+    assert lines[1].startswith("4/4 - ") and "/step - accuracy: " in lines[1]
+    assert " - loss: " in lines[1]
 
 
 def test_evaluate_and_predict_show_progress_with_verbose_1(model_and_data, capsys):
@@ -87,6 +88,34 @@ def test_verbose_0_prints_nothing_and_bad_verbose_is_refused(model_and_data, cap
     assert capsys.readouterr().out == ""
     with pytest.raises(ValueError, match="verbose must be 0, 1, 2 or 'auto', got 3"):
         model.evaluate(x, y, verbose=3)
+
+
+def _shape_of_lines(text):
+    """The lines with every number made '#': what is left is the format."""
+    import re
+    text = re.sub(r"\x1b\[\d+m", "", text)  # colours
+    lines = [re.sub(r"\d+(\.\d+)?(e[-+]\d+)?", "#", line).rstrip()
+             for line in text.splitlines()]
+    return [re.sub(r"#(us|ms|s)/step", "#?s/step", line) for line in lines]  # speeds differ
+
+
+def test_the_lines_have_keras_format_for_fit_evaluate_and_predict(capsys):
+    keras = oracles.keras()
+
+    def run(k):
+        x = np.random.default_rng(0).random((40, 3)).astype("float32")
+        y = (x.sum(axis=1) > 1.5).astype("int64")
+        model = k.Sequential([k.Input((3,)), k.layers.Dense(2, activation="softmax")])
+        model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fit(x, y, batch_size=10, epochs=2, verbose=2, validation_split=0.25)
+        model.evaluate(x, y, verbose=2)
+        model.predict(x, verbose=2)
+        model.fit(x, y, batch_size=10, epochs=1, verbose=1)  # to a pipe: the final line
+        return capsys.readouterr().out
+    theirs, ours = _shape_of_lines(run(keras)), _shape_of_lines(run(mgp))
+    assert ours[:6] == theirs[:6]
+    # Keras writes a bar to a pipe as frames ended by "\r"; its final frame is mgp's line
+    assert ours[6] == theirs[-1].split("\r")[-1]
 
 
 def test_terminal_redraws_in_place_and_ends_the_line():

@@ -295,15 +295,16 @@ class ProgbarLogger(Callback):
             self._new_bar()
         self.seen = batch + 1
         if self.progbar.verbose == 1:
-            self.progbar.update(self.seen, list((logs or {}).items()), finalize=False)
+            self.progbar.update(self.seen, sorted((logs or {}).items()), finalize=False)
 
     def _finish(self, logs):
         if self.progbar is None:
             self._new_bar()
         if self.progbar.target is None:
             self.progbar.target = self.seen
+        # by name, as Keras shows its logs (accuracy, loss, val_accuracy, val_loss)
         self.progbar.update(self.seen or self.progbar.target or 0,
-                            list((logs or {}).items()), finalize=True)
+                            sorted((logs or {}).items()), finalize=True)
         self.progbar = None
 
     def on_train_begin(self, logs=None):

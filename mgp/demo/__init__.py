@@ -19,12 +19,15 @@ def default_model_path():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m mgp.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any free one)")
+    parser = argparse.ArgumentParser(prog="python -m mgp.demo",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port on 127.0.0.1 (0: any free one)")
     parser.add_argument("--model", default=None,
                         help=f"weights file to load, or to save a newly trained model to "
                              f"(default {default_model_path()})")
-    parser.add_argument("--retrain", action="store_true", help="train again even if the file exists")
+    parser.add_argument("--retrain", action="store_true",
+                        help="train again even if the file exists")
     parser.add_argument("--samples", type=int, default=60000, help="MNIST images to train on")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--open", action="store_true", help="open the page in a browser")

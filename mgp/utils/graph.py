@@ -83,7 +83,8 @@ def draw_graph(t, show_values=False, show_grads=None, names=None, max_nodes=150,
              '  node [shape=plaintext, fontname="Helvetica", fontsize=11];',
              "  edge [color=\"#555555\"];"]
     for n in kept:
-        lines.append(f"  t{id(n)} [label=<{_label(n, labels, show_values, show_grads, value_limit, n is t)}>];")
+        label = _label(n, labels, show_values, show_grads, value_limit, n is t)
+        lines.append(f"  t{id(n)} [label=<{label}>];")
     for n in kept:
         for p in n._parents:
             if id(p) in kept_ids:
