@@ -12,14 +12,14 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 
-def _load(name):
+def _load(name, install="torch==2.13.0 keras==3.15.1"):
     try:
         return importlib.import_module(name)
     except ImportError as e:
         if os.environ.get("MGP_REQUIRE_ORACLES") == "1":
             pytest.fail(f"oracle {name!r} is required (MGP_REQUIRE_ORACLES=1) but does not "
                         f"import: {e}")
-        pytest.skip(f"{name} is not installed (pip install torch==2.13.0 keras)")
+        pytest.skip(f"{name} is not installed (pip install {install})")
 
 
 def torch():
@@ -49,5 +49,10 @@ def program(name):
 
 
 def module(name):
-    """An optional package a test needs (matplotlib, pydot, IPython); installed by .ci/run."""
-    return _load(name)
+    """An optional package a test needs (matplotlib, pydot, IPython); in the test extra."""
+    return _load(name, install=f'".[test]" (for {name})')
+
+
+def tensorboard():
+    """TensorBoard's own event-file reader (a test dependency: `pip install tensorboard`)."""
+    return _load("tensorboard", install="tensorboard==2.21.0")
