@@ -2,7 +2,8 @@
 
 `History` is attached to every `fit`; the others are passed as `fit(..., callbacks=[...])`.
 """
-from mgp.callbacks.base import Callback, CallbackList, History, ProgbarLogger
+from mgp.callbacks.base import Callback, CallbackList, History
+from mgp.callbacks.progbar import ProgbarLogger
 from mgp.callbacks.monitor import MonitorCallback
 from mgp.callbacks.checkpoint import ModelCheckpoint
 from mgp.callbacks.early_stopping import EarlyStopping
