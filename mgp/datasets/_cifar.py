@@ -49,9 +49,8 @@ def load_batches(archive, folder, batches, path, cache_dir, origin, sha256):
             for name in batches}, source
 
 
-def images_and_labels(batch, label_key, num_classes, source):
-    """One batch's images as (N, 32, 32, 3) uint8 (channels last, as Keras gives them) and its
-    labels as an int64 array (N,), both checked."""
+def data_and_labels(batch, label_key, num_classes, source):
+    """One batch's `data`, uint8 (N, 3072), and labels, int64 (N,), both checked."""
     data, labels = batch.get("data"), batch.get(label_key)
     if not (type(data) is np.ndarray and data.dtype == np.uint8 and data.ndim == 2
             and data.shape[1] == _IMAGE_BYTES):
@@ -64,8 +63,13 @@ def images_and_labels(batch, label_key, num_classes, source):
     if labels.size and not 0 <= labels.min() <= labels.max() < num_classes:
         raise ValueError(f"{source}: {label_key!r} should lie in [0, {num_classes}), got "
                          f"[{labels.min()}, {labels.max()}]")
-    images = data.reshape(len(data), 3, 32, 32).transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(images), labels
+    return data, labels
+
+
+def images(data):
+    """Rows of `data` (red, green, blue planes) as images (N, 32, 32, 3): channels last, a
+    transposed view as Keras's loader returns it."""
+    return data.reshape(len(data), 3, 32, 32).transpose(0, 2, 3, 1)
 
 
 def _max_bytes(num_images):

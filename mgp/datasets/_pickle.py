@@ -118,15 +118,14 @@ def _read_npy(raw, source):
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
             np.lib.format.read_array_header_2_0
         shape, fortran, dtype = read_header(fp)
-    except ValueError as e:
+    except (ValueError, TypeError, SyntaxError, OverflowError) as e:
         raise ValueError(f"{source}: not a valid .npy array ({e})") from e
     body = raw[fp.tell():]
     if dtype == object:
         arr = loads(body, source)
         if not (type(arr) is np.ndarray and arr.dtype == object and arr.shape == shape):
             raise ValueError(f"{source}: its header announces an object array of shape {shape}, "
-                             f"its pickle holds {_describe(arr)} of shape "
-                             f"{getattr(arr, 'shape', None)}")
+                             f"its pickle holds {_describe(arr)}")
         return arr
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise ValueError(f"{source}: holds dtype {dtype}, not the numbers such a file holds")
@@ -356,7 +355,7 @@ class _Decoder:
         d = self.top(dict)
         for key, value in zip(items[::2], items[1::2]):
             if type(key) not in (str, bytes, int):
-                self.fail(f"it uses a {_describe(key)} as a dict key")
+                self.fail(f"it uses {_describe(key)} as a dict key")
             d[key] = value
 
     def text(self, raw):
@@ -383,11 +382,14 @@ class _Decoder:
             self.fail(f"it refers to memo entry {index}, which it never stored")
         obj = self.memo[index]
         if type(obj) is _Pending:
+            if obj.value is None:
+                self.fail(f"it refers to a numpy {obj.kind} before building it")
             obj = obj.value
         # only immutable values may repeat: a repeated list would alias, and could fan a short
         # stream out into a huge result
         if not _plain(obj):
-            self.fail(f"it refers a second time to the same {_describe(obj)}")
+            self.fail(f"it refers a second time to the same "
+                      f"{'list' if type(obj) is _List else type(obj).__name__}")
         return obj
 
     # ---- NumPy arrays
@@ -401,11 +403,12 @@ class _Decoder:
     def reduce(self, func, args):
         """The two calls an array pickle makes, checked and recorded, never performed."""
         if type(func) is not _Name or type(args) is not tuple:
-            self.fail(f"it calls a {_describe(func)}")
+            self.fail(f"it calls {_describe(func)}")
         if func.name == "_reconstruct":
             # _reconstruct(ndarray, (0,), b"b"): an empty array, which BUILD then fills
             if not (len(args) == 3 and type(args[0]) is _Name and args[0].name == "ndarray"
-                    and _plain(args[1]) and args[1] == (0,) and args[2] in (b"b", "b")):
+                    and _plain(args[1]) and args[1] == (0,) and type(args[2]) in (bytes, str)
+                    and args[2] in (b"b", "b")):
                 self.fail(f"it calls numpy _reconstruct with {_describe(args)}")
             return _Pending("array")
         if func.name == "dtype":
@@ -421,7 +424,7 @@ class _Decoder:
 
     def build(self, obj, state):
         if type(obj) is not _Pending or obj.value is not None:
-            self.fail(f"it sets the state of a {_describe(obj)}")
+            self.fail(f"it sets the state of {_describe(obj)}")
         if obj.kind == "dtype":
             # (version, byte order, subarray, names, fields, itemsize, alignment, flags)
             expected = (3, "|", None, None, None, -1, -1, obj.dtype.flags)
@@ -462,7 +465,7 @@ class _Decoder:
 
     def finish(self, obj):
         if type(obj) not in (dict, _List, np.ndarray):
-            self.fail(f"its pickle holds a {_describe(obj)}, not an array, list or dict")
+            self.fail(f"its pickle holds {_describe(obj)}, not an array, list or dict")
         return self.finish_lists([obj])[0]
 
     def finish_lists(self, objs):
@@ -544,21 +547,26 @@ def _finish_list(items):
                                     for x in items))
 
 
-def _describe(x):
+def _describe(x, depth=0):
     """A short description of a decoded value for an error message (never a huge repr)."""
     if isinstance(x, (int, type(None))) or type(x) in (str, bytes) and len(x) <= 40:
         return repr(x)
-    if type(x) is tuple and len(x) <= 8:
-        return "(" + ", ".join(_describe(v) for v in x) + ("," if len(x) == 1 else "") + ")"
+    if type(x) is tuple and len(x) <= 8 and depth < 3:
+        return "(" + ", ".join(_describe(v, depth + 1) for v in x) + \
+            ("," if len(x) == 1 else "") + ")"
     if type(x) is _Name:
-        return f"numpy name {x.name}"
+        return f"the numpy name {x.name}"
     if type(x) is _List:
-        return f"list of {len(x.items)} items"
+        return f"a list of {len(x.items)} items"
     if type(x) is _Pending:
-        return f"numpy {x.kind} being built"
+        return f"a numpy {x.kind} being built"
+    if type(x) is np.ndarray:
+        return f"a numpy {x.dtype} array of shape {x.shape}"
+    if isinstance(x, np.dtype):
+        return f"numpy dtype {x}"
     if type(x) in (str, bytes, tuple, dict):
-        return f"{type(x).__name__} of length {len(x)}"
-    return type(x).__name__
+        return f"a {type(x).__name__} of length {len(x)}"
+    return f"a {type(x).__name__}"
 
 
 def _opcode_name(op):

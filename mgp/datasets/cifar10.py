@@ -93,10 +93,11 @@ def load_data(path=None, cache_dir=None):
     """
     batches, source = _cifar.load_batches(ARCHIVE, FOLDER, BATCHES, path, cache_dir, ORIGIN,
                                           FILE_SHA256)
-    splits = {name: _cifar.images_and_labels(batch, "labels", 10, f"{source} ({name})")
+    splits = {name: _cifar.data_and_labels(batch, "labels", 10, f"{source} ({name})")
               for name, batch in batches.items()}
     train = [splits[name] for name in BATCHES if name != "test_batch"]
-    x_train = np.concatenate([x for x, _ in train])
+    x_train = _cifar.images(np.concatenate([x for x, _ in train]))
     y_train = np.concatenate([y for _, y in train]).astype(np.uint8).reshape(-1, 1)
     x_test, y_test = splits["test_batch"]
-    return (x_train, y_train), (x_test, y_test.astype(np.uint8).reshape(-1, 1))
+    return (x_train, y_train), (_cifar.images(x_test.copy()), y_test.astype(np.uint8)
+                                .reshape(-1, 1))

@@ -81,7 +81,7 @@ def load_data(label_mode="fine", path=None, cache_dir=None):
                                           FILE_SHA256)
     splits = []
     for name in ("train", "test"):
-        x, y = _cifar.images_and_labels(batches[name], f"{label_mode}_labels",
-                                        NUM_CLASSES[label_mode], f"{source} ({name})")
-        splits.append((x, y.reshape(-1, 1)))
+        x, y = _cifar.data_and_labels(batches[name], f"{label_mode}_labels",
+                                      NUM_CLASSES[label_mode], f"{source} ({name})")
+        splits.append((_cifar.images(x.copy()), y.reshape(-1, 1)))
     return tuple(splits)
