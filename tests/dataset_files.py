@@ -266,8 +266,8 @@ def isolated(tmp_path, monkeypatch):
 def server():
     """An HTTP server on 127.0.0.1 serving `files[name] = bytes`. Names in `drop` get their
     full Content-Length announced, then half the body, then the connection is closed; names in
-    `reset` get half the body with no Content-Length, then a connection reset."""
-    srv = SimpleNamespace(files={}, drop=set(), reset=set(), requests=[])
+    `cut` get no Content-Length, half the body, then the close (which looks like the end)."""
+    srv = SimpleNamespace(files={}, drop=set(), cut=set(), requests=[])
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -278,15 +278,11 @@ def server():
                 return
             body = srv.files[name]
             self.send_response(200)
-            if name not in srv.reset:
+            if name not in srv.cut:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            if name in srv.drop or name in srv.reset:
+            if name in srv.drop or name in srv.cut:
                 self.wfile.write(body[: len(body) // 2])
-                self.wfile.flush()
-                if name in srv.reset:  # RST instead of FIN: the reader sees an error
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               struct.pack("ii", 1, 0))
                 self.close_connection = True
             else:
                 self.wfile.write(body)

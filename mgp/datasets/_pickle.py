@@ -450,10 +450,15 @@ class _Decoder:
                       f"{_describe(fortran)}")
         count, order = math.prod(shape), ("F" if fortran else "C")
         if dtype == object:
-            if type(data) is not _List or len(data.items) != count:
+            if type(data) is not _List:
                 self.fail(f"it declares an object array of shape {shape} but gives it "
                           f"{_describe(data)}")
-            items = self.finish_lists(data.items)
+            # the items themselves, as Python objects (a run of ints is many items)
+            items = list(chain.from_iterable(x.values.tolist() if type(x) is _Run else (x,)
+                                             for x in self.finish_lists(data.items)))
+            if len(items) != count:
+                self.fail(f"it declares an object array of shape {shape} but gives it "
+                          f"{len(items)} items")
             return np.fromiter(items, dtype=object, count=count).reshape(shape, order=order)
         nbytes = count * dtype.itemsize
         if type(data) is not bytes or len(data) != nbytes:
