@@ -169,8 +169,8 @@ def test_declared_shape_must_match_the_data():
     shape_2 = b"K\x02\x85"  # the (2,) shape tuple
     assert big.count(shape_2) == 1
     huge = big.replace(shape_2, b"J\x00\x00\x00\x40\x85")  # (2**30,)
-    with pytest.raises(ValueError, match=r"object array of shape \(1073741824,\) but gives it a "
-                                         r"list of 2 items"):
+    with pytest.raises(ValueError, match=r"object array of shape \(1073741824,\) but gives it "
+                                         r"2 items"):
         loads(huge, "x.npy")
     numeric = pickle.dumps(np.arange(6, dtype=np.uint8), protocol=3)
     with pytest.raises(ValueError, match=r"uint8 array of shape \(1073741824,\)"):
