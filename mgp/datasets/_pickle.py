@@ -41,8 +41,8 @@ _NUMPY_NAMES = {
 # The dtypes the files hold: object arrays of sequences (IMDB, Reuters), uint8 images (CIFAR).
 _DTYPES = {"O8": np.dtype(object), "u1": np.dtype(np.uint8)}
 _MAX_PROTOCOL = 5
-# Largest .npy member `read_npz` reads: 8x the biggest in Keras's files (IMDB's x_train, about
-# 16 MB of pickle). The decoded data takes at most a few times the member's size.
+# Largest .npy member `read_npz` reads; the biggest in Keras's files, IMDB's x_train, holds about
+# 6 million word indices of 2 to 5 bytes each. The decoded data takes a few times a member's size.
 MAX_NPY_BYTES = 128 << 20
 _MAX_NAME = 256  # a GLOBAL's module or attribute name; NumPy's are a few dozen characters
 
@@ -488,7 +488,7 @@ class _Decoder:
             elif type(x) is dict:
                 todo.extend((x, k) for k, v in x.items() if type(v) in (_List, dict, tuple))
             elif type(x) is tuple and not _plain(x):
-                self.fail("it puts a list or a dict inside a tuple")
+                self.fail("it nests a list, dict or tuple inside a tuple")
         for parent, key in reversed(found):
             parent[key] = _finish_list(parent[key].items)
         return objs
