@@ -53,7 +53,7 @@ class CallbackList:
     """Fans each hook out to a list of callbacks, in order. `History` is always attached, and a
     `ProgbarLogger` when `verbose` is not 0."""
 
-    def __init__(self, callbacks=None, model=None, add_history=False, add_progbar=False,
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
                  **params):
         self.callbacks = list(callbacks or [])
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
