@@ -2,6 +2,7 @@
 checked for the same values and dtype as Keras, and (where the op is differentiable) for its
 gradient by gradcheck in float64. Dtype promotion, bad input and missing names below."""
 import math
+import os
 import re
 
 import numpy as np
@@ -503,7 +504,9 @@ IMG_ROWS = [
         keras="image.resize"),
     Row("image.resize:cf", P(1, 2, 5, 6), (3, 3), data_format="channels_first",
         keras="image.resize"),
-    Row("image.resize:int", I(5, 6, 3, hi=255, dtype=np.uint8), (3, 4), keras="image.resize"),
+    # integers round the interpolated value: a tie (x.5) may round either way by float error
+    Row("image.resize:int", I(5, 6, 3, hi=255, dtype=np.uint8), (3, 4), keras="image.resize",
+        atol=1),
     Row("image.extract_patches", IMG, 2),
     Row("image.extract_patches:same", IMG, (3, 2), strides=(2, 3), padding="same",
         keras="image.extract_patches"),
@@ -667,9 +670,12 @@ def test_gradient(row):
 
 
 def test_every_op_has_a_row():
-    """Each Keras name mgp.ops has appears in the table or in a test of its own below."""
-    here = open(__file__).read()
-    tested = {r.op for r in ROWS} | set(re.findall(r"(?:ops|lib)\.(\w+)", here))
+    """Each Keras name mgp.ops has appears in the table, in a test of its own below, or in the
+    tests of the family that owns it (the CTC ops in the losses' tests)."""
+    folder = os.path.dirname(os.path.abspath(__file__))
+    here = "".join(open(os.path.join(folder, f)).read() for f in os.listdir(folder)
+                   if f.startswith("test_") and f.endswith(".py"))
+    tested = {r.op for r in ROWS} | set(re.findall(r"(?:ops|lib|nn)\.(\w+)", here))
     names = [n for n in dir(ops) if not n.startswith("_") and callable(getattr(ops, n))]
     assert sorted(set(names) - tested - {"core", "einops", "image", "linalg", "math", "nn",
                                          "numpy"}) == []
@@ -1037,4 +1043,4 @@ def test_a_missing_name_says_so_and_an_unknown_one_does_not():
         ops.nn.max_pool  # noqa: B018
     with pytest.raises(AttributeError, match=r"has no attribute 'no_such_op'"):
         ops.no_such_op  # noqa: B018
-    assert not hasattr(ops, "ctc_loss")
+    assert not hasattr(ops, "separable_conv")
