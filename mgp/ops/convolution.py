@@ -16,8 +16,8 @@ from mgp import backend
 from mgp.backend import xp
 from mgp.ops.numpy import as_tensor
 from mgp.ops.windows import (as_tuple, axes_words, data_format_of, geometry, kernel_offsets,
-                             pad_spatial, to_channels_first, to_channels_last, unpad,
-                             window_view)
+                             pad_spatial, to_channels_first, to_channels_last, transpose_crops,
+                             unpad, window_view)
 from mgp.tensor import Tensor
 
 # ============================================ the engine ============================================
@@ -211,22 +211,6 @@ def _apply_row(ufunc, a, row, long_row=8192):
 
 # ========================================= transposed convolution ===================================
 
-def transpose_crops(size, kernel, stride, padding, output_padding, dilation):
-    """Keras's transposed-convolution geometry along one axis, as cells cut from each end of
-    the full adjoint output ((size - 1) * stride + dilated kernel): (before, after); `after`
-    below zero adds zeros instead."""
-    window = (kernel - 1) * dilation + 1
-    if padding == "valid":
-        extra = max(window, stride) - window if output_padding is None else output_padding
-        return 0, -extra
-    if output_padding is None:  # output size * stride
-        total = stride + window - 2
-    else:  # (size - 1) * stride + window % 2 + output_padding
-        total = window + window % 2 - 2 + output_padding
-    before = min(total // 2 + total % 2, window - 1)
-    return window - 1 - before, window - 1 - (total - before)
-
-
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     """Transposed convolution (Keras's `ops.conv_transpose`): the adjoint of `conv` with the
@@ -270,8 +254,8 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
                            "channels_last", dilation)
         return to_channels_first(y)
     ksize, size = kernel.shape[:rank], x.shape[1:-1]
-    crops = [transpose_crops(*args) for args in zip(size, ksize, stride, (mode,) * rank, extra,
-                                                      dilation)]
+    crops = [transpose_crops(n, k, s, mode, e, d)
+             for n, k, s, e, d in zip(size, ksize, stride, extra, dilation)]
     full = tuple((n - 1) * s + (k - 1) * d + 1 for n, k, s, d in zip(size, ksize, stride,
                                                                         dilation))
     out_size = tuple(p - lo - hi for p, (lo, hi) in zip(full, crops))

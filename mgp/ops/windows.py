@@ -104,6 +104,43 @@ def geometry(op, x_shape, kernel, stride, padding, dilation):
     return pads, out
 
 
+def output_length(length, kernel, padding, stride, dilation=1):
+    """Output size along one axis for Keras's 'valid', 'same' and 'causal' padding (None, an
+    unknown size, stays None; a window larger than the input gives 0 or less)."""
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    return (length - (kernel - 1) * dilation - 1) // stride + 1
+
+
+def transpose_crops(size, kernel, stride, padding, output_padding=None, dilation=1):
+    """Keras's transposed-convolution geometry along one axis, as the cells cut from each end of
+    the full adjoint output ((size - 1) * stride + dilated kernel): (before, after); an `after`
+    below zero adds that many zeros instead. The output is then (size - 1) * stride +
+    max(window, stride) for 'valid', size * stride for 'same', or, given output_padding,
+    (size - 1) * stride + window + output_padding ('valid') or (size - 1) * stride +
+    window % 2 + output_padding ('same'), with window the dilated kernel."""
+    window = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(window, stride) - window if output_padding is None else output_padding
+        return 0, -extra
+    if output_padding is None:
+        total = stride + window - 2
+    else:
+        total = window + window % 2 - 2 + output_padding
+    before = min(total // 2 + total % 2, window - 1)
+    return window - 1 - before, window - 1 - (total - before)
+
+
+def transpose_output_length(length, kernel, padding, stride, output_padding=None, dilation=1):
+    """The transposed convolution's output size along one axis (None stays None)."""
+    if length is None:
+        return None
+    before, after = transpose_crops(length, kernel, stride, padding, output_padding, dilation)
+    return (length - 1) * stride + (kernel - 1) * dilation + 1 - before - after
+
+
 def pad_spatial(a, pads, value=0.0):
     """`a` padded on its spatial axes by `pads` ((before, after) per axis)."""
     if not any(lo or hi for lo, hi in pads):
