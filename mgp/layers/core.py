@@ -118,6 +118,9 @@ class Identity(Layer):
 
     supports_masking = True
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
     def call(self, inputs, training=False):
         return inputs
 
