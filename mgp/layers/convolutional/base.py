@@ -75,6 +75,7 @@ class Convolution(Layer):
 
     def _conv_spatial(self, shape):
         """The output's spatial size for a convolution window, which must fit the input."""
+        check_rank(self, tuple(shape), self.rank + 2, axes_words(self.rank, self.data_format))
         sizes = self._spatial(shape)
         out = tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
                     zip(sizes, self.kernel_size, self.strides, self.dilation_rate))

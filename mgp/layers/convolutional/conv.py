@@ -49,11 +49,7 @@ class BaseConv(Convolution):
 
     def build(self, input_shape):
         channels = self._input_channels(input_shape)
-        if channels % self.groups:
-            raise ValueError(f"{describe(self)}: the input's {channels} channels must be "
-                             f"divisible by groups ({self.groups}), got shape "
-                             f"{tuple(input_shape)}")
-        self.compute_output_shape(input_shape)  # the kernel must fit: checked before any weight
+        self.compute_output_shape(input_shape)  # checked before any weight exists
         self.kernel = self.add_weight(
             shape=self.kernel_size + (channels // self.groups, self.filters),
             initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
@@ -76,7 +72,13 @@ class BaseConv(Convolution):
         return self._finish(y, fused)
 
     def compute_output_shape(self, input_shape):
-        return self._with_channels(input_shape, self.filters, self._conv_spatial(input_shape))
+        spatial = self._conv_spatial(input_shape)
+        channels = tuple(input_shape)[self._channel_axis]
+        if channels is not None and channels % self.groups:
+            raise ValueError(f"{describe(self)}: the input's {channels} channels must be "
+                             f"divisible by groups ({self.groups}), got shape "
+                             f"{tuple(input_shape)}")
+        return self._with_channels(input_shape, self.filters, spatial)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "groups": self.groups,

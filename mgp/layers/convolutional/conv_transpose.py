@@ -1,10 +1,10 @@
 """Conv1DTranspose, Conv2DTranspose, Conv3DTranspose: the adjoint of a convolution (GEMM then
 col2im, in `mgp.ops.convolution.conv_transpose`), one class, `BaseConvTranspose`, by rank."""
 from mgp import initializers
-from mgp.layers._utils import describe, normalize_tuple, serialize_initializer
+from mgp.layers._utils import check_rank, describe, normalize_tuple, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import conv_transpose
-from mgp.ops.windows import transpose_output_length
+from mgp.ops.windows import axes_words, transpose_output_length
 
 
 class BaseConvTranspose(Convolution):
@@ -72,6 +72,8 @@ class BaseConvTranspose(Convolution):
         return self.activation(self._add_bias(y))
 
     def compute_output_shape(self, input_shape):
+        check_rank(self, tuple(input_shape), self.rank + 2,
+                   axes_words(self.rank, self.data_format))
         extra = self.output_padding or (None,) * self.rank
         out = tuple(transpose_output_length(n, k, self.padding, s, e, d) for n, k, s, e, d in
                     zip(self._spatial(input_shape), self.kernel_size, self.strides, extra,
