@@ -84,7 +84,7 @@ def convolve(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
     pads, out_size = geometry(op, x.shape, ksize, stride, padding, dilation)
     n, k_len, f_g = x.shape[0], kernel.size // f, f // groups  # k_len: one group's column
     xpad = pad_spatial(x.data, pads)
-    offsets = list(kernel_offsets(ksize, stride, dilation, out_size))
+    offsets = kernel_offsets(ksize, stride, dilation, out_size)
     columns = _im2col(xpad, ksize, stride, dilation, out_size, groups, offsets)
     if groups == 1:
         w = kernel.data.reshape(k_len, f)
@@ -267,7 +267,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     keep = (slice(None),) + tuple(slice(lo, lo + o) for (lo, _), o in zip(crops, out_size))
     n, k_len = x.shape[0], kernel.size // c
     w = kernel.data.reshape(k_len, c)  # (positions * filters, in_channels)
-    offsets = list(kernel_offsets(ksize, stride, dilation, size))
+    offsets = kernel_offsets(ksize, stride, dilation, size)
     rows_in = x.data.reshape(n, -1, c)
     buf = xp.zeros((n,) + room + (f,), dtype=xp.result_type(x.dtype, kernel.dtype))
     inner = (slice(None),) + tuple(slice(0, p) for p in full)  # where col2im writes

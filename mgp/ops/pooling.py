@@ -117,7 +117,7 @@ def _max_pool(x, pool, stride, padding, data_format, op):
     # backward 23.9 -> 12.9 ms at 2 threads.
     backend.over_batch(max_rows, len(out), xpad.size)
 
-    offsets = list(kernel_offsets(pool, stride, (1,) * rank, out_size))
+    offsets = kernel_offsets(pool, stride, (1,) * rank, out_size)
     # Windows that tile the input (stride == pool) write every cell they cover: only the cells
     # past the last window need zeros (pool1 backward 8.5 -> 7.3 ms). Windows that cannot
     # overlap (stride >= pool, the usual case) write their gradient straight into place instead

@@ -7,6 +7,8 @@ is a copy of it), and `kernel_offsets` gives, for each position inside the windo
 slice of the padded input that position reads at every output position (so that col2im, the
 adjoint, is one strided add per kernel position and never a loop over pixels).
 """
+import functools
+import itertools
 import math
 
 import numpy as np
@@ -163,12 +165,15 @@ def window_view(xpad, kernel, stride, dilation, out):
         + tuple(b * d for b, d in zip(spatial, dilation)) + (xpad.strides[-1],))
 
 
+@functools.lru_cache(maxsize=512)
 def kernel_offsets(kernel, stride, dilation, out):
     """For each position in the window (row-major), (its index, the slices of the padded input's
-    spatial axes it reads at all output positions); prefix a batch slice to index an array."""
-    for index in np.ndindex(*kernel):
-        yield index, tuple(slice(i * d, i * d + s * (o - 1) + 1, s)
-                           for i, d, s, o in zip(index, dilation, stride, out))
+    spatial axes it reads at all output positions); prefix a batch slice to index an array.
+    Cached: a layer asks for the same ones at every call (made anew, 10 to 50 us a call)."""
+    per_axis = [[(i, slice(i * d, i * d + s * (o - 1) + 1, s)) for i in range(k)]
+                for k, s, d, o in zip(kernel, stride, dilation, out)]
+    return tuple((tuple(i for i, _ in combo), tuple(region for _, region in combo))
+                 for combo in itertools.product(*per_axis))
 
 
 def to_channels_last(x):
