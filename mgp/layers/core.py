@@ -116,10 +116,9 @@ class Activation(Layer):
 class Identity(Layer):
     """Returns its inputs unchanged (any structure): a placeholder, as Keras's."""
 
-    supports_masking = True
-
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # masks pass through
 
     def call(self, inputs, training=False):
         return inputs

@@ -211,6 +211,7 @@ class Dot(_Merge):
             raise ValueError(f"Dot: axes must be an int or a pair of ints, got {axes!r}")
         self.axes = axes
         self.normalize = bool(normalize)
+        self.supports_masking = True  # takes masked inputs; its output has none (compute_mask)
 
     def _axes_for(self, shapes):
         axes = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes

@@ -61,7 +61,10 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
     """
 
     rank, pool_mode = 1, "average"
-    supports_masking = True
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format, keepdims, **kwargs)
+        self.supports_masking = True  # takes the mask; its output has none (compute_mask)
 
     def call(self, inputs, mask=None, training=False):
         if mask is None:

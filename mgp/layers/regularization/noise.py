@@ -24,6 +24,7 @@ class _Noise(Layer):
         setattr(self, self._amount, float(amount))
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
+        self.supports_masking = True  # masks pass through, as Keras's
 
     def _normal(self, x, mean, stddev):
         """Normal noise of x's shape and dtype, on x's device."""
