@@ -18,3 +18,4 @@ from mgp.ops.nn import (  # noqa: F401
     conv2d, max_pool2d, avg_pool2d, global_avg_pool2d, batch_norm,
     conv, conv_transpose, depthwise_conv, separable_conv, max_pool, average_pool,
 )
+from mgp.ops.nn import ctc_loss, ctc_decode  # noqa: F401
