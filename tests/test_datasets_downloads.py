@@ -153,13 +153,13 @@ def test_interrupted_download_leaves_nothing(server, monkeypatch, isolated):
     serve(server, monkeypatch, imdb, "imdb.npz", npz(imdb_arrays()))
     monkeypatch.setattr(_files, "_CHUNK", 1024)
 
-    class Interrupted(_files.tqdm):
+    class Interrupted(_files._tqdm()):
         def update(self, n=1):
             if self.n > 2048:
                 raise KeyboardInterrupt
             return super().update(n)
 
-    monkeypatch.setattr(_files, "tqdm", Interrupted)
+    monkeypatch.setattr(_files, "_tqdm", lambda: Interrupted)
     with pytest.raises(KeyboardInterrupt):
         imdb.load_data()
     assert files_in(isolated) == []
