@@ -1046,3 +1046,66 @@ def test_a_missing_name_says_so_and_an_unknown_one_does_not():
     with pytest.raises(AttributeError, match=r"module 'mgp.ops' has no attribute 'no_such_op'"):
         ops.no_such_op  # noqa: B018
     assert not hasattr(ops.nn, "no_such_op")
+
+
+# ======================================== on the stand-in GPU ========================================
+
+@pytest.fixture
+def cuda(monkeypatch):
+    """mgp on tests/fake_cupy.py (as strict as CuPy about host and device arrays) for the test."""
+    import sys
+
+    import fake_cupy
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(fake_cupy, "visible_gpus", 1)
+    mgp.set_device("cuda")
+    yield fake_cupy
+    mgp.set_device("cpu")
+
+
+def _device_inputs(args):
+    return [mgp.tensor(a, dtype=a.dtype) if isinstance(a, np.ndarray) else
+            tuple(mgp.tensor(v, dtype=v.dtype) for v in a) if isinstance(a, tuple) and a and
+            all(isinstance(v, np.ndarray) for v in a) else a for a in args]
+
+
+@pytest.mark.parametrize("row", ROWS + IMG_ROWS, ids=repr)
+def test_on_the_stand_in_gpu_as_on_the_cpu(row, cuda):
+    """Every op runs on device arrays without a host round trip the stand-in refuses, and gives
+    the CPU's values (its arithmetic is NumPy's)."""
+    op = _op(ops, row.op)
+    mgp.set_device("cpu")
+    expected = _leaves(op(*row.args, **row.kwargs))
+    mgp.set_device("cuda")
+    result = op(*_device_inputs(row.args), **row.kwargs)
+    got = [mgp.backend.to_numpy(o.data) if isinstance(o, mgp.Tensor) else np.asarray(o)
+           for o in (result if isinstance(result, (tuple, list)) else [result])]
+    got = [leaf for g in got for leaf in ([g] if not isinstance(g, (tuple, list)) else g)]
+    if row.compare is not None and row.op in ("empty", "empty_like"):
+        return
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(np.asarray(g, dtype=e.dtype), e, rtol=1e-6, atol=1e-6,
+                                   err_msg=row.name)
+
+
+@pytest.mark.parametrize("row", GRAD_ROWS, ids=repr)
+def test_gradients_on_the_stand_in_gpu_as_on_the_cpu(row, cuda):
+    """Each backward runs on device arrays too, with the CPU's gradients."""
+    positions = _differentiable(row)
+    grads = []
+    for device in ("cpu", "cuda"):
+        mgp.set_device(device)
+        args = [mgp.tensor(a, dtype=a.dtype, requires_grad=True) if i in positions else
+                tuple(mgp.tensor(v, dtype=v.dtype, requires_grad=True) for v in a)
+                if isinstance(a, tuple) and a and all(isinstance(v, np.ndarray) for v in a)
+                else mgp.tensor(a, dtype=a.dtype) if isinstance(a, np.ndarray) else a
+                for i, a in enumerate(row.args)]
+        out = _combined(_op(ops, row.op)(*args, **row.kwargs))
+        out.backward(mgp.tensor(np.linspace(-1, 1, out.size).reshape(out.shape),
+                                dtype=out.dtype))
+        leaves = [t for a in args for t in (a if isinstance(a, tuple) else (a,))
+                  if isinstance(t, mgp.Tensor) and t.requires_grad]
+        grads.append([np.zeros(t.shape) if t.grad is None else mgp.backend.to_numpy(t.grad)
+                      for t in leaves])
+    for cpu, gpu in zip(*grads):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-5, atol=1e-6, err_msg=row.name)
