@@ -1109,3 +1109,20 @@ def test_gradients_on_the_stand_in_gpu_as_on_the_cpu(row, cuda):
                       for t in leaves])
     for cpu, gpu in zip(*grads):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-5, atol=1e-6, err_msg=row.name)
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_signatures_are_keras_s(namespace):
+    """Every function: Keras's parameter names, order, kinds and defaults."""
+    import inspect
+    keras = oracles.keras()
+    theirs, mine = _op(keras, namespace), _op(mgp, namespace)
+    for name in (n for n in dir(theirs) if not n.startswith("_")):
+        fn = getattr(theirs, name)
+        if inspect.ismodule(fn) or not hasattr(mine, name):
+            continue
+        expected = [(p.name, p.default, p.kind) for p in
+                    inspect.signature(fn).parameters.values()]
+        got = [(p.name, p.default, p.kind) for p in
+               inspect.signature(getattr(mine, name)).parameters.values()]
+        assert got == expected, f"{namespace}.{name}"
