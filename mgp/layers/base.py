@@ -12,28 +12,15 @@ import numpy as np
 
 from mgp import initializers
 from mgp.backend import xp
+from mgp.config import unique_name  # noqa: F401  (layers, models and optimizers name by it)
 from mgp.tensor import Tensor, no_grad
 from mgp.variables import Variable
-
-_name_counts = {}
 
 
 def snake_case(name):
     """Keras's `to_snake_case`: 'MaxPooling2D' -> 'max_pooling2d', 'Conv2D' -> 'conv2d'."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(base):
-    """'dense', then 'dense_1', 'dense_2', ... as Keras names layers."""
-    n = _name_counts.get(base, 0)
-    _name_counts[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
-
-
-def reset_names():
-    """Forget the names given so far (Keras's `clear_session`)."""
-    _name_counts.clear()
 
 
 class SymbolicTensor:
