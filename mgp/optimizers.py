@@ -208,6 +208,9 @@ class Optimizer:
         self._apply_weight_decay(variables, lr)
         for g, v in zip(grads, variables):
             self.update_step(g, v, lr)
+        for v in variables:  # a weight's constraint (mgp.constraints) projects it after its update
+            if getattr(v, "constraint", None) is not None:
+                v.assign(v.constraint(v))
         self._iterations.data = np.asarray(self.iterations + 1, dtype=np.int64)
 
     def update_step(self, gradient, variable, learning_rate):

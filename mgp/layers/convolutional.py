@@ -1,9 +1,9 @@
 """Conv2D: 2-D convolution over images (im2col plus one GEMM, in `mgp.ops.nn.conv2d`)."""
 import numpy as np
 
-from mgp import activations, initializers, ops
+from mgp import activations, constraints, initializers, ops, regularizers
 from mgp.layers._utils import (check_rank, conv_output_length, describe, floating,
-                               normalize_data_format, normalize_padding, normalize_tuple, reject,
+                               normalize_data_format, normalize_padding, normalize_tuple,
                                serialize_initializer)
 from mgp.layers.base import Layer
 
@@ -22,7 +22,7 @@ class Conv2D(Layer):
         groups: only 1 (grouped convolution is not implemented).
         activation, use_bias, kernel_initializer, bias_initializer: as in `Dense`.
         kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint: accepted for Keras compatibility; only None is supported.
+            bias_constraint: as in `Dense`.
 
     Weights: `kernel` (kernel_h, kernel_w, in_channels, filters) and `bias` (filters,).
 
@@ -39,15 +39,12 @@ class Conv2D(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters < 1:
             raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
         if groups != 1:
             raise NotImplementedError(f"Conv2D: grouped convolution is not supported by mgp; got "
                                       f"groups={groups!r} (only 1)")
-        reject("Conv2D", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-               activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-               bias_constraint=bias_constraint)
         self.filters = int(filters)
         self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size")
         self.strides = normalize_tuple(strides, 2, "strides")
@@ -59,6 +56,10 @@ class Conv2D(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     @property
@@ -75,10 +76,14 @@ class Conv2D(Layer):
         if channels is None:
             raise ValueError(f"{describe(self)} needs a known number of input channels, got "
                              f"shape {tuple(input_shape)}")
-        self.kernel = self.add_weight(self.kernel_size + (channels, self.filters),
-                                      self.kernel_initializer, name="kernel")
+        self.kernel = self.add_weight(shape=self.kernel_size + (channels, self.filters),
+                                      initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias")
+            self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer,
+                                        name="bias", regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def call(self, inputs, training=False):
         x = floating(inputs, self.dtype)
@@ -113,9 +118,11 @@ class Conv2D(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": serialize_initializer(self.kernel_initializer),
                 "bias_initializer": serialize_initializer(self.bias_initializer),
-                "kernel_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "kernel_constraint": None,
-                "bias_constraint": None}
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
     def __repr__(self):
         return f"<Conv2D name={self.name}, filters={self.filters}, " \

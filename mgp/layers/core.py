@@ -1,8 +1,8 @@
-"""Dense and Activation."""
+"""Dense, Activation and Lambda."""
 import numpy as np
 
-from mgp import activations, initializers, ops
-from mgp.layers._utils import describe, floating, reject, serialize_initializer
+from mgp import activations, constraints, initializers, ops, regularizers
+from mgp.layers._utils import describe, floating, serialize_initializer
 from mgp.layers.base import Layer
 
 
@@ -17,10 +17,12 @@ class Dense(Layer):
         use_bias: whether to add a bias vector.
         kernel_initializer, bias_initializer: names, configs or initializers
             (Keras's defaults: 'glorot_uniform', 'zeros').
-        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-            bias_constraint: accepted for Keras compatibility; only None is supported.
+        kernel_regularizer, bias_regularizer: penalties on the weights (`mgp.regularizers`),
+            added to the training loss. activity_regularizer: a penalty on the outputs.
+        kernel_constraint, bias_constraint: projections applied after each optimizer update
+            (`mgp.constraints`).
 
-    Weights: `kernel` (in_features, units) and `bias` (units,), float32.
+    Weights: `kernel` (in_features, units) and `bias` (units,), float32. Masks pass through.
 
     Example:
         >>> layer = Dense(10, activation="softmax")
@@ -34,27 +36,33 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
-        reject("Dense", kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-               activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-               bias_constraint=bias_constraint)
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.supports_masking = True
         self.kernel = self.bias = None
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(f"{describe(self)} needs inputs of shape (batch, ..., features) with "
                              f"a known last dimension, got {tuple(input_shape)}")
-        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer,
-                                      name="kernel")
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
+                                      initializer=self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight((self.units,), self.bias_initializer, name="bias")
+            self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer,
+                                        name="bias", regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def call(self, inputs, training=False):
         x = floating(inputs, self.dtype)
@@ -79,9 +87,10 @@ class Dense(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": serialize_initializer(self.kernel_initializer),
                 "bias_initializer": serialize_initializer(self.bias_initializer),
-                "kernel_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "kernel_constraint": None,
-                "bias_constraint": None}
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
     def __repr__(self):
         return f"<Dense name={self.name}, units={self.units}, " \
@@ -94,6 +103,8 @@ class Activation(Layer):
     Args:
         activation: a name ('relu', 'softmax', ...) or a callable.
 
+    Masks pass through.
+
     Example:
         >>> Activation("relu")(np.array([[-1.0, 2.0]])).data
         array([[0., 2.]], dtype=float32)
@@ -102,6 +113,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
+        self.supports_masking = True
 
     def call(self, inputs, training=False):
         return self.activation(floating(inputs, self.dtype))

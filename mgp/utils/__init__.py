@@ -1,9 +1,15 @@
-"""Utilities: one-hot labels and the one seed that makes a run reproducible."""
+"""Utilities, as Keras's `keras.utils` has them: one-hot labels, the one seed that makes a run
+reproducible, padding sequences, normalizing arrays, and unpacking the batches the step methods
+receive. Each family lives in a module of this package."""
 import random
 
 import numpy as np
 
 from mgp import backend
+from mgp.utils.data_adapter_utils import (  # noqa: F401
+    pack_x_y_sample_weight, unpack_x_y_sample_weight)
+from mgp.utils.numerical_utils import normalize  # noqa: F401
+from mgp.utils.sequence_utils import pad_sequences  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):
