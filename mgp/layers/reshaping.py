@@ -32,6 +32,9 @@ class Flatten(Layer):
         rest = tuple(input_shape)[1:]
         return (input_shape[0], None if None in rest else math.prod(rest))
 
+    def _output_dtype(self, inputs):
+        return inputs.dtype  # no cast: uint8 pixels stay uint8
+
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
 
@@ -73,6 +76,9 @@ class Reshape(Layer):
 
     def call(self, inputs, training=False):
         return ops.reshape(inputs, (inputs.shape[0],) + self._resolve(inputs.shape[1:]))
+
+    def _output_dtype(self, inputs):
+        return inputs.dtype
 
     def compute_output_shape(self, input_shape):
         rest = tuple(input_shape)[1:]

@@ -1,7 +1,9 @@
-"""Models: Sequential, functional and subclassed `Model`, and loading saved models."""
+"""Models: Sequential, functional and subclassed `Model`, cloning them, and loading saved
+models."""
 from mgp.models.model import Model
 from mgp.models.sequential import Sequential
 from mgp.models.serialization import register_serializable
+from mgp.models.cloning import clone_model
 
 
 def load_model(filepath, custom_objects=None, compile=True):

@@ -447,11 +447,13 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
-        """One `train_step` on the whole of (x, y); returns the logs (the metrics accumulate
-        over calls until `reset_metrics()`)."""
+        """One `train_step` on the whole of (x, y); returns this batch's logs."""
         self._require_compiled("train_on_batch")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("train_on_batch takes sample_weight or class_weight, not both")
         xs, ys, weights, n, _ = self._data(x, y, sample_weight, class_weight, 1,
                                            "train_on_batch")
+        self.reset_metrics()
         logs = _pythonify(self.train_step(self._batch(xs, ys, weights, slice(None))))
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
@@ -459,6 +461,7 @@ class Trainer:
         """One `test_step` on the whole of (x, y); returns the logs."""
         self._require_compiled("test_on_batch")
         xs, ys, weights, n, _ = self._data(x, y, sample_weight, None, 1, "test_on_batch")
+        self.reset_metrics()
         with no_grad():
             logs = _pythonify(self.test_step(self._batch(xs, ys, weights, slice(None))))
         return logs if return_dict else self._flatten_metrics_in_order(logs)

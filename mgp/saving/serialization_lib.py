@@ -113,13 +113,18 @@ def serialize_keras_object(obj):
     config = obj.get_config()
     if not isinstance(config, dict):
         raise TypeError(f"{cls.__name__}.get_config() must return a dict, got {config!r}")
+    try:
+        config = serialize_keras_object(config)
+    except (TypeError, ValueError) as e:
+        name = getattr(obj, "name", None)
+        raise type(e)(f"{cls.__name__}" + (f" '{name}'" if isinstance(name, str) else "")
+                      + f": {e}") from None
     from mgp.models.model import Model
     if isinstance(obj, Model) and obj._is_graph_network and cls is Model:
         out = {"module": "keras.src.models.functional", "class_name": "Functional",
-               "config": serialize_keras_object(config), "registered_name": "Functional"}
+               "config": config, "registered_name": "Functional"}
     else:
-        out = {"module": _keras_module(cls), "class_name": cls.__name__,
-               "config": serialize_keras_object(config),
+        out = {"module": _keras_module(cls), "class_name": cls.__name__, "config": config,
                "registered_name": None if _is_builtin(cls) else get_registered_name(cls)}
     build = getattr(obj, "get_build_config", None)
     if build is not None:
