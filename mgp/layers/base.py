@@ -221,21 +221,26 @@ class Layer:
 
     @property
     def weights(self):
-        """All weights: trainable first, then non-trainable (as Keras orders them)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """All weights in Keras 3's order: this layer's own (trainable first), then each
+        sublayer's `weights` in turn (so a model lists them layer by layer)."""
+        return _unique([w for w in self._own_weights if w.trainable] +
+                       [w for w in self._own_weights if not w.trainable] +
+                       [w for l in self._sublayers() for w in l.weights])
 
     @property
     def trainable_weights(self):
+        """The weights training updates, in `weights` order (none when not trainable)."""
         if not self.trainable:
             return []
-        own = [w for w in self._own_weights if w.trainable]
-        return own + [w for l in self._sublayers() for w in l.trainable_weights
-                      if all(w is not o for o in own)]
+        return _unique([w for w in self._own_weights if w.trainable] +
+                       [w for l in self._sublayers() for w in l.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        trainable = self.trainable_weights
-        return [w for w in self._all_weights() if all(w is not t for t in trainable)]
+        if not self.trainable:
+            return self.weights
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
 
     # Keras 3 names the same lists "variables" too
     variables = property(lambda self: self.weights)
@@ -579,6 +584,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _unique(weights):
+    seen, out = set(), []
+    for w in weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
 
 
 def _dtype_of(dtype):
