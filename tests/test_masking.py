@@ -172,3 +172,25 @@ def test_several_tensor_arguments_get_their_own_masks():
     pair(masked, mgp.tensor(X))
     np.testing.assert_array_equal(pair.masks[0].numpy(), EXPECTED)
     assert pair.masks[1] is None
+
+
+def test_batch_normalization_trains_on_the_unmasked_steps_only_as_keras():
+    import torch
+    x = np.random.default_rng(2).normal(2, 3, size=(3, 5, 4)).astype(np.float32)
+    mask = EXPECTED
+    ours, theirs = mgp.layers.BatchNormalization(momentum=0.5), \
+        keras.layers.BatchNormalization(momentum=0.5)
+    ours(x), theirs(x)
+    theirs.set_weights(ours.get_weights())
+    g = np.random.default_rng(3).normal(size=x.shape).astype(np.float32)
+    x_ours, x_theirs = mgp.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_ours = ours(x_ours, training=True, mask=mask)
+    out_theirs = theirs(x_theirs, training=True, mask=torch.tensor(mask))
+    np.testing.assert_allclose(out_ours.numpy(), to_numpy(out_theirs), rtol=1e-5, atol=1e-5)
+    (out_ours * g).sum().backward()
+    (out_theirs * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(x_ours.grad, x_theirs.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):  # moving statistics
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="one axis less than the inputs"):
+        ours(x, training=True, mask=np.ones((3, 5, 4), bool))

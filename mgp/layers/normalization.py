@@ -2,8 +2,11 @@
 import numpy as np
 
 from mgp import constraints, initializers, ops, regularizers
+from mgp.backend import xp
 from mgp.layers._utils import describe, floating, serialize_initializer
 from mgp.layers.base import Layer
+
+EPSILON = 1e-7  # Keras's backend.epsilon(), in the masked statistics' counts
 
 
 class BatchNormalization(Layer):
@@ -85,14 +88,22 @@ class BatchNormalization(Layer):
                                                initializer=self.moving_variance_initializer,
                                                trainable=False, name="moving_variance")
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
         x = floating(inputs, self.dtype)
         n = self.moving_mean.shape[0]
         if self._features(x.shape) != n:
             raise ValueError(f"{describe(self)} expected inputs with {n} features on axis "
                              f"{self.axis}, got {tuple(x.shape)}")
+        if mask is not None and mask.ndim != x.ndim - 1:
+            raise ValueError(f"{describe(self)}: the mask must have one axis less than the "
+                             f"inputs, got mask {tuple(mask.shape)} for inputs "
+                             f"{tuple(x.shape)}")
         if training and self.trainable:
-            out, mean, var = ops.nn.batch_norm(x, self.gamma, self.beta, self.axis, self.epsilon)
+            if mask is not None:  # statistics over the unmasked positions only, as Keras
+                out, mean, var = self._masked_batch_norm(x, mask)
+            else:
+                out, mean, var = ops.nn.batch_norm(x, self.gamma, self.beta, self.axis,
+                                                   self.epsilon)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean.data * m + mean * (1 - m))
             self.moving_variance.assign(self.moving_variance.data * m + var * (1 - m))
@@ -105,6 +116,24 @@ class BatchNormalization(Layer):
         if self.beta is not None:
             shift = shift + self.beta
         return x * ops.reshape(scale, bshape) + ops.reshape(shift, bshape)
+
+    def _masked_batch_norm(self, x, mask):
+        """Batch normalization with the mean and variance of the positions where `mask` is
+        True (composed from differentiable ops; returns the statistics as arrays too)."""
+        axis = self.axis % x.ndim
+        axes = tuple(i for i in range(x.ndim) if i != axis)
+        keep = xp.broadcast_to(xp.expand_dims(xp.asarray(mask.data, dtype=bool), -1), x.shape)
+        count = keep.sum(axis=axes, keepdims=True).astype(x.dtype) + x.dtype.type(EPSILON)
+        mean = ops.sum(ops.where(keep, x, 0.0), axis=axes, keepdims=True) / count
+        centered = ops.where(keep, x - mean, 0.0)
+        var = ops.sum(centered * centered, axis=axes, keepdims=True) / count
+        out = (x - mean) / ops.sqrt(var + self.epsilon)
+        bshape = mean.shape
+        if self.gamma is not None:
+            out = out * ops.reshape(self.gamma, bshape)
+        if self.beta is not None:
+            out = out + ops.reshape(self.beta, bshape)
+        return out, mean.data.reshape(-1), var.data.reshape(-1)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

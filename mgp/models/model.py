@@ -126,7 +126,7 @@ class Model(Trainer, Layer):
                              f"{len(given)}")
         return given
 
-    def call(self, inputs, training=False, mask=None):
+    def call(self, inputs, training=None, mask=None):
         if self._nodes is None:
             raise NotImplementedError(f"subclasses of Model must implement call(); model "
                                       f"'{self.name}' has no functional graph")
@@ -134,7 +134,9 @@ class Model(Trainer, Layer):
         functional.attach_input_masks(given, mask)
 
         def run(node, args, kwargs):
-            return node.layer(*args, **{"training": training, **kwargs})
+            if training is not None:  # the model's own training wins over a recorded one
+                kwargs = {**kwargs, "training": training}
+            return node.layer(*args, **kwargs)
         return functional.run_graph(self.inputs, self._nodes, self._outputs_structure, given,
                                     run)
 

@@ -487,7 +487,7 @@ def _metric_attributes(layer):
     """The Metric objects a layer holds as attributes (directly or in lists and dicts)."""
     found = []
     for name, value in vars(layer).items():
-        if name in ("_loss_tracker", "_compile_metrics", "_compile_loss"):
+        if name in ("_loss_tracker", "_compile_metrics", "_compile_loss", "_compile_config"):
             continue
         if isinstance(value, metrics_module.Metric):
             found.append(value)
