@@ -190,7 +190,7 @@ class Optimizer:
                 raise ValueError(f"unknown variable {v!r}: optimizer '{self.name}' was built "
                                  f"for other variables; create a new optimizer for these")
             if g is None:
-                missing.append(v.name)
+                missing.append(getattr(v, "path", v.name))
                 continue
             g = g.data if isinstance(g, Tensor) else xp.asarray(g)
             if g.shape != v.shape:

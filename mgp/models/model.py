@@ -188,6 +188,13 @@ class Model(Trainer, Layer):
                           include_optimizer=include_optimizer)
 
     # ---- config ----------------------------------------------------------------------------------
+    def to_json(self, **kwargs):
+        """The architecture as Keras's JSON (`mgp.models.model_from_json` reads it back)."""
+        import json
+
+        from mgp.saving.serialization_lib import serialize_keras_object
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
     def get_config(self):
         if self._nodes is None:  # a subclassed model: what Layer saves
             return {"name": self.name, "trainable": self.trainable}

@@ -18,6 +18,7 @@ from mgp.tensor import Tensor
 
 _registered = {}   # "Package>name" -> class or function
 _names = {}        # id(class or function) -> "Package>name"
+_scopes = []       # the dicts of the custom_object_scope blocks in effect, innermost last
 
 # where Keras 3 exports each of mgp's public modules
 _KERAS_MODULES = {
@@ -50,6 +51,33 @@ def register_keras_serializable(package="Custom", name=None):
     return decorator
 
 
+class CustomObjectScope:
+    """`with custom_object_scope({"MyLayer": MyLayer}):` makes those names resolvable while
+    loading inside the block, as if passed in `custom_objects` (Keras's scope)."""
+
+    def __init__(self, *custom_objects):
+        self.custom_objects = {}
+        for objects in custom_objects:
+            self.custom_objects.update(objects or {})
+
+    def __enter__(self):
+        _scopes.append(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc):
+        _scopes.remove(self.custom_objects)
+        return False
+
+
+custom_object_scope = CustomObjectScope
+
+
+def get_custom_objects():
+    """The registry of `register_keras_serializable` (registered name -> object); objects added
+    to this dict are resolvable by that name too, as in Keras."""
+    return _registered
+
+
 def get_registered_name(obj):
     """The name `obj` was registered under (`"Custom>MyLayer"`), else its own name."""
     return _names.get(id(obj), getattr(obj, "__name__", type(obj).__name__))
@@ -57,9 +85,9 @@ def get_registered_name(obj):
 
 def get_registered_object(name, custom_objects=None):
     """The class or function registered (or passed in `custom_objects`) under `name`."""
-    custom_objects = custom_objects or {}
-    if name in custom_objects:
-        return custom_objects[name]
+    for objects in [custom_objects or {}] + _scopes[::-1]:
+        if name in objects:
+            return objects[name]
     return _registered.get(name)
 
 
@@ -161,7 +189,10 @@ def resolve(class_name, registered_name=None, module_objects=None, custom_object
             kind="object", module=None):
     """The class (or function) a config names, from custom_objects, the registered names and
     `module_objects` only."""
-    custom_objects = custom_objects or {}
+    scoped = {}
+    for objects in _scopes:
+        scoped.update(objects)
+    custom_objects = {**scoped, **(custom_objects or {})}
     for key in (registered_name, class_name):
         if key and key in custom_objects:
             return custom_objects[key]

@@ -12,6 +12,22 @@ from mgp.utils.numerical_utils import normalize  # noqa: F401
 from mgp.utils.sequence_utils import pad_sequences  # noqa: F401
 
 
+def __getattr__(name):
+    # the saving helpers Keras also exports here, from mgp.saving (loaded on first use)
+    if name in _FROM_SAVING:
+        from mgp import saving
+        return getattr(saving, name)
+    if name == "is_keras_tensor":
+        from mgp.layers.symbolic import SymbolicTensor
+        return lambda x: isinstance(x, SymbolicTensor)
+    raise AttributeError(f"module 'mgp.utils' has no attribute {name!r}")
+
+
+_FROM_SAVING = ("register_keras_serializable", "serialize_keras_object",
+                "deserialize_keras_object", "get_registered_name", "get_registered_object",
+                "custom_object_scope", "CustomObjectScope", "get_custom_objects")
+
+
 def to_categorical(x, num_classes=None):
     """One-hot encode integer labels.
 
