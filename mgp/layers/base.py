@@ -187,13 +187,28 @@ class Layer:
         self._own_weights.append(var)
         return var
 
+    # the base class's own bookkeeping, which never holds layers (skipped by the walk below,
+    # which every step takes several times)
+    _NOT_SUBLAYERS = frozenset(("_own_weights", "_losses", "_outbound", "_build_shapes_dict",
+                                "_input_shape_arg", "_compile_config", "inputs", "outputs",
+                                "_inputs_structure", "_outputs_structure", "_nodes",
+                                "_functional_layers"))
+
     def _sublayers(self):
         """Layers held as attributes (directly or in lists/tuples/dicts), in attribute order."""
         found, seen = [], set()
-        for value in vars(self).values():
-            if not isinstance(value, (Layer, list, tuple, dict)):
-                continue  # most attributes: numbers, strings, arrays (a third of the walk's time)
-            for item in flatten(value):
+        skip = self._NOT_SUBLAYERS
+        for key, value in vars(self).items():
+            kind = type(value)
+            if kind is list or kind is tuple or kind is dict:
+                if key in skip:
+                    continue
+                items = flatten(value)
+            elif isinstance(value, Layer):
+                items = (value,)
+            else:
+                continue  # most attributes: numbers, strings, arrays, functions, Variables
+            for item in items:
                 if isinstance(item, Layer) and item is not self and id(item) not in seen:
                     seen.add(id(item))
                     found.append(item)
@@ -304,13 +319,21 @@ class Layer:
         """The losses of the last call (`add_loss`, activity regularizers) of this layer and
         the layers below it, then the penalties of the regularized trainable weights (computed
         from their current values, so they can be differentiated)."""
-        out = []
-        for layer in self._flatten_layers():
-            out.extend(layer._losses)
-        for w in self.trainable_weights:
-            if w.regularizer is not None:
-                out.append(w.regularizer(w))
-        return out
+        added, penalties, seen = [], [], set()
+
+        def walk(layer, trainable):  # one pass: each layer's losses, and its weights' penalties
+            if id(layer) in seen:
+                return
+            seen.add(id(layer))
+            added.extend(layer._losses)
+            trainable = trainable and layer.trainable
+            if trainable:
+                penalties.extend(w.regularizer(w) for w in layer._own_weights
+                                 if w.trainable and w.regularizer is not None)
+            for sub in layer._sublayers():
+                walk(sub, trainable)
+        walk(self, True)
+        return added + penalties
 
     def _clear_losses(self):
         for layer in self._flatten_layers():

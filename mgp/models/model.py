@@ -52,6 +52,8 @@ class Model(Trainer, Layer):
         self._inputs_structure, self._outputs_structure = inputs, outputs
         self.inputs, self.outputs = flat_inputs, flat_outputs
         self._nodes = nodes
+        # the graph does not change once made: its layers in Keras's order, found once
+        self._functional_layers = functional.functional_layers(flat_inputs, flat_outputs)
         self.built = True
 
     _is_graph_network = property(lambda self: self._nodes is not None)
@@ -64,11 +66,11 @@ class Model(Trainer, Layer):
         for functional models, in attribute order for subclassed ones."""
         if self._nodes is None:
             return self._sublayers()
-        return functional.functional_layers(self.inputs, self.outputs)
+        return list(self._functional_layers)
 
     def _sublayers(self):
         if self._nodes is not None:
-            return functional.functional_layers(self.inputs, self.outputs)
+            return list(self._functional_layers)
         return super()._sublayers()
 
     def get_layer(self, name=None, index=None):

@@ -160,8 +160,9 @@ class Trainer:
                 out.extend(self._compile_loss.metrics)
         seen = {id(m) for m in out}
         for layer in self._flatten_layers():
-            if layer is not self and isinstance(layer, Trainer):
-                continue
+            if layer is not self and isinstance(layer, Trainer) or \
+                    type(layer).__module__.startswith("mgp."):
+                continue  # a sub-model's metrics are its own; mgp's layers hold none
             for m in _metric_attributes(layer):
                 if id(m) not in seen:
                     seen.add(id(m))
@@ -252,11 +253,12 @@ class Trainer:
         returns the logs. Override to customize training."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
-        self.zero_grad()
+        weights = self.trainable_weights[:]  # after the call: a subclassed model builds on it
+        for v in weights:  # self.zero_grad(): only these can hold gradients
+            v.grad = None
         loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                   training=True)
         self._loss_tracker.update_state(loss, sample_weight=_first_batch_size(x))
-        weights = self.trainable_weights[:]  # after the call: a subclassed model builds on it
         if weights:
             loss.backward()
             with no_grad():
