@@ -291,6 +291,9 @@ class Trainer:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if x is None:
             raise ValueError(f"{what}() needs input data x")
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError(f"{what}() takes sample_weight or class_weight, not both (as "
+                             f"Keras): fold the class weights into sample_weight")
         xs = arrays.to_host(x, "x")
         n = arrays.num_samples(xs, "x")
         if n == 0:
@@ -451,8 +454,6 @@ class Trainer:
                        return_dict=False):
         """One `train_step` on the whole of (x, y); returns this batch's logs."""
         self._require_compiled("train_on_batch")
-        if class_weight is not None and sample_weight is not None:
-            raise ValueError("train_on_batch takes sample_weight or class_weight, not both")
         xs, ys, weights, n, _ = self._data(x, y, sample_weight, class_weight, 1,
                                            "train_on_batch")
         self.reset_metrics()
