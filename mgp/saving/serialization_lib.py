@@ -128,8 +128,9 @@ def serialize_keras_object(obj):
                                                        "dtype": obj.dtype.name}}
     if callable(obj) and not hasattr(obj, "get_config"):  # a function
         if getattr(obj, "__name__", "") == "<lambda>":
-            raise ValueError("cannot serialize a lambda: mgp never saves Python code; use a "
-                             "named function registered with register_keras_serializable")
+            raise ValueError("its function is a Python lambda, which mgp cannot save: mgp saves "
+                         "functions by name, never their code; use a named function "
+                         "registered with mgp.saving.register_keras_serializable()")
         name = get_registered_name(obj)
         return {"module": _keras_module(obj) if obj.__module__.startswith("mgp.")
                 else obj.__module__, "class_name": "function", "config": name,
