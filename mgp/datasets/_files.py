@@ -13,8 +13,6 @@ import os
 import urllib.request
 import warnings
 
-from tqdm.auto import tqdm
-
 from mgp.saving.atomic import atomic_open
 
 DOWNLOAD_TIMEOUT = 60  # seconds without data before a download is abandoned
@@ -37,6 +35,24 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+def _tqdm():
+    """tqdm's notebook bar in a Jupyter kernel that has ipywidgets, its text bar elsewhere.
+
+    Imported here, not at the top: `tqdm.auto` warns as it is imported in a kernel without
+    ipywidgets, and `import mgp` must not.
+    """
+    from mgp.callbacks.progbar import _in_notebook
+    if _in_notebook():
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+            return tqdm
+        except ImportError:
+            pass
+    from tqdm.std import tqdm
+    return tqdm
+
+
 def download(origin, path, sha256=None):
     """Download `origin` to `path` atomically, with a tqdm progress bar.
 
@@ -49,7 +65,7 @@ def download(origin, path, sha256=None):
     with urllib.request.urlopen(origin, timeout=DOWNLOAD_TIMEOUT) as response:
         total = response.headers.get("Content-Length")
         total = int(total) if total else None
-        bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+        bar = _tqdm()(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                    desc=os.path.basename(path))
         with bar, atomic_open(path, "wb") as f:
             for chunk in iter(lambda: response.read(_CHUNK), b""):

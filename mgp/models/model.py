@@ -57,7 +57,13 @@ class Model(Trainer, Layer):
         self.built = True
 
     _is_graph_network = property(lambda self: self._nodes is not None)
-    _graph = property(lambda self: self._nodes)  # what the weights layout looks for
+    @property
+    def _graph(self):
+        """The graph's SymbolicTensors, each after the ones its call reads (None for a
+        subclassed model): what the summary, plot_model and the weights layout walk."""
+        if self._nodes is None:
+            return None
+        return [sym for node in self._nodes for sym in node.outputs]
 
     # ---- structure -------------------------------------------------------------------------------
     @property

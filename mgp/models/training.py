@@ -412,8 +412,9 @@ class Trainer:
         if steps is not None:
             num_steps = min(num_steps, int(steps))
         # validation inside fit reuses fit's callbacks, so their on_test_* hooks fire (as Keras)
-        cbs = _callback_list or CallbackList(callbacks, model=self,
-                                             verbose=resolve_verbose(verbose), steps=num_steps)
+        verbose = resolve_verbose(verbose)
+        cbs = _callback_list or CallbackList(callbacks, model=self, add_progbar=verbose != 0,
+                                             verbose=verbose, steps=num_steps)
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
@@ -436,7 +437,8 @@ class Trainer:
         num_steps = math.ceil(n / batch_size)
         if steps is not None:
             num_steps = min(num_steps, int(steps))
-        cbs = CallbackList(callbacks, model=self, verbose=resolve_verbose(verbose),
+        verbose = resolve_verbose(verbose)
+        cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            steps=num_steps)
         cbs.on_predict_begin()
         chunks = []

@@ -1,11 +1,13 @@
 """Utilities, as Keras's `keras.utils` has them: one-hot labels, the one seed that makes a run
-reproducible, padding sequences, normalizing arrays, and unpacking the batches the step methods
-receive. Each family lives in a module of this package."""
+reproducible, the progress bar, padding sequences, normalizing arrays, unpacking the batches
+the step methods receive, and pictures (the autograd graph, a model's layers, training curves,
+what a convnet learned). Each family lives in a module of this package."""
 import random
 
 import numpy as np
 
 from mgp import backend
+from mgp.callbacks.progbar import Progbar  # noqa: F401
 from mgp.utils.data_adapter_utils import (  # noqa: F401
     pack_x_y_sample_weight, unpack_x_y_sample_weight)
 from mgp.utils.numerical_utils import normalize  # noqa: F401
@@ -63,3 +65,9 @@ def set_random_seed(seed):
     random.seed(seed)
     np.random.seed(seed)
     backend.seed(seed)
+
+
+# pictures (Graphviz and matplotlib are optional, used only when a picture is asked for)
+from mgp.utils.graph import draw_graph  # noqa: E402, F401
+from mgp.utils.model_visualization import model_to_dot, plot_model  # noqa: E402, F401
+from mgp.utils.plotting import plot_activations, plot_filters, plot_history  # noqa: E402, F401
