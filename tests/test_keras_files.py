@@ -79,6 +79,24 @@ def test_zoo_built_in_mgp_has_keras_weights_layout_and_predictions():
         np.testing.assert_allclose(a, np.asarray(b), atol=1e-5)
 
 
+def test_window_layers_of_every_rank_load_and_predict_as_keras(tmp_path):
+    """Convolutions, pools, padding, cropping, upsampling of 1, 2 and 3 axes, the reshaping and
+    noise layers, Dot and Identity: Keras's file in mgp, mgp's build as Keras's, mgp's file in
+    Keras. (The last Dense and Dot sum hundreds of products: float32 rounding, relative.)"""
+    model = load_model(path("zoo_windows.keras"))
+    d = data("zoo_windows")
+    x = [d["x0"], d["x1"], d["x2"]]
+    np.testing.assert_allclose(model.predict(x, verbose=0), d["y"], rtol=1e-5, atol=1e-5)
+    assert model.optimizer.iterations == 0  # compiled, never trained: no state to restore
+    ours = fx.zoo_windows(mgp)
+    fx.fill(ours)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), d["y"], rtol=1e-5, atol=1e-5)
+    ours.save(tmp_path / "windows.keras")
+    theirs = keras.models.load_model(str(tmp_path / "windows.keras"))
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)), d["y"], rtol=1e-5,
+                               atol=1e-5)
+
+
 def test_sequential_loads_and_predicts_as_keras():
     model = load_model(path("stack.keras"))
     d = data("stack")

@@ -169,6 +169,9 @@ def load_model(filepath, custom_objects=None, compile=True):
     if compiled:
         _compile(model, configs["compile_config"], custom_objects, filepath)
     has_state = compiled and "optimizer" in contents.groups
+    if has_state and not model.optimizer.built and \
+            len(contents.arrays("optimizer")) == len(model.optimizer.variables):
+        has_state = False  # it never stepped: only its counter (0) and rate, as the config has
     pairs, opt_arrays = h5format.plan(model, contents,
                                       optimizer="require" if has_state else "skip")
     h5format.assign(model, pairs, opt_arrays)
