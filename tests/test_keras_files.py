@@ -249,7 +249,7 @@ def test_mgp_config_json_is_keras_s(tmp_path):
             theirs["compile_config"][key]["class_name"]
 
 
-# ---- every loss, metric and optimizer class in a compile config, both ways ------------------------
+# ---- every loss, metric and optimizer class in a compile config, both ways -----------------------
 REQUIRED = {"IoU": dict(num_classes=3, target_class_ids=[0]), "MeanIoU": dict(num_classes=3),
             "OneHotIoU": dict(num_classes=3, target_class_ids=[1]),
             "OneHotMeanIoU": dict(num_classes=3), "PrecisionAtRecall": dict(recall=0.5),
