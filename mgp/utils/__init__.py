@@ -11,6 +11,7 @@ from mgp.callbacks.progbar import Progbar  # noqa: F401
 from mgp.utils.data_adapter_utils import (  # noqa: F401
     pack_x_y_sample_weight, unpack_x_y_sample_weight)
 from mgp.utils.numerical_utils import normalize  # noqa: F401
+from mgp.utils.py_dataset import PyDataset, Sequence  # noqa: F401
 from mgp.utils.sequence_utils import pad_sequences  # noqa: F401
 
 
