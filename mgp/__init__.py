@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 
 # The Keras-style API, module by module as Keras spells it.
 from mgp import (  # noqa: E402
-    activations, backend, callbacks, constraints, datasets, initializers, layers, losses,
-    metrics, models, optimizers, regularizers, saving, utils,
+    activations, backend, callbacks, constraints, datasets, distribution, initializers, layers,
+    losses, metrics, models, optimizers, regularizers, saving, utils,
 )
 from mgp.layers import Input  # noqa: E402
 from mgp.models import Model, Sequential  # noqa: E402
