@@ -88,6 +88,7 @@ class GradientReducer:
     Attributes:
         seconds: time spent on the gradients' communication (packing, MPI calls, waiting).
         wait_seconds: the part of it spent waiting in `apply` for allreduces to finish.
+        messages: allreduces sent; early: those the backward pass started.
     """
 
     def __init__(self, comm, bucket_cap_mb=25.0):
@@ -99,6 +100,7 @@ class GradientReducer:
         self._handles = []
         self._started = []  # requests the backward pass started in the open step
         self.seconds = self.wait_seconds = 0.0
+        self.messages = self.early = 0
 
     def buckets_for(self, variables):
         key = tuple(id(v) for v in variables)
@@ -155,12 +157,15 @@ class GradientReducer:
         buckets = self.buckets_for([v for _, v in pairs])
         for bucket in buckets:
             mine = [grads[id(v)] for v in bucket.variables]
-            if not bucket.holds(mine):
+            if bucket.holds(mine):
+                self.early += 1
+            else:
                 if bucket.request is not None:  # started early on other arrays: let it finish
                     self.comm.wait([bucket.request], "a gradient allreduce")
                 for i, g in enumerate(mine):
                     bucket.pack(i, g, self.count)
                 bucket.start(self.comm, self.count)
+            self.messages += 1
         waited = time.perf_counter()
         self.comm.wait([b.request for b in buckets], "the gradient allreduce")
         self.wait_seconds += time.perf_counter() - waited
