@@ -232,7 +232,7 @@ def test_compute_loss_and_compute_metrics_overrides_as_keras():
     assert_same_run(histories, models)
 
 
-# ---- a GAN: two models, two optimizers, compile() overridden --------------------------------------
+# ---- a GAN: two models, two optimizers, compile() overridden -------------------------------------
 LATENT = 3
 NOISE = rng.standard_normal((48, LATENT)).astype(np.float32)
 
@@ -328,7 +328,7 @@ def test_gan_with_two_optimizers_as_keras():
     assert models[0].d_optimizer.iterations == models[0].g_optimizer.iterations == 3
 
 
-# ---- the pieces on their own ----------------------------------------------------------------------
+# ---- the pieces on their own ---------------------------------------------------------------------
 def test_step_data_as_fit_evaluate_and_predict_hand_it():
     seen = []
 

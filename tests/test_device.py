@@ -170,6 +170,14 @@ OPS = [
      + F.avg_pool2d(x, 2, padding="same").sum() + F.global_avg_pool2d(x).sum(),
      [_t(2, 5, 5, 2)]),
     ("batch_norm", lambda x, g, b: F.batch_norm(x, g, b)[0], [_t(4, 3), _t(3), _t(3)]),
+    ("conv1d_grouped_conv3d", lambda x, k, v, w: mgp.ops.conv(x, k, 2, "same").sum()
+     + mgp.ops.conv(v, w, 1, "valid", "channels_first").sum(),
+     [_t(2, 7, 4), _t(3, 2, 4), _t(1, 2, 4, 3, 3), _t(2, 2, 2, 2, 3)]),
+    ("conv_transpose_depthwise", lambda x, k, d: mgp.ops.conv_transpose(x, k, 2, "same").sum()
+     + mgp.ops.depthwise_conv(x, d, 1, "same").sum(),
+     [_t(2, 4, 3, 2), _t(3, 3, 3, 2), _t(2, 2, 2, 2)]),
+    ("pools_nd", lambda x, y: mgp.ops.max_pool(x, 2, 1, "same").sum()
+     + mgp.ops.average_pool(y, 3, 2, "same").sum(), [_t(1, 4, 3, 4, 2), _t(2, 7, 3)]),
 ]
 
 

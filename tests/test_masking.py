@@ -159,6 +159,9 @@ def test_several_tensor_arguments_get_their_own_masks():
     MaskSteps, _ = mask_layers(mgp)
 
     class Pair(mgp.layers.Layer):
+        def compute_mask(self, inputs, mask=None):
+            return None  # consumes the masks
+
         def call(self, query, value, query_mask=None, value_mask=None):
             self.masks = (query_mask, value_mask)
             return query
@@ -194,3 +197,20 @@ def test_batch_normalization_trains_on_the_unmasked_steps_only_as_keras():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="one axis less than the inputs"):
         ours(x, training=True, mask=np.ones((3, 5, 4), bool))
+
+
+def test_the_mask_on_a_model_s_output_weights_its_loss_and_metrics_as_keras():
+    y = np.random.default_rng(4).normal(size=(3, 5, 2)).astype(np.float32)
+    runs, models = [], []
+    for k in (mgp, keras):
+        MaskSteps, _ = mask_layers(k)
+        inputs = k.Input((None, 4))
+        model = k.Model(inputs, k.layers.Dense(2)(MaskSteps()(inputs)))
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    for model in models:
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        runs.append(model.fit(X, y, batch_size=3, epochs=2, shuffle=False, verbose=0).history)
+    assert set(runs[0]) == set(runs[1])
+    for key in runs[0]:
+        np.testing.assert_allclose(runs[0][key], runs[1][key], rtol=1e-5, err_msg=key)

@@ -102,7 +102,7 @@ def test_nested_models_infer_shapes_symbolically():
     assert model.predict(np.ones((3, 6, 4)), verbose=0).shape == (3, 6, 5)
 
 
-# ---- layers without compute_output_shape: probes of two sizes -------------------------------------
+# ---- layers without compute_output_shape: probes of two sizes ------------------------------------
 def user_layers(k):
     ops = k.ops
 

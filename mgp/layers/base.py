@@ -407,8 +407,11 @@ class Layer:
     def _prepare_call(self, inputs, args, kwargs):
         """Resolve `training` and fill in the masks as Keras's `__call__` does; returns the
         kwargs for `call` and the mask of the first argument (for `compute_mask`)."""
-        names, defaults, _ = _signature(_function(self.call))
+        names, defaults, takes_kwargs = _signature(_function(self.call))
         kwargs = dict(kwargs)
+        given_mask = None
+        if "mask" in kwargs and "mask" not in names and not takes_kwargs:
+            given_mask = kwargs.pop("mask")  # for compute_mask only (a Keras config records it)
         if "training" in kwargs:
             training = kwargs.pop("training")
         elif _context.training is not None:
@@ -427,8 +430,8 @@ class Layer:
             for key, value in tensors.items():
                 if f"{key}_mask" in names and kwargs.get(f"{key}_mask") is None:
                     kwargs[f"{key}_mask"] = map_structure(get_mask, value)
-        if kwargs.get("mask") is not None:
-            previous_mask = kwargs["mask"]
+        if kwargs.get("mask") is not None or given_mask is not None:
+            previous_mask = kwargs.get("mask", given_mask)
         else:
             previous_mask = map_structure(get_mask, inputs)
         return kwargs, previous_mask

@@ -1,4 +1,4 @@
-"""Dense, Activation and Lambda."""
+"""Dense, Activation, Lambda and Identity."""
 import inspect
 
 import numpy as np
@@ -248,3 +248,17 @@ def _named_function(config, custom_objects, layer_name):
                        custom_objects, "function", module)
     except UnknownObjectError as e:
         raise ValueError(f"Lambda layer '{layer_name}': {e}") from None
+
+
+class Identity(Layer):
+    """Returns its inputs unchanged (any structure): a placeholder, as Keras's."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True  # masks pass through
+
+    def call(self, inputs, training=False):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

@@ -8,8 +8,9 @@ A layer's output is inferred from its `compute_output_shape` (every built-in lay
 unknown sizes stay unknown. A layer that has none (a user's layer) is run on probes instead:
 concrete tensors of ones in which every unknown size is first 83, then 89 (the sizes Keras's
 torch backend probes with; an unknown batch axis is first 2, then 3, so that a probe stays
-small); an output size that differs between the two runs is unknown, one that agrees is kept. A size that depends on an unknown input size and happens to agree at 83 and 89 would
-be taken as fixed; write `compute_output_shape` for such a layer.
+small); an output size that differs between the two runs is unknown, one that agrees is kept.
+A size that depends on an unknown input size and happens to agree at 83 and 89 would be taken
+as fixed; write `compute_output_shape` for such a layer.
 """
 import numpy as np
 
@@ -117,7 +118,7 @@ def set_mask(x, mask):
         x._keras_mask = mask
 
 
-# ---- probing: running a layer on concrete stand-ins ------------------------------------------------
+# ---- probing: running a layer on concrete stand-ins ----------------------------------------------
 def _concrete(structure, sizes):
     """Tensors of ones (masks: True) for the SymbolicTensors in `structure`, unknown sizes set
     to `sizes` (batch axis, other axes); everything else is left as it is."""

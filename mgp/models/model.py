@@ -176,7 +176,7 @@ class Model(Trainer, Layer):
         from mgp.models.summary import print_summary
         print_summary(self, print_fn=print_fn or print)
 
-    # ---- saving (the file formats live in mgp.saving) ----------------------------------------------
+    # ---- saving (the file formats live in mgp.saving) --------------------------------------------
     def save_weights(self, filepath, overwrite=True):
         """Write the weights to a Keras 3 compatible `.weights.h5` file (atomically)."""
         from mgp import saving

@@ -67,7 +67,7 @@ def from_config_of(cls, config, custom_objects=None):
     return from_config(config)
 
 
-# ---- functional models ------------------------------------------------------------------------------
+# ---- functional models ---------------------------------------------------------------------------
 def _tensor_ref(sym, history):
     return {"class_name": "__keras_tensor__",
             "config": {"shape": list(sym.shape), "dtype": sym.dtype.name,

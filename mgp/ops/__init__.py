@@ -16,5 +16,6 @@ from mgp.ops.numpy import (  # noqa: F401
 from mgp.ops.nn import (  # noqa: F401
     softmax, log_softmax, cross_entropy, binary_cross_entropy_with_logits, dropout,
     conv2d, max_pool2d, avg_pool2d, global_avg_pool2d, batch_norm,
+    conv, conv_transpose, depthwise_conv, separable_conv, max_pool, average_pool,
 )
 from mgp.ops.nn import ctc_loss, ctc_decode  # noqa: F401

@@ -26,7 +26,7 @@ from mgp.saving.atomic import atomic_path
 KERAS_VERSION = "3.15.1"  # the Keras whose file layout and configs these files follow
 
 
-# ---- configs ---------------------------------------------------------------------------------------
+# ---- configs -------------------------------------------------------------------------------------
 def model_config(model):
     """The model as Keras serializes it (`module`, `class_name`, `config`, `registered_name`;
     a functional model is "Functional"), without its build and compile configs."""
@@ -87,7 +87,7 @@ def deserialize_compile_config(config, custom_objects=None):
     return out
 
 
-# ---- saving ----------------------------------------------------------------------------------------
+# ---- saving --------------------------------------------------------------------------------------
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Save `model` whole: `.h5` as one HDF5 file, `.keras` as Keras 3's zip layout."""
     filepath = os.fspath(filepath)
@@ -139,7 +139,7 @@ def _suffix(filepath):
                      f"(Keras 3's zip layout) or '*.h5' (one HDF5 file)")
 
 
-# ---- loading ---------------------------------------------------------------------------------------
+# ---- loading -------------------------------------------------------------------------------------
 def load_model(filepath, custom_objects=None, compile=True):
     """Rebuild a model saved with `save_model`: architecture, weights, and (when `compile`) the
     compile settings and optimizer state."""
@@ -169,6 +169,9 @@ def load_model(filepath, custom_objects=None, compile=True):
     if compiled:
         _compile(model, configs["compile_config"], custom_objects, filepath)
     has_state = compiled and "optimizer" in contents.groups
+    if has_state and not model.optimizer.built and \
+            len(contents.arrays("optimizer")) == len(model.optimizer.variables):
+        has_state = False  # it never stepped: only its counter (0) and rate, as the config has
     pairs, opt_arrays = h5format.plan(model, contents,
                                       optimizer="require" if has_state else "skip")
     h5format.assign(model, pairs, opt_arrays)

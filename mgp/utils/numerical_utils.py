@@ -33,7 +33,8 @@ def _normalize_tensor(x, axis, order):
     if x.ndim == 0:
         x = ops.reshape(x, (1,))
     if order == 2:
-        inv_norm = 1 / ops.sqrt(ops.sum(x * x, axis=axis, keepdims=True))
+        with np.errstate(divide="ignore"):  # a zero norm: inf, then bounded to 1 / epsilon
+            inv_norm = 1 / ops.sqrt(ops.sum(x * x, axis=axis, keepdims=True))
         return x * ops.minimum(inv_norm, x.dtype.type(1 / EPSILON))
     norm = ops.sum(ops.abs(x) ** order, axis=axis, keepdims=True) ** (1 / order)
     return x / ops.maximum(norm, x.dtype.type(EPSILON))
