@@ -99,10 +99,14 @@ history = model.fit(x, y, batch_size=options.get("batch_size", 16),
                     verbose=options.get("verbose", 0), callbacks=callbacks)
 evaluated = model.evaluate(x, y, batch_size=7, verbose=0, return_dict=True)
 predicted = model.predict(x, batch_size=7, verbose=0)
+on_batch = [model.train_on_batch(x[:5], y[:5], return_dict=True),
+            model.test_on_batch(x[:5], y[:5], return_dict=True)]
+predicted_on_batch = model.predict_on_batch(x[:2])  # 3 processes: one has a stand-in
 reducer = mgp.distribution.distribution()._reducer
 np.savez(os.path.join(out, f"rank{rank}.npz"), steps=np.array(record.steps),
          history=json.dumps(history.history), epochs=np.array(history.epoch),
-         evaluated=json.dumps(evaluated), predicted=predicted,
+         evaluated=json.dumps(evaluated), predicted=predicted, on_batch=json.dumps(on_batch),
+         predicted_on_batch=predicted_on_batch,
          final=np.concatenate([w.reshape(-1) for w in model.get_weights()]),
          optimizer=np.concatenate([np.ravel(v.numpy()) for v in model.optimizer.variables]),
          lr=model.optimizer.learning_rate, streams=np.array(record.streams),

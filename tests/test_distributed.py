@@ -62,9 +62,9 @@ def run(tmp_path, processes, limit=120, check=True, **options):
 
 def same_on_every_process(results):
     for r in results[1:]:
-        for key in ("steps", "final", "optimizer", "predicted"):
+        for key in ("steps", "final", "optimizer", "predicted", "predicted_on_batch"):
             np.testing.assert_array_equal(r[key], results[0][key], err_msg=key)
-        for key in ("history", "evaluated", "epochs", "lr"):
+        for key in ("history", "evaluated", "epochs", "lr", "on_batch"):
             assert str(r[key]) == str(results[0][key]), key
 
 
@@ -95,7 +95,14 @@ def test_fit_matches_one_process(tmp_path, processes):
         json.loads(str(alone["evaluated"]))
     for key, value in alone_evaluated.items():
         np.testing.assert_allclose(evaluated[key], value, rtol=1e-6, err_msg=key)
-    assert int(ours["early"]) == int(ours["messages"]) == 6  # one bucket a step, from backward
+    np.testing.assert_allclose(ours["predicted_on_batch"], alone["predicted_on_batch"],
+                               rtol=0, atol=1e-6)
+    for mine, theirs in zip(json.loads(str(ours["on_batch"])),
+                            json.loads(str(alone["on_batch"]))):  # train_ and test_on_batch
+        for key, value in theirs.items():
+            np.testing.assert_allclose(mine[key], value, rtol=1e-5, err_msg=key)
+    # one bucket a step, started from the backward pass (and train_on_batch's)
+    assert int(ours["early"]) == int(ours["messages"]) == 7
 
 
 def test_buckets_and_custom_steps_reduce_the_same(tmp_path):
@@ -109,8 +116,8 @@ def test_buckets_and_custom_steps_reduce_the_same(tmp_path):
         same_on_every_process(results)
     np.testing.assert_array_equal(small[0]["steps"], one[0]["steps"])
     np.testing.assert_array_equal(custom[0]["steps"], one[0]["steps"])
-    assert int(small[0]["messages"]) == 4 * 8 and int(small[0]["early"]) == 4 * 8
-    assert int(custom[0]["messages"]) == 8 and int(custom[0]["early"]) == 0
+    assert int(small[0]["messages"]) == 4 * 9 and int(small[0]["early"]) == 4 * 9
+    assert int(custom[0]["messages"]) == 9 and int(custom[0]["early"]) == 0
 
 
 def test_batch_norm_and_dropout_stay_identical_with_their_own_masks(tmp_path):

@@ -138,11 +138,15 @@ class DataParallelLoop:
     def begin_fit(self, start_epoch):
         """Process 0's training state on every process; returns the epoch to start at."""
         start_epoch = self.synchronize(optimizer=True, epoch=start_epoch)
+        self._start_training()
+        return start_epoch
+
+    def _start_training(self):
+        """Every optimizer's `apply` averages its gradients over the processes from now on."""
         set_gradient_reducer(self.reducer)
         from mgp.models.training import Trainer
         self._attach = type(self.model).train_step is Trainer.train_step
         self._attach_hooks()
-        return start_epoch
 
     def _attach_hooks(self):
         """The default train_step's gradients start their allreduce from the backward pass
@@ -159,10 +163,9 @@ class DataParallelLoop:
     def begin_train_on_batch(self, n):
         """train_on_batch: `fit`'s start (process 0's state only the first time), one epoch's
         streams, and this process's shard of the `n` samples."""
-        if self._synchronized():
-            set_gradient_reducer(self.reducer)
-        else:
-            self.begin_fit(0)
+        if not self._synchronized():
+            self.synchronize(optimizer=True)
+        self._start_training()
         self.begin_epoch()
         return self.shard(slice(None), n)
 
