@@ -165,7 +165,7 @@ def _mgp_rand(mgp, shape, grad):
 
 
 def mgp_conv2(mgp, calls):
-    import mgp.functional as F
+    from mgp.ops import nn as F
     x, k, b = (_mgp_rand(mgp, s, True) for s in ((128, 13, 13, 32), (3, 3, 32, 64), (64,)))
     g = _mgp_rand(mgp, (128, 11, 11, 64), False).data
 

@@ -5,7 +5,8 @@ can show both frameworks learn); `torch_side.py` has the same functions in PyTor
 import numpy as np
 
 import mgp
-import mgp.functional as F
+from mgp.ops import nn as F
+from mgp.ops import matmul
 from mgp.variables import Variable
 from workloads import BATCH, INFER_BATCH, OPTIM_SHAPES
 
@@ -92,9 +93,9 @@ def conv2_fwd(load): return _fwd(F.conv2d, *_conv_inputs(13, 32, 64))
 def conv2_fwd_bwd(load): return _fwd_bwd(F.conv2d, *_conv_inputs(13, 32, 64))
 def pool1_fwd_bwd(load): return _fwd_bwd(F.max_pool2d, _rand(BATCH, 26, 26, 32, grad=True))
 def pool2_fwd_bwd(load): return _fwd_bwd(F.max_pool2d, _rand(BATCH, 11, 11, 64, grad=True))
-def matmul_fwd_bwd(load): return _fwd_bwd(F.matmul, _rand(BATCH * 121, 288, grad=True),
+def matmul_fwd_bwd(load): return _fwd_bwd(matmul, _rand(BATCH * 121, 288, grad=True),
                                           _rand(288, 64, grad=True))
-def dense_fwd_bwd(load): return _fwd_bwd(F.matmul, _rand(BATCH, 1600, grad=True),
+def dense_fwd_bwd(load): return _fwd_bwd(matmul, _rand(BATCH, 1600, grad=True),
                                          _rand(1600, 10, grad=True))
 
 

@@ -40,7 +40,7 @@ def main():
 
     import numpy as np
     import mgp
-    import mgp.functional as F
+    from mgp.ops import nn as F
     from mgp.tensor import Tensor
     import workloads
     from gemm import blas_info

@@ -1,6 +1,6 @@
 """Activation functions, as Keras names them, and `get` / `serialize` to go to and from names.
 
-Each takes a Tensor (or an array) and returns a Tensor built from engine ops, so gradients flow.
+Each takes a Tensor (or an array) and returns a Tensor built from `mgp.ops`, so gradients flow.
 `softmax` and `sigmoid` outputs remember their logits, so a cross-entropy loss after them is
 computed from the logits, as Keras does.
 
@@ -9,12 +9,11 @@ Example:
     Tensor([0., 2.], ...)
 """
 from mgp import ops
-from mgp.ops import as_tensor
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """max(x, 0), with Keras's options: a slope below `threshold`, a cap at `max_value`."""
-    x = as_tensor(x)
+    x = ops.convert_to_tensor(x)
     if negative_slope == 0 and max_value is None and threshold == 0:
         return ops.relu(x)
     out = ops.where(x.data >= threshold, x, (x - threshold) * negative_slope)
@@ -23,62 +22,60 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 def sigmoid(x):
     """1 / (1 + exp(-x))."""
-    return ops.sigmoid(as_tensor(x))
+    return ops.sigmoid(x)
 
 
 def tanh(x):
-    return ops.tanh(as_tensor(x))
+    return ops.tanh(x)
 
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis` (the last by default)."""
-    return ops.nn.softmax(as_tensor(x), axis=axis)
+    return ops.nn.softmax(x, axis=axis)
 
 
 def log_softmax(x, axis=-1):
-    return ops.nn.log_softmax(as_tensor(x), axis=axis)
+    return ops.nn.log_softmax(x, axis=axis)
 
 
 def linear(x):
     """The identity."""
-    return as_tensor(x)
+    return ops.convert_to_tensor(x)
 
 
 def leaky_relu(x, negative_slope=0.2):
     """x for x > 0, negative_slope * x otherwise (Keras's default slope 0.2)."""
-    return ops.leaky_relu(as_tensor(x), negative_slope)
+    return ops.leaky_relu(x, negative_slope)
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return ops.elu(as_tensor(x), alpha)
+    return ops.elu(x, alpha)
 
 
 def selu(x):
     """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017)."""
-    return ops.elu(as_tensor(x), 1.6732632423543772) * 1.0507009873554805
+    return ops.selu(x)
 
 
 def gelu(x, approximate=False):
     """x * Phi(x), Phi the standard normal CDF; `approximate=True` uses the tanh form."""
-    return ops.gelu(as_tensor(x), approximate)
+    return ops.gelu(x, approximate)
 
 
 def softplus(x):
     """log(1 + exp(x)), without overflow."""
-    return ops.softplus(as_tensor(x))
+    return ops.softplus(x)
 
 
 def softsign(x):
     """x / (1 + |x|)."""
-    x = as_tensor(x)
-    return x / (ops.abs(x) + 1)
+    return ops.softsign(x)
 
 
 def silu(x):
     """x * sigmoid(x) (also called swish)."""
-    x = as_tensor(x)
-    return x * ops.sigmoid(x)
+    return ops.silu(x)
 
 
 swish = silu
@@ -86,22 +83,22 @@ swish = silu
 
 def relu6(x):
     """min(max(x, 0), 6)."""
-    return ops.minimum(ops.relu(as_tensor(x)), 6.0)
+    return ops.relu6(x)
 
 
 def hard_sigmoid(x):
     """Piecewise-linear sigmoid: clip(x / 6 + 1 / 2, 0, 1), as Keras 3."""
-    return ops.clip(as_tensor(x) / 6.0 + 0.5, 0.0, 1.0)
+    return ops.hard_sigmoid(x)
 
 
 def mish(x):
     """x * tanh(softplus(x))."""
-    x = as_tensor(x)
+    x = ops.convert_to_tensor(x)
     return x * ops.tanh(ops.softplus(x))
 
 
 def exponential(x):
-    return ops.exp(as_tensor(x))
+    return ops.exp(x)
 
 
 _BY_NAME = {fn.__name__: fn for fn in (

@@ -351,3 +351,22 @@ def _device_from_environment():
 
 
 _device_from_environment()
+
+
+# ====================================== Keras's keras.backend names ================================
+
+# The settings live in mgp.config (Keras's keras.config), the dtype rules in mgp.dtypes;
+# `mgp.backend` answers them under Keras's names too, as `keras.backend` does.
+from mgp.config import (  # noqa: E402, F401
+    backend, clear_session, epsilon, floatx, get_uid, image_data_format, set_epsilon, set_floatx,
+    set_image_data_format,
+)
+from mgp.dtypes import (  # noqa: E402, F401
+    is_float_dtype, is_int_dtype, result_type, standardize_dtype,
+)
+
+
+def is_keras_tensor(x):
+    """True for a symbolic tensor of a functional model (what `mgp.Input` returns)."""
+    from mgp.layers.base import SymbolicTensor  # symbolic tensors belong to the layers
+    return isinstance(x, SymbolicTensor)

@@ -1,17 +1,28 @@
-"""The autograd core: Tensor, the graph walk, grad mode, and `sum_to`.
+"""The autograd core: Tensor, the graph walk, grad mode, `sum_to`, and the two ways in.
 
 A Tensor wraps an array (`.data`), carries `.grad`, and remembers the op that made it: its parents
 and a `_backward` closure. An op's backward takes the output's gradient and returns one gradient
 per parent at the *output's* shape; the engine alone sums each back to its parent's shape
 (`sum_to`) and accumulates it, so no op can forget broadcasting and a node used twice gets both
 contributions.
+
+Two constructors, with two sets of defaults:
+- `mgp.tensor(data)`, the engine's (PyTorch's `torch.tensor`, with mgp's float32 default):
+  Python floats and float64 arrays become float32, Python ints int64.
+- `convert_to_tensor(data)`, Keras's (`keras.ops.convert_to_tensor`): Python floats become
+  `floatx()`, Python ints int32, and arrays keep their dtype (float64 stays float64).
+Every op in `mgp.ops` converts its inputs the Keras way and promotes by Keras's lattice
+(`mgp.dtypes`). Tensor operators (`t + 1`, `t * a`) first lift a NumPy operand to the tensor's
+float dtype (the engine's rule: a constant never upcasts a float32 computation, so
+`t * np.ones(3)` stays float32, where PyTorch would promote an array to float64).
 """
 import contextlib
 
 import numpy as np
 
-from mgp import backend
+from mgp import backend, config
 from mgp.backend import xp, to_numpy
+from mgp.dtypes import standardize_dtype
 
 _grad_enabled = True
 
@@ -143,8 +154,6 @@ class Tensor:
         out = Tensor.__new__(Tensor)
         if isinstance(data, np.generic):  # NumPy reductions return scalars; keep 0-d arrays
             data = xp.asarray(data)
-        if data.dtype == np.float64 and not any(p.dtype.kind == "f" for p in parents):
-            data = data.astype(np.float32)  # int / int, mean or exp of ints: the default float
         out.data, out.grad, out._op = data, None, op
         if _grad_enabled and any(p.requires_grad for p in parents):
             out.requires_grad, out._parents, out._backward = True, parents, backward
@@ -232,8 +241,7 @@ class Tensor:
         return Tensor(self.data, dtype=self.dtype)
 
     def astype(self, dtype):
-        from mgp import ops
-        return ops.cast(self, dtype)
+        return cast(self, dtype)
 
     def zero_grad(self):
         self.grad = None
@@ -318,29 +326,46 @@ class Tensor:
                     stack.append((p, False))
         return order
 
-    # ---- operators (the math lives in mgp.ops) -------------------------------------------------
-    def __add__(self, o): return ops.add(self, o)
-    def __radd__(self, o): return ops.add(o, self)
-    def __sub__(self, o): return ops.sub(self, o)
-    def __rsub__(self, o): return ops.sub(o, self)
-    def __mul__(self, o): return ops.mul(self, o)
-    def __rmul__(self, o): return ops.mul(o, self)
-    def __truediv__(self, o): return ops.div(self, o)
-    def __rtruediv__(self, o): return ops.div(o, self)
-    def __pow__(self, o): return ops.pow(self, o)
-    def __rpow__(self, o): return ops.pow(o, self)
-    def __matmul__(self, o): return ops.matmul(self, o)
-    def __rmatmul__(self, o): return ops.matmul(o, self)
-    def __neg__(self): return ops.neg(self)
-    def __getitem__(self, index): return ops.getitem(self, index)
+    # ---- operators (the math lives in mgp.ops; operands lifted PyTorch's way) ------------------
+    def __add__(self, o): return ops.add(*_operands(self, o))
+    def __radd__(self, o): return ops.add(*_operands(o, self))
+    def __sub__(self, o): return ops.subtract(*_operands(self, o))
+    def __rsub__(self, o): return ops.subtract(*_operands(o, self))
+    def __mul__(self, o): return ops.multiply(*_operands(self, o))
+    def __rmul__(self, o): return ops.multiply(*_operands(o, self))
+    def __truediv__(self, o): return ops.divide(*_operands(self, o))
+    def __rtruediv__(self, o): return ops.divide(*_operands(o, self))
+    def __floordiv__(self, o): return ops.floor_divide(*_operands(self, o))
+    def __rfloordiv__(self, o): return ops.floor_divide(*_operands(o, self))
+    def __mod__(self, o): return ops.mod(*_operands(self, o))
+    def __rmod__(self, o): return ops.mod(*_operands(o, self))
+    def __pow__(self, o): return ops.power(*_operands(self, o))
+    def __rpow__(self, o): return ops.power(*_operands(o, self))
+    def __matmul__(self, o): return ops.matmul(*_operands(self, o))
+    def __rmatmul__(self, o): return ops.matmul(*_operands(o, self))
+    def __and__(self, o): return ops.bitwise_and(*_operands(self, o))
+    def __rand__(self, o): return ops.bitwise_and(*_operands(o, self))
+    def __or__(self, o): return ops.bitwise_or(*_operands(self, o))
+    def __ror__(self, o): return ops.bitwise_or(*_operands(o, self))
+    def __xor__(self, o): return ops.bitwise_xor(*_operands(self, o))
+    def __rxor__(self, o): return ops.bitwise_xor(*_operands(o, self))
+    def __neg__(self): return ops.negative(self)
+    def __pos__(self): return self
+    def __abs__(self): return ops.absolute(self)
+    def __invert__(self): return ops.bitwise_invert(self)
+    def __getitem__(self, key): return ops.get_item(self, key)
 
     # comparisons give boolean tensors, outside the graph
-    def __lt__(self, o): return Tensor(self.data < _raw(o))
-    def __le__(self, o): return Tensor(self.data <= _raw(o))
-    def __gt__(self, o): return Tensor(self.data > _raw(o))
-    def __ge__(self, o): return Tensor(self.data >= _raw(o))
-    def __eq__(self, o): return Tensor(self.data == _raw(o))
-    def __ne__(self, o): return Tensor(self.data != _raw(o))
+    def __lt__(self, o): return ops.less(*_operands(self, o))
+    def __le__(self, o): return ops.less_equal(*_operands(self, o))
+    def __gt__(self, o): return ops.greater(*_operands(self, o))
+    def __ge__(self, o): return ops.greater_equal(*_operands(self, o))
+    def __eq__(self, o):  # a string is no array: Python's own answer, False
+        return NotImplemented if isinstance(o, str) else ops.equal(*_operands(self, o))
+
+    def __ne__(self, o):
+        return NotImplemented if isinstance(o, str) else ops.not_equal(*_operands(self, o))
+
     __hash__ = object.__hash__  # tensors are graph nodes, hashed by identity
 
     def __bool__(self):
@@ -354,16 +379,27 @@ class Tensor:
     # ---- methods: NumPy's signatures where NumPy has the method, PyTorch's for the math --------
     def sum(self, axis=None, keepdims=False): return ops.sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return ops.mean(self, axis, keepdims)
-    def var(self, axis=None, keepdims=False, ddof=0): return ops.var(self, axis, keepdims, ddof)
+    def var(self, axis=None, keepdims=False, ddof=0):
+        """The variance over `axis`, divided by n - ddof (ddof=0: the population variance)."""
+        v = ops.var(self, axis, keepdims)
+        if not ddof:
+            return v
+        n = self.size // max(v.size, 1) if axis is not None else self.size
+        return v * (n / (n - ddof))
+    def std(self, axis=None, keepdims=False): return ops.std(self, axis, keepdims)
     def max(self, axis=None, keepdims=False): return ops.max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return ops.min(self, axis, keepdims)
+    def prod(self, axis=None, keepdims=False): return ops.prod(self, axis, keepdims)
+    def all(self, axis=None, keepdims=False): return ops.all(self, axis, keepdims)
+    def any(self, axis=None, keepdims=False): return ops.any(self, axis, keepdims)
     def logsumexp(self, axis=None, keepdims=False): return ops.logsumexp(self, axis, keepdims)
     def argmax(self, axis=None): return ops.argmax(self, axis)
     def argmin(self, axis=None): return ops.argmin(self, axis)
-    def reshape(self, *shape): return ops.reshape(self, *shape)
-    def transpose(self, *axes): return ops.transpose(self, *axes)
-    def permute(self, *axes): return ops.transpose(self, *axes)
-    def flatten(self, start_axis=0): return ops.flatten(self, start_axis)
+    def reshape(self, *shape): return ops.reshape(self, _shape_args(shape))
+    def view(self, *shape): return ops.reshape(self, _shape_args(shape))
+    def transpose(self, *axes): return ops.transpose(self, _shape_args(axes) or None)
+    def permute(self, *axes): return ops.transpose(self, _shape_args(axes))
+    def flatten(self, start_axis=0): return ops.numpy.flatten(self, start_axis)
     def squeeze(self, axis=None): return ops.squeeze(self, axis)
     def expand_dims(self, axis): return ops.expand_dims(self, axis)
     def broadcast_to(self, shape): return ops.broadcast_to(self, shape)
@@ -371,22 +407,149 @@ class Tensor:
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
-    def abs(self): return ops.abs(self)
+    def abs(self): return ops.absolute(self)
     def tanh(self): return ops.tanh(self)
     def sigmoid(self): return ops.sigmoid(self)
     def relu(self): return ops.relu(self)
     def softmax(self, axis=-1): return ops.softmax(self, axis)
     def log_softmax(self, axis=-1): return ops.log_softmax(self, axis)
-    def __abs__(self): return ops.abs(self)
+    def tolist(self): return to_numpy(self.data).tolist()
 
 
-def _raw(o):
-    return o.data if isinstance(o, Tensor) else o
+def _shape_args(args):
+    """`t.reshape(2, 3)` and `t.reshape((2, 3))` alike: the shape as a tuple."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _operands(a, b):
+    """The operands of a Tensor operator: a NumPy array or scalar takes the other operand's
+    float dtype (`t * np.ones(3)` stays float32), an integer tensor meets a float tensor at the
+    float dtype (as PyTorch), and Python scalars stay weak for the op."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a.dtype == b.dtype:
+            return a, b
+        fa, fb = a.dtype.kind == "f", b.dtype.kind == "f"
+        if fa and not fb:
+            return a, ops.cast(b, a.dtype)
+        if fb and not fa:
+            return ops.cast(a, b.dtype), b
+        common = np.result_type(a.dtype, b.dtype)
+        return ops.cast(a, common), ops.cast(b, common)
+    if isinstance(a, Tensor):
+        return a, _lift(b, a)
+    return _lift(a, b), b
+
+
+def _lift(o, like):
+    if isinstance(o, (bool, int, float)) and not isinstance(o, np.generic):
+        return o  # Python scalars: weak, the op keeps `like`'s dtype
+    o = backend.asarray(o)
+    if like.dtype.kind == "f" and o.dtype.kind in "fiub":
+        return Tensor(o, dtype=like.dtype)
+    return Tensor(o, dtype=o.dtype)
 
 
 def tensor(data, dtype=None, requires_grad=False):
     """Create a Tensor (see `Tensor`). float64 and Python floats become float32 unless asked."""
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+# ======================================== Keras's conversions =======================================
+
+_INT32 = np.iinfo(np.int32)
+
+
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+    """`x` as a Tensor, by Keras's rules (`keras.ops.convert_to_tensor`).
+
+    Args:
+        x: a Tensor (returned as it is, or cast), a NumPy array (its dtype is kept), a Python
+            or NumPy scalar, or nested lists of them.
+        dtype: the dtype to convert to; by default a Python bool gives bool, an int int32
+            (int64 when it does not fit), a float `floatx()`, and a list or tuple of them the
+            same (the widest kind among its elements).
+        sparse, ragged: accepted for Keras's signature; mgp has neither kind of tensor.
+
+    Returns:
+        A Tensor. A Tensor given with another `dtype` is cast in the graph, so gradients flow.
+
+    Example:
+        >>> convert_to_tensor(3).dtype, convert_to_tensor([1.0, 2]).dtype
+        (dtype('int32'), dtype('float32'))
+    """
+    if sparse or ragged:
+        raise ValueError(f"convert_to_tensor: mgp has no {'sparse' if sparse else 'ragged'} "
+                         f"tensors")
+    if isinstance(x, Tensor):
+        return x if dtype is None else cast(x, dtype)
+    if dtype is not None:
+        return Tensor(backend.asarray(_raw_leaves(x), dtype=standardize_dtype(dtype)),
+                      dtype=standardize_dtype(dtype))
+    if isinstance(x, bool):
+        return Tensor(backend.asarray(x), dtype=np.bool_)
+    if isinstance(x, int):
+        return Tensor(backend.asarray(x), dtype=np.int32 if _INT32.min <= x <= _INT32.max
+                      else np.int64)
+    if isinstance(x, float):  # also NumPy's float64 scalars, which are Python floats
+        return Tensor(backend.asarray(x), dtype=config.floatx())
+    if isinstance(x, complex):
+        return Tensor(backend.asarray(x), dtype=np.complex64)
+    if isinstance(x, (list, tuple)):
+        if any(isinstance(e, Tensor) for e in x):
+            from mgp import ops
+            return ops.stack([convert_to_tensor(e) for e in x])
+        try:
+            arr = backend.asarray(x)
+        except ValueError:
+            raise ValueError(f"convert_to_tensor: cannot convert a ragged or mixed list "
+                             f"{x!r}") from None
+        kind = arr.dtype.kind
+        if arr.dtype == np.float64:  # Python floats: floatx, as Keras
+            return Tensor(arr, dtype=config.floatx())
+        if arr.dtype == np.int64 and (arr.size == 0 or (
+                _INT32.min <= arr.min() and arr.max() <= _INT32.max)):
+            return Tensor(arr, dtype=np.int32)
+        if arr.dtype == np.complex128:
+            return Tensor(arr, dtype=np.complex64)
+        if kind == "O":
+            raise ValueError(f"convert_to_tensor: cannot convert a ragged or mixed list {x!r}")
+        return Tensor(arr, dtype=arr.dtype)
+    arr = backend.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"convert_to_tensor: cannot make a tensor of a {type(x).__name__} "
+                        f"({x!r}); a functional model's symbolic tensors go through layers "
+                        f"(layers.Lambda wraps a function of ops)")
+    return Tensor(arr, dtype=arr.dtype)
+
+
+def _raw_leaves(x):
+    """Nested lists with any Tensors replaced by their arrays (for an explicit dtype)."""
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)) and any(isinstance(e, (Tensor, list, tuple)) for e in x):
+        return [_raw_leaves(e) for e in x]
+    return x
+
+
+def cast(x, dtype):
+    """`x` in `dtype` (any form `standardize_dtype` takes). Between float dtypes the cast is
+    differentiable (the gradient comes back in `x`'s dtype); to or from integers it is not.
+
+    Example:
+        >>> cast(mgp.tensor([1.7, -1.7]), "int32")
+        tensor([ 1, -1], dtype=int32)
+    """
+    dtype = np.dtype(standardize_dtype(dtype))
+    if not isinstance(x, Tensor):
+        return convert_to_tensor(x, dtype)
+    if x.dtype == dtype:
+        return x
+    out = x.data.astype(dtype)
+    if out.dtype.kind not in "fc" or x.dtype.kind not in "fc":
+        return Tensor(out, dtype=out.dtype)
+    return Tensor._make(out, (x,), lambda g: (g,), "cast")  # the engine casts g back
 
 
 from mgp import ops  # noqa: E402  (ops builds on Tensor; Tensor's operators call into ops)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mgp
-import mgp.functional as F
+from mgp.ops import nn as F
 
 rng = np.random.default_rng(0)
 

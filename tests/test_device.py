@@ -12,7 +12,7 @@ import pytest
 
 import fake_cupy
 import mgp
-import mgp.functional as F
+from mgp import ops as F
 from mgp import backend, layers, optimizers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,18 +158,18 @@ OPS = [
     ("pad_where_maximum", lambda a, b: F.pad(F.where(a > 0, a, b), ((1, 0), (0, 2)))
      + F.maximum(a, b).sum(), [_t(2, 3), _t(2, 3, seed=1)]),
     ("softmax_log_softmax", lambda a: F.softmax(a) * F.log_softmax(a, axis=0), [_t(3, 5)]),
-    ("cross_entropies", lambda a: F.cross_entropy(a, mgp.tensor([1, 3, 0])).sum()
-     + F.cross_entropy(a, mgp.tensor(np.eye(5)[[4, 0, 2]])).sum()
-     + F.binary_cross_entropy_with_logits(a, mgp.tensor(np.eye(5)[[4, 0, 2]])).mean(),
+    ("cross_entropies", lambda a: F.nn.cross_entropy(a, mgp.tensor([1, 3, 0])).sum()
+     + F.nn.cross_entropy(a, mgp.tensor(np.eye(5)[[4, 0, 2]])).sum()
+     + F.nn.binary_cross_entropy_with_logits(a, mgp.tensor(np.eye(5)[[4, 0, 2]])).mean(),
      [_t(3, 5)]),
-    ("conv2d_same_strided", lambda x, k, b: F.conv2d(x, k, b, strides=2, padding="same"),
+    ("conv2d_same_strided", lambda x, k, b: F.nn.conv2d(x, k, b, strides=2, padding="same"),
      [_t(2, 5, 5, 2), _t(3, 3, 2, 3), _t(3)]),
-    ("conv2d_channels_first_dilated", lambda x, k: F.conv2d(
+    ("conv2d_channels_first_dilated", lambda x, k: F.nn.conv2d(
         x, k, dilation_rate=2, data_format="channels_first"), [_t(1, 2, 6, 6), _t(2, 2, 2, 2)]),
-    ("pooling", lambda x: F.max_pool2d(x, 2, padding="same").sum()
-     + F.avg_pool2d(x, 2, padding="same").sum() + F.global_avg_pool2d(x).sum(),
+    ("pooling", lambda x: F.nn.max_pool2d(x, 2, padding="same").sum()
+     + F.nn.avg_pool2d(x, 2, padding="same").sum() + F.nn.global_avg_pool2d(x).sum(),
      [_t(2, 5, 5, 2)]),
-    ("batch_norm", lambda x, g, b: F.batch_norm(x, g, b)[0], [_t(4, 3), _t(3), _t(3)]),
+    ("batch_norm", lambda x, g, b: F.nn.batch_norm(x, g, b)[0], [_t(4, 3), _t(3), _t(3)]),
     ("conv1d_grouped_conv3d", lambda x, k, v, w: mgp.ops.conv(x, k, 2, "same").sum()
      + mgp.ops.conv(v, w, 1, "valid", "channels_first").sum(),
      [_t(2, 7, 4), _t(3, 2, 4), _t(1, 2, 4, 3, 3), _t(2, 2, 2, 2, 3)]),
@@ -351,7 +351,7 @@ def _dropout_masks(layer_seed=None):
     drop = layers.Dropout(0.5, seed=layer_seed)
     ones = np.ones((4, 6), np.float32)
     return [drop(ones, training=True).numpy() for _ in range(2)] + [
-        F.dropout(mgp.tensor(ones), 0.5).numpy()]
+        F.nn.dropout(mgp.tensor(ones), 0.5).numpy()]
 
 
 def test_seeded_runs_reproduce_and_dropout_draws_on_the_device(cuda):

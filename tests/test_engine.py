@@ -59,18 +59,29 @@ def test_int_results_of_float_math_are_float32():
 OTHERS = [2.5, 2, np.float64(2.5), np.arange(1.0, 4.0), np.arange(1, 4), mgp.tensor([1, 2, 3]),
           True]
 BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b,
-          lambda a, b: a ** b, ops.maximum, ops.minimum]
+          lambda a, b: a ** b]
 
 
 @pytest.mark.parametrize("other", OTHERS, ids=lambda o: type(o).__name__)
 @pytest.mark.parametrize("op", BINARY)
 def test_float32_never_upcast_by_constants(op, other):
+    """Tensor operators lift a constant to the tensor's float dtype (mgp's engine rule)."""
     x = mgp.tensor([1.0, 2.0, 3.0], requires_grad=True)
     for out in (op(x, other), op(other, x)):
         assert isinstance(out, mgp.Tensor)
         assert out.dtype == np.float32
         out.sum().backward()
         assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("op", [ops.add, ops.maximum, ops.minimum, ops.multiply])
+def test_ops_promote_by_keras_rules(op):
+    """mgp.ops follow Keras: Python scalars are weak, arrays count with their own dtype."""
+    x = mgp.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for other in (2.5, 2, np.float64(2.5), True, np.arange(1, 4, dtype=np.int32)):
+        assert op(x, other).dtype == np.float32 and op(other, x).dtype == np.float32
+    assert op(x, np.arange(1.0, 4.0)).dtype == np.float64  # a float64 array: float64
+    assert op(mgp.tensor([1, 2]), 2).dtype == np.int64 and op(np.int8(3), 1).dtype == np.int8
 
 
 def test_reflected_operators():
@@ -141,7 +152,7 @@ def test_detach():
 def test_repr():
     assert repr(mgp.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert "requires_grad=True" in repr(mgp.tensor([1.0], requires_grad=True))
-    assert "grad_fn=<mul>" in repr(mgp.tensor([1.0], requires_grad=True) * 2)
+    assert "grad_fn=<multiply>" in repr(mgp.tensor([1.0], requires_grad=True) * 2)
     assert "dtype=int64" in repr(mgp.tensor([1, 2]))
 
 
@@ -309,7 +320,7 @@ def test_long_chain_without_recursion():
     x = mgp.tensor(1.5, requires_grad=True)
     y = x
     for _ in range(100_000):
-        y = ops.neg(y)
+        y = ops.negative(y)
     y.backward()
     assert y.item() == 1.5 and x.grad == 1.0
 
@@ -390,9 +401,9 @@ def test_sum_to_is_the_adjoint_of_broadcasting(pair, seed):
 
 # ============================================== errors ===============================================
 
-@pytest.mark.parametrize("op, name", [(ops.add, "add"), (ops.sub, "sub"), (ops.mul, "mul"),
-                                      (ops.div, "div"), (ops.maximum, "maximum"),
-                                      (ops.pow, "pow")])
+@pytest.mark.parametrize("op, name", [(ops.add, "add"), (ops.subtract, "subtract"),
+                                      (ops.multiply, "multiply"), (ops.divide, "divide"),
+                                      (ops.maximum, "maximum"), (ops.power, "power")])
 def test_broadcast_error_names_op_and_shapes(op, name):
     with pytest.raises(ValueError, match=rf"{name}.*\(2, 3\).*\(4,\)"):
         op(randn(2, 3), randn(4))

@@ -10,7 +10,7 @@ import pytest
 
 import mgp
 from mgp import activations, layers
-from mgp.layers.base import SymbolicTensor, reset_names
+from mgp.layers.base import SymbolicTensor
 from mgp.ops.nn import batch_norm
 from mgp.utils import set_random_seed
 
@@ -87,7 +87,7 @@ ACTIVATIONS = {
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_activation_by_name_matches_formula_and_gradcheck(name):
-    x = sample(4, 5) * 2
+    x = sample(4, 5).astype(np.float32) * 2
     fn = activations.get(name)
     out = fn(x)
     assert isinstance(out, mgp.Tensor) and out.dtype == np.float32
@@ -234,7 +234,7 @@ def test_weight_names_and_shapes_as_keras():
 
 
 def test_names_are_keras_snake_case_with_numbers():
-    reset_names()
+    mgp.backend.clear_session()
     assert [layers.Dense(1).name, layers.Dense(1).name, layers.Dense(1).name] == \
         ["dense", "dense_1", "dense_2"]
     assert layers.Conv2D(1, 1).name == "conv2d"

@@ -164,7 +164,7 @@ def test_summary_counts_non_trainable_batchnorm_statistics():
 
 
 def test_layer_names_as_keras_assigns_them():
-    mgp.layers.base.reset_names()
+    mgp.backend.clear_session()
     model = mgp.Sequential([mgp.Input(shape=(4,)), layers.Dense(2), layers.Dense(2)])
     assert [l.name for l in model.layers] == ["dense", "dense_1"]
     assert model.name == "sequential"

@@ -1,8 +1,7 @@
-"""Every op in mgp.functional: forward against NumPy and gradient by gradcheck, one line per case
-(tinygrad's helper_test_op style), plus hypothesis-drawn broadcasts, axes and keepdims."""
+"""The engine's ops (mgp.ops, with the fused nn ones in mgp.ops.nn): forward against NumPy and
+gradient by gradcheck, one line per case (tinygrad's helper_test_op style), plus hypothesis-drawn
+broadcasts, axes and keepdims. Every Keras op against Keras itself: tests/test_keras_ops.py."""
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 import hypothesis.extra.numpy as hnp
 
 import mgp
-import mgp.functional as F
+from mgp import ops as F
 
 rng = np.random.default_rng(0)
 
@@ -52,13 +51,13 @@ BROADCAST_PAIRS = [
 @pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
 def test_add(shapes): helper_test_op(shapes, F.add, np.add)
 @pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
-def test_sub(shapes): helper_test_op(shapes, F.sub, np.subtract)
+def test_sub(shapes): helper_test_op(shapes, F.subtract, np.subtract)
 @pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
-def test_mul(shapes): helper_test_op(shapes, F.mul, np.multiply)
+def test_mul(shapes): helper_test_op(shapes, F.multiply, np.multiply)
 @pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
-def test_div(shapes): helper_test_op(shapes, F.div, np.divide)
+def test_div(shapes): helper_test_op(shapes, F.divide, np.divide)
 @pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
-def test_pow_tensor_exponent(shapes): helper_test_op(shapes, F.pow, np.power, positive=True)
+def test_pow_tensor_exponent(shapes): helper_test_op(shapes, F.power, np.power, positive=True)
 @pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
 def test_maximum(shapes): helper_test_op(shapes, F.maximum, np.maximum)
 @pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
@@ -70,10 +69,10 @@ def test_operators(): helper_test_op([(3, 4), (4,)], lambda a, b: (a + b) * a / 
 
 @pytest.mark.parametrize("p", [2, 3, 0.5, -1, -1.5, 0, 1])
 def test_pow_scalar_exponent(p):
-    helper_test_op([(3, 4)], lambda x: F.pow(x, p), lambda x: x ** p, positive=True)
+    helper_test_op([(3, 4)], lambda x: F.power(x, p), lambda x: x ** p, positive=True)
 
 
-def test_pow_scalar_base(): helper_test_op([(3, 4)], lambda x: F.pow(2.0, x), lambda x: 2 ** x)
+def test_pow_scalar_base(): helper_test_op([(3, 4)], lambda x: F.power(2.0, x), lambda x: 2 ** x)
 def test_pow_zero_exponent_at_zero_has_zero_gradient():
     x = mgp.tensor([0.0, 2.0], requires_grad=True)
     (x ** 0).sum().backward()
@@ -84,7 +83,7 @@ UNARY_SHAPES = [(), (5,), (3, 4), (2, 3, 4)]
 
 
 @pytest.mark.parametrize("shape", UNARY_SHAPES, ids=str)
-def test_neg(shape): helper_test_op([shape], F.neg, np.negative)
+def test_neg(shape): helper_test_op([shape], F.negative, np.negative)
 @pytest.mark.parametrize("shape", UNARY_SHAPES, ids=str)
 def test_exp(shape): helper_test_op([shape], F.exp, np.exp)
 @pytest.mark.parametrize("shape", UNARY_SHAPES, ids=str)
@@ -117,7 +116,8 @@ _erf = np.vectorize(math.erf)
 
 @pytest.mark.parametrize("shape", UNARY_SHAPES, ids=str)
 def test_gelu_exact(shape):
-    helper_test_op([shape], F.gelu, lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))))
+    helper_test_op([shape], lambda x: F.gelu(x, approximate=False),
+                   lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))))
 
 
 @pytest.mark.parametrize("shape", UNARY_SHAPES, ids=str)
@@ -129,7 +129,7 @@ def test_gelu_tanh(shape):
 
 def test_gelu_exact_matches_erf_closely():
     x = np.linspace(-6, 6, 1001)
-    out = F.gelu(mgp.tensor(x, dtype=np.float64)).numpy()
+    out = F.gelu(mgp.tensor(x, dtype=np.float64), approximate=False).numpy()
     np.testing.assert_allclose(out, 0.5 * x * (1 + _erf(x / math.sqrt(2))), atol=1e-6)
 
 
@@ -151,7 +151,7 @@ def test_clip(lo, hi):
 
 
 def test_clip_array_bounds():
-    lo, hi = np.full(5, -0.9), mgp.tensor(np.full((4, 1), 1.1))
+    lo, hi = np.full(5, -0.9, dtype=np.float32), mgp.tensor(np.full((4, 1), 1.1))
     helper_test_op([(4, 5)], lambda x: F.clip(x, lo, hi), lambda x: np.clip(x, lo, 1.1))
 
 
@@ -221,7 +221,7 @@ def test_reduction_of_0d_and_1d(op, np_op):
 
 
 def test_var_ddof():
-    helper_test_op([(3, 5)], lambda x: F.var(x, 1, ddof=1), lambda x: np.var(x, 1, ddof=1))
+    helper_test_op([(3, 5)], lambda x: x.var(1, ddof=1), lambda x: np.var(x, 1, ddof=1))
 def test_methods():
     helper_test_op([(3, 4)], lambda x: x.sum(0) + x.mean(axis=0) + x.max(0, keepdims=True).sum(0)
                    + x.min(axis=0) + x.var(0) + x.logsumexp(0))
@@ -285,11 +285,14 @@ def test_reshape():
 
 @pytest.mark.parametrize("axes", [(), (1, 0, 2), (2, 0, 1), (-1, 0, 1)], ids=str)
 def test_transpose(axes):
-    helper_test_op([(2, 3, 4)], lambda x: F.transpose(x, *axes), lambda x: x.transpose(*axes))
+    helper_test_op([(2, 3, 4)], lambda x: F.transpose(x, axes or None),
+                   lambda x: x.transpose(*axes))
+    helper_test_op([(2, 3, 4)], lambda x: x.transpose(*axes), lambda x: x.transpose(*axes))
 
 
 def test_permute_and_T():
-    helper_test_op([(2, 3, 4)], lambda x: F.permute(x, (2, 0, 1)), lambda x: x.transpose(2, 0, 1))
+    helper_test_op([(2, 3, 4)], lambda x: mgp.permute(x, (2, 0, 1)),
+                   lambda x: x.transpose(2, 0, 1))
     helper_test_op([(2, 3)], lambda x: x.T, lambda x: x.T)
     helper_test_op([(2, 3, 4)], lambda x: x.permute(1, 2, 0), lambda x: x.transpose(1, 2, 0))
 
@@ -302,7 +305,7 @@ def test_squeeze(axis):
     helper_test_op([(2, 1, 3, 1)], lambda x: F.squeeze(x, axis), lambda x: np.squeeze(x, axis))
 @pytest.mark.parametrize("start", [0, 1, 2], ids=str)
 def test_flatten(start):
-    helper_test_op([(2, 3, 4)], lambda x: F.flatten(x, start),
+    helper_test_op([(2, 3, 4)], lambda x: F.numpy.flatten(x, start),
                    lambda x: x.reshape(x.shape[:start] + (-1,)))
 @pytest.mark.parametrize("shape, to", [((3,), (2, 3)), ((3, 1), (3, 4)), ((), (2, 2)),
                                        ((1, 3), (2, 2, 3))], ids=str)
@@ -333,7 +336,7 @@ def test_concatenate_and_stack_errors():
 def test_pad(pad_width):
     helper_test_op([(2, 3)], lambda x: F.pad(x, pad_width), lambda x: np.pad(x, pad_width))
 def test_pad_constant():
-    helper_test_op([(2, 3)], lambda x: F.pad(x, 1, 5.0),
+    helper_test_op([(2, 3)], lambda x: F.pad(x, 1, constant_values=5.0),
                    lambda x: np.pad(x, 1, constant_values=5.0))
 
 
@@ -358,7 +361,7 @@ def test_getitem_with_tensor_and_mask_indices():
     x = mgp.tensor(a, requires_grad=True)
     mask = a > 0
     np.testing.assert_allclose(x[mgp.tensor(mask)].numpy(), a[mask], rtol=1e-6)
-    np.testing.assert_allclose(F.getitem(x, mgp.tensor([2, 0])).numpy(), a[[2, 0]], rtol=1e-6)
+    np.testing.assert_allclose(F.get_item(x, mgp.tensor([2, 0])).numpy(), a[[2, 0]], rtol=1e-6)
     x[x > 0].sum().backward()
     np.testing.assert_array_equal(x.grad, mask)
 
@@ -400,11 +403,11 @@ def _ce_ref(logits, labels):
 @pytest.mark.parametrize("shape", [(4, 5), (2, 3, 5), (5,)], ids=str)
 def test_cross_entropy_int_labels(shape):
     labels = rng.integers(0, shape[-1], shape[:-1])
-    helper_test_op([shape], lambda x: F.cross_entropy(x, labels), lambda x: _ce_ref(x, labels))
+    helper_test_op([shape], lambda x: F.nn.cross_entropy(x, labels), lambda x: _ce_ref(x, labels))
 
 
 def test_cross_entropy_probability_targets():
-    helper_test_op([(4, 5), (4, 5)], lambda x, t: F.cross_entropy(x, t.softmax()),
+    helper_test_op([(4, 5), (4, 5)], lambda x, t: F.nn.cross_entropy(x, t.softmax()),
                    lambda x, t: -(np.exp(t) / np.exp(t).sum(-1, keepdims=True) *
                                   (x - np.log(np.exp(x).sum(-1, keepdims=True)))).sum(-1))
 
@@ -412,23 +415,23 @@ def test_cross_entropy_probability_targets():
 def test_cross_entropy_one_hot_equals_int_labels():
     logits = mgp.tensor(sample((6, 4)))
     labels = rng.integers(0, 4, 6)
-    np.testing.assert_allclose(F.cross_entropy(logits, np.eye(4)[labels]).numpy(),
-                               F.cross_entropy(logits, labels).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(F.nn.cross_entropy(logits, np.eye(4)[labels]).numpy(),
+                               F.nn.cross_entropy(logits, labels).numpy(), rtol=1e-6)
 
 
 def test_cross_entropy_stable_and_errors():
     x = mgp.tensor([[1e4, -1e4]], requires_grad=True)
-    np.testing.assert_allclose(F.cross_entropy(x, [1]).numpy(), [2e4])
-    F.cross_entropy(x, [1]).sum().backward()
+    np.testing.assert_allclose(F.nn.cross_entropy(x, [1]).numpy(), [2e4])
+    F.nn.cross_entropy(x, [1]).sum().backward()
     np.testing.assert_allclose(x.grad, [[1, -1]])
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
-        F.cross_entropy(x, [2])
+        F.nn.cross_entropy(x, [2])
     with pytest.raises(ValueError, match=r"labels must have shape \(1,\)"):
-        F.cross_entropy(x, [0, 1])
+        F.nn.cross_entropy(x, [0, 1])
     with pytest.raises(ValueError, match=r"probability targets.*\(1, 2\).*\(1, 3\)"):
-        F.cross_entropy(x, np.ones((1, 3)) / 3)
+        F.nn.cross_entropy(x, np.ones((1, 3)) / 3)
     with pytest.raises(ValueError, match="integer class labels need an integer dtype"):
-        F.cross_entropy(x, np.array([1.0]))
+        F.nn.cross_entropy(x, np.array([1.0]))
 
 
 def _bce_ref(x, t):
@@ -438,13 +441,13 @@ def _bce_ref(x, t):
 
 @pytest.mark.parametrize("shapes", [[(4, 3), (4, 3)], [(4, 3), (3,)], [(4, 1), (4, 3)]], ids=str)
 def test_binary_cross_entropy_with_logits(shapes):
-    helper_test_op(shapes, lambda x, t: F.binary_cross_entropy_with_logits(x, t.sigmoid()),
+    helper_test_op(shapes, lambda x, t: F.nn.binary_cross_entropy_with_logits(x, t.sigmoid()),
                    lambda x, t: _bce_ref(x, 1 / (1 + np.exp(-t))))
 
 
 def test_binary_cross_entropy_stable_for_large_logits():
     x = mgp.tensor([1e4, -1e4, 1e4], requires_grad=True)
-    out = F.binary_cross_entropy_with_logits(x, [1.0, 0.0, 0.0])
+    out = F.nn.binary_cross_entropy_with_logits(x, [1.0, 0.0, 0.0])
     np.testing.assert_allclose(out.numpy(), [0, 0, 1e4])
     out.sum().backward()
     np.testing.assert_allclose(x.grad, [0, 0, 1])
@@ -452,10 +455,10 @@ def test_binary_cross_entropy_stable_for_large_logits():
 
 def test_dropout():
     x = mgp.tensor(sample((200, 50)), requires_grad=True)
-    assert F.dropout(x, 0.3, training=False) is x
-    assert F.dropout(x, 0.0) is x
+    assert F.nn.dropout(x, 0.3, training=False) is x
+    assert F.nn.dropout(x, 0.0) is x
     mgp.backend.seed(1)
-    out = F.dropout(x, 0.3, training=True)
+    out = F.nn.dropout(x, 0.3, training=True)
     kept = out.numpy() != 0
     assert 0.65 < kept.mean() < 0.75
     np.testing.assert_allclose(out.numpy()[kept], x.numpy()[kept] / 0.7, rtol=1e-6)
@@ -463,9 +466,9 @@ def test_dropout():
     np.testing.assert_allclose(x.grad, kept / np.float32(0.7), rtol=1e-6)  # the mask itself
     assert out.dtype == x.grad.dtype == np.float32
     mgp.backend.seed(1)
-    np.testing.assert_array_equal(F.dropout(x, 0.3).numpy(), out.numpy())  # the seed reproduces it
+    np.testing.assert_array_equal(F.nn.dropout(x, 0.3).numpy(), out.numpy())  # the seed reproduces it
     with pytest.raises(ValueError, match=r"\[0, 1\), got 1"):
-        F.dropout(x, 1)
+        F.nn.dropout(x, 1)
 
 
 def _batch_norm_ref(x, gamma, beta, axis):
@@ -479,23 +482,23 @@ def _batch_norm_ref(x, gamma, beta, axis):
                          ids=str)
 def test_batch_norm(x_shape, axis):
     c = x_shape[axis]
-    helper_test_op([x_shape, (c,), (c,)], lambda x, g, b: F.batch_norm(x, g, b, axis)[0],
+    helper_test_op([x_shape, (c,), (c,)], lambda x, g, b: F.nn.batch_norm(x, g, b, axis)[0],
                    lambda x, g, b: _batch_norm_ref(x, g, b, axis))
     x = sample(x_shape)
-    _, mean, var = F.batch_norm(mgp.tensor(x), axis=axis)
+    _, mean, var = F.nn.batch_norm(mgp.tensor(x), axis=axis)
     reduced = tuple(i for i in range(x.ndim) if i != axis % x.ndim)
     np.testing.assert_allclose(mean, x.mean(reduced), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(var, x.var(reduced), rtol=1e-5)
-    helper_test_op([x_shape], lambda x: F.batch_norm(x, axis=axis)[0] * x)
+    helper_test_op([x_shape], lambda x: F.nn.batch_norm(x, axis=axis)[0] * x)
 
 
 # ============================================ properties ============================================
 
 @settings(max_examples=40, deadline=None)
 @given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
-       st.sampled_from([F.add, F.sub, F.mul, F.div, F.maximum, F.minimum, F.pow]))
+       st.sampled_from([F.add, F.subtract, F.multiply, F.divide, F.maximum, F.minimum, F.power]))
 def test_binary_ops_on_random_broadcasts(shapes, op):
-    helper_test_op(list(shapes.input_shapes), op, positive=op is F.pow)
+    helper_test_op(list(shapes.input_shapes), op, positive=op is F.power)
 
 
 @st.composite
@@ -519,36 +522,36 @@ def test_reductions_on_random_axes(shape_axis, keepdims, ops):
 
 # float32 in, float32 out, float32 gradient, for every differentiable op
 FLOAT32_CASES = {
-    "add": lambda x: F.add(x, 2), "sub": lambda x: F.sub(1, x), "mul": lambda x: x * 0.5,
-    "div": lambda x: F.div(x, np.float64(3)), "neg": F.neg, "pow": lambda x: F.abs(x) ** 2.5,
-    "pow_tensor": lambda x: F.pow(F.abs(x), x), "rpow": lambda x: 2 ** x, "exp": F.exp,
+    "add": lambda x: F.add(x, 2), "sub": lambda x: F.subtract(1, x), "mul": lambda x: x * 0.5,
+    "div": lambda x: F.divide(x, np.float64(3)), "neg": F.negative, "pow": lambda x: F.abs(x) ** 2.5,
+    "pow_tensor": lambda x: F.power(F.abs(x), x), "rpow": lambda x: 2 ** x, "exp": F.exp,
     "log": lambda x: F.log(F.abs(x)), "sqrt": lambda x: F.sqrt(F.abs(x)), "abs": F.abs,
     "tanh": F.tanh, "sigmoid": F.sigmoid, "relu": F.relu, "leaky_relu": F.leaky_relu,
     "elu": F.elu, "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate=True),
     "softplus": F.softplus, "maximum": lambda x: F.maximum(x, 0.1),
-    "minimum": lambda x: F.minimum(np.zeros(4), x), "clip": lambda x: F.clip(x, -0.5, 0.5),
-    "clip_f64": lambda x: F.clip(x, np.float64(-0.5), np.full(4, 0.5)),
+    "minimum": lambda x: F.minimum(np.zeros(4, np.float32), x),
+    "clip": lambda x: F.clip(x, -0.5, 0.5), "clip_f64": lambda x: F.clip(x, np.float64(-0.5), 0.5),
     "elu_f64": lambda x: F.elu(x, np.float64(0.5)),
     "leaky_relu_f64": lambda x: F.leaky_relu(x, np.float64(0.1)),
     "where": lambda x: F.where(x.data > 0, x, 0.0), "sum": lambda x: F.sum(x, 1),
     "mean": F.mean, "var": lambda x: F.var(x, 0), "max": F.max, "min": lambda x: F.min(x, -1),
     "logsumexp": lambda x: F.logsumexp(x, 1), "matmul": lambda x: x @ np.ones((4, 2)),
     "reshape": lambda x: x.reshape(-1), "transpose": F.transpose,
-    "permute": lambda x: F.permute(x, 1, 0), "expand_dims": lambda x: F.expand_dims(x, 0),
-    "squeeze": lambda x: F.squeeze(x[None]), "flatten": F.flatten,
+    "permute": lambda x: x.permute(1, 0), "expand_dims": lambda x: F.expand_dims(x, 0),
+    "squeeze": lambda x: F.squeeze(x[None]), "flatten": F.numpy.flatten,
     "broadcast_to": lambda x: F.broadcast_to(x, (2, 3, 4)),
-    "concatenate": lambda x: F.concatenate([x, np.ones((3, 4))]),
-    "stack": lambda x: F.stack([x, x]), "pad": lambda x: F.pad(x, 1, 0.5),
-    "getitem": lambda x: F.getitem(x, ([0, 0], [1, 2])), "softmax": F.softmax,
-    "log_softmax": F.log_softmax, "cross_entropy": lambda x: F.cross_entropy(x, [0, 1, 3]),
-    "cross_entropy_probs": lambda x: F.cross_entropy(x, np.full((3, 4), 0.25)),
-    "bce_logits": lambda x: F.binary_cross_entropy_with_logits(x, np.ones(4)),
-    "dropout": lambda x: F.dropout(x, 0.5), "cast": lambda x: F.cast(x, np.float32),
-    "conv2d": lambda x: F.conv2d(x.reshape(1, 3, 4, 1), np.ones((2, 2, 1, 2)), padding="same"),
-    "max_pool2d": lambda x: F.max_pool2d(x.reshape(1, 3, 4, 1), 2, 1, "same"),
-    "avg_pool2d": lambda x: F.avg_pool2d(x.reshape(1, 3, 4, 1), 2, 1, "same"),
-    "global_avg_pool2d": lambda x: F.global_avg_pool2d(x.reshape(1, 3, 4, 1)),
-    "batch_norm": lambda x: F.batch_norm(x, np.ones(4), np.zeros(4))[0],
+    "concatenate": lambda x: F.concatenate([x, np.ones((3, 4), np.float32)]),
+    "stack": lambda x: F.stack([x, x]), "pad": lambda x: F.pad(x, 1, constant_values=0.5),
+    "getitem": lambda x: F.get_item(x, ([0, 0], [1, 2])), "softmax": F.softmax,
+    "log_softmax": F.log_softmax, "cross_entropy": lambda x: F.nn.cross_entropy(x, [0, 1, 3]),
+    "cross_entropy_probs": lambda x: F.nn.cross_entropy(x, np.full((3, 4), 0.25)),
+    "bce_logits": lambda x: F.nn.binary_cross_entropy_with_logits(x, np.ones(4)),
+    "dropout": lambda x: F.nn.dropout(x, 0.5), "cast": lambda x: F.cast(x, np.float32),
+    "conv2d": lambda x: F.nn.conv2d(x.reshape(1, 3, 4, 1), np.ones((2, 2, 1, 2)), padding="same"),
+    "max_pool2d": lambda x: F.nn.max_pool2d(x.reshape(1, 3, 4, 1), 2, 1, "same"),
+    "avg_pool2d": lambda x: F.nn.avg_pool2d(x.reshape(1, 3, 4, 1), 2, 1, "same"),
+    "global_avg_pool2d": lambda x: F.nn.global_avg_pool2d(x.reshape(1, 3, 4, 1)),
+    "batch_norm": lambda x: F.nn.batch_norm(x, np.ones(4), np.zeros(4))[0],
 }
 
 
@@ -559,11 +562,3 @@ def test_float32_stays_float32(name):
     assert out.dtype == np.float32
     out.backward(np.ones(out.shape))
     assert x.grad.dtype == np.float32
-
-
-def test_every_functional_op_is_tested():
-    here = Path(__file__).parent
-    source = (here / "test_ops.py").read_text() + (here / "test_conv.py").read_text()
-    mentioned = set(re.findall(r"\bF\.(\w+)", source))
-    ops = {n for n in dir(F) if not n.startswith("_") and callable(getattr(F, n))}
-    assert ops - {"as_tensor"} <= mentioned, f"untested ops: {sorted(ops - mentioned)}"

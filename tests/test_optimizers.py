@@ -263,7 +263,7 @@ def test_state_order_matches_keras():
 
 
 def test_default_names_as_keras():
-    mgp.layers.base.reset_names()
+    mgp.backend.clear_session()
     names = [optimizers.Adam().name, optimizers.Adam().name, optimizers.AdamW().name,
              optimizers.RMSprop().name, optimizers.SGD().name, optimizers.Adagrad().name]
     assert names == ["adam", "adam_1", "adam_w", "rm_sprop", "sgd", "adagrad"]

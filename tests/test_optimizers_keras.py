@@ -200,7 +200,7 @@ def _plain(config):
 
 @pytest.mark.parametrize("factory", [c[1] for c in CASES], ids=IDS)
 def test_configs_round_trip_and_cross_with_keras(keras, factory):
-    mgp.layers.base.reset_names()
+    mgp.backend.clear_session()
     mine = factory(optimizers)
     config = mine.get_config()
     json.dumps(optimizers.serialize(mine))  # saved with the model as JSON

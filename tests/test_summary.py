@@ -90,7 +90,7 @@ def _sequential(k):
 @pytest.mark.parametrize("build", [_branches, _residual, _nested, _chain, _sequential])
 def test_summary_rows_match_keras(build, monkeypatch):
     keras = oracles.keras()
-    mgp.layers.base.reset_names()
+    mgp.backend.clear_session()
     theirs_header, theirs = _keras_rows(build(keras), monkeypatch)
     ours_header, ours = _mgp_rows(build(mgp))
     assert ours_header == theirs_header
@@ -98,7 +98,7 @@ def test_summary_rows_match_keras(build, monkeypatch):
 
 
 def test_connected_to_column_only_for_non_chain_functional_models():
-    mgp.layers.base.reset_names()
+    mgp.backend.clear_session()
     assert "Connected to" in _mgp_rows(_branches(mgp))[0]
     assert "Connected to" not in _mgp_rows(_chain(mgp))[0]
     assert "Connected to" not in _mgp_rows(_sequential(mgp))[0]

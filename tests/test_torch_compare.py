@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import mgp
-import mgp.functional as F
+from mgp import ops as F
 
 import oracles  # noqa: E402
 
@@ -51,7 +51,7 @@ def _torch_conv(x, k, b, stride, padding, dilation):
     ((2, 8, 8, 3), (5, 5, 3, 2), 3, 0, 1),
 ], ids=str)
 def test_conv2d(x_shape, k_shape, stride, padding, dilation):
-    compare(lambda x, k, b: F.conv2d(x, k, b, stride, padding, dilation),
+    compare(lambda x, k, b: F.nn.conv2d(x, k, b, stride, padding, dilation),
             lambda x, k, b: _torch_conv(x, k, b, stride, padding, dilation),
             randn(*x_shape), randn(*k_shape), randn(k_shape[3]), rtol=1e-4, atol=1e-4)
 
@@ -61,7 +61,7 @@ def test_conv2d(x_shape, k_shape, stride, padding, dilation):
                                               ((3, 2, 3, 2), (2, 3))], ids=str)
 def test_conv2d_same_matches_torch_same(k_shape, dilation):
     # even windows pad one more after than before, in both libraries
-    compare(lambda x, k: F.conv2d(x, k, padding="same", dilation_rate=dilation,
+    compare(lambda x, k: F.nn.conv2d(x, k, padding="same", dilation_rate=dilation,
                                   data_format="channels_first"),
             lambda x, k: tF.conv2d(x, k.permute(3, 2, 0, 1), padding="same", dilation=dilation),
             randn(2, 3, 7, 6), randn(*k_shape), rtol=1e-4, atol=1e-4)
@@ -76,14 +76,14 @@ def _nhwc(torch_pool):
 
 @pytest.mark.parametrize("pool, stride, padding", POOL_CASES, ids=str)
 def test_max_pool2d(pool, stride, padding):
-    compare(lambda x: F.max_pool2d(x, pool, stride, padding),
+    compare(lambda x: F.nn.max_pool2d(x, pool, stride, padding),
             lambda x: _nhwc(tF.max_pool2d)(x, pool, stride, padding), randn(2, 7, 8, 3))
 
 
 @pytest.mark.parametrize("pool, stride, padding", POOL_CASES, ids=str)
 def test_avg_pool2d(pool, stride, padding):
     # mgp averages only real pixels under padding (Keras's rule): torch's count_include_pad=False
-    compare(lambda x: F.avg_pool2d(x, pool, stride, padding),
+    compare(lambda x: F.nn.avg_pool2d(x, pool, stride, padding),
             lambda x: _nhwc(tF.avg_pool2d)(x, pool, stride, padding, count_include_pad=False),
             randn(2, 7, 8, 3))
 
@@ -97,19 +97,19 @@ def test_log_softmax(axis):
 
 def test_cross_entropy_int_labels():
     labels = rng.integers(0, 5, 6)
-    compare(lambda x: F.cross_entropy(x, labels),
+    compare(lambda x: F.nn.cross_entropy(x, labels),
             lambda x: tF.cross_entropy(x, torch.from_numpy(labels), reduction="none"),
             randn(6, 5) * 3)
 
 
 def test_cross_entropy_probability_targets():
-    compare(lambda x, t: F.cross_entropy(x, t.softmax()),
+    compare(lambda x, t: F.nn.cross_entropy(x, t.softmax()),
             lambda x, t: tF.cross_entropy(x, t.softmax(-1), reduction="none"),
             randn(6, 5) * 3, randn(6, 5))
 
 
 def test_binary_cross_entropy_with_logits():
-    compare(lambda x, t: F.binary_cross_entropy_with_logits(x, t.sigmoid()),
+    compare(lambda x, t: F.nn.binary_cross_entropy_with_logits(x, t.sigmoid()),
             lambda x, t: tF.binary_cross_entropy_with_logits(x, t.sigmoid(), reduction="none"),
             randn(4, 3) * 5, randn(4, 3))
 
@@ -129,7 +129,7 @@ def test_sigmoid_tanh():
 
 @pytest.mark.parametrize("axis, ddof", [(None, 0), (0, 0), (1, 1), ((0, 2), 1)], ids=str)
 def test_var(axis, ddof):
-    compare(lambda x: F.var(x, axis, ddof=ddof),
+    compare(lambda x: x.var(axis, ddof=ddof),
             lambda x: torch.var(x, dim=axis, correction=ddof), randn(3, 4, 5))
 
 
@@ -141,6 +141,6 @@ def test_logsumexp():
 def test_batch_norm(x_shape, axis):
     # torch's feature axis is 1, which for 2-D input is also the last
     c = x_shape[axis]
-    compare(lambda x, g, b: F.batch_norm(x, g, b, axis)[0],
+    compare(lambda x, g, b: F.nn.batch_norm(x, g, b, axis)[0],
             lambda x, g, b: tF.batch_norm(x, None, None, g, b, training=True, eps=1e-3),
             randn(*x_shape) * 3 + 1, randn(c), randn(c), rtol=1e-4, atol=1e-4)

@@ -26,6 +26,7 @@ import numpy as np
 
 from mgp import constraints, initializers, regularizers
 from mgp.backend import xp
+from mgp.config import unique_name  # noqa: F401  (layers, models and optimizers name by it)
 from mgp.layers.symbolic import (Node, SymbolicTensor, flatten, get_mask, map_shapes,
                                  map_structure, probe, set_mask, shape_of)
 from mgp.tensor import Tensor
@@ -34,8 +35,6 @@ from mgp.variables import Variable
 # the names other modules import from here
 _flatten, _map = flatten, map_structure
 
-_name_counts = {}
-
 
 def snake_case(name):
     """Keras's `to_snake_case`: 'MaxPooling2D' -> 'max_pooling2d', 'Conv2D' -> 'conv2d'."""
@@ -43,16 +42,6 @@ def snake_case(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def unique_name(base):
-    """'dense', then 'dense_1', 'dense_2', ... as Keras names layers."""
-    n = _name_counts.get(base, 0)
-    _name_counts[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
-
-
-def reset_names():
-    """Forget the names given so far (Keras's `clear_session`)."""
-    _name_counts.clear()
 
 
 def _to_tensor(x):

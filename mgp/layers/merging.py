@@ -110,14 +110,14 @@ class Subtract(_Merge):
         super()._check(shapes)
 
     def _merge(self, xs):
-        return ops.sub(xs[0], xs[1])
+        return ops.subtract(xs[0], xs[1])
 
 
 class Multiply(_Merge):
     """Elementwise product of a list of inputs."""
 
     def _merge(self, xs):
-        return functools.reduce(ops.mul, xs)
+        return functools.reduce(ops.multiply, xs)
 
 
 class Average(_Merge):

@@ -1,27 +1,266 @@
-"""Neural-network ops: softmax, losses from logits, dropout, convolution and pooling.
+"""Neural-network ops, Keras's `keras.ops.nn` family: activations, softmax, losses,
+normalization, one-hot encodings, attention, and the engine's fused convolution, pooling and
+batch normalization.
 
-Each has its own backward, for speed or numerical stability (said at each). Convolution lives in
-`mgp.ops.convolution` and pooling in `mgp.ops.pooling` (over the sliding-window geometry of
-`mgp.ops.windows`); they are Keras's `ops.nn` functions, so they are reached here too.
+Each op computes its output and its backward side by side, or is composed of ops that do;
+the fused ones have their own backward, for speed or numerical stability (said at each).
+Convolution lives in `mgp.ops.convolution` and pooling in `mgp.ops.pooling` (over the
+sliding-window geometry of `mgp.ops.windows`); they are Keras's `ops.nn` functions, so they are
+reached here too.
 """
 import math
 
 import numpy as np
 
-from mgp import backend
+from mgp import backend, config
+from mgp._absent import absent as _absent
 from mgp.backend import xp
+from mgp.dtypes import result_type
+from mgp.ops import numpy as knp
 from mgp.ops.convolution import (  # noqa: F401
     conv, conv_transpose, depthwise_conv, separable_conv, conv2d, convolve)
-from mgp.ops.numpy import as_tensor
+from mgp.ops.math import _erf_and_derivative
+from mgp.ops.numpy import (
+    _as, _axes, _float, _make, _t, absolute, add, amax, as_tensor, cast, clip, divide, einsum,
+    get_item, log, maximum, mean, minimum, multiply, negative, pad, reshape, sqrt, square,
+    subtract, take_along_axis, tanh, transpose, where,
+)
 from mgp.ops.pooling import (  # noqa: F401
     average_pool, max_pool, max_pool2d, avg_pool2d, global_avg_pool2d)
 from mgp.tensor import Tensor
+
+# ============================================ activations ===========================================
+
+
+def relu(x):
+    """max(x, 0)."""
+    x = _t(x)
+    mask = x.data > 0
+    out = xp.maximum(x.data, x.dtype.type(0))  # not x * mask, which gives -0.0 for negatives
+    return _make(out, (x,), lambda g: (g * mask,), "relu")
+
+
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    x = _t(x)
+    inside = (x.data > 0) & (x.data < 6)
+    out = xp.clip(x.data, x.dtype.type(0), x.dtype.type(6))
+    return _make(out, (x,), lambda g: (g * inside,), "relu6")
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), in the tanh form that cannot overflow."""
+    x = _float(x)
+    out = 0.5 * (xp.tanh(0.5 * x.data) + 1)
+    result = _make(out, (x,), lambda g: (g * out * (1 - out),), "sigmoid")
+    result._logits = x  # lets binary cross-entropy work from the logits, as Keras does
+    return result
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), finite for any x."""
+    return negative(softplus(negative(_float(x))))
+
+
+def softplus(x):
+    """log(1 + exp(x)) without overflow."""
+    x = _float(x)
+    out = xp.logaddexp(x.data.dtype.type(0), x.data)
+    return _make(out, (x,), lambda g: (g * 0.5 * (xp.tanh(0.5 * x.data) + 1),), "softplus")
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    x = _float(x)
+    d = 1 + xp.abs(x.data)
+    return _make(x.data / d, (x,), lambda g: (g / (d * d),), "softsign")
+
+
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    x = _float(x)
+    s = 0.5 * (xp.tanh(0.5 * x.data) + 1)
+    return _make(x.data * s, (x,), lambda g: (g * s * (1 + x.data * (1 - s)),), "silu")
+
+
+swish = silu
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x for x > 0, negative_slope * x otherwise (Keras's default slope 0.2)."""
+    x = _float(x)
+    slope = xp.where(x.data > 0, x.dtype.type(1), x.dtype.type(negative_slope))
+    return _make(x.data * slope, (x,), lambda g: (g * slope,), "leaky_relu")
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    x = _float(x)
+    alpha = x.dtype.type(alpha)  # a NumPy float64 alpha would upcast float32
+    neg_part = alpha * xp.expm1(xp.minimum(x.data, 0))
+    out = xp.where(x.data > 0, x.data, neg_part)
+    return _make(out, (x,), lambda g: (g * xp.where(x.data > 0, 1, neg_part + alpha),), "elu")
+
+
+def selu(x):
+    """Scaled ELU with the self-normalizing constants of Klambauer et al. (2017)."""
+    return multiply(elu(x, 1.6732632423543772), 1.0507009873554805)
+
+
+def celu(x, alpha=1.0):
+    """max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))."""
+    x = _float(x)
+    alpha = x.dtype.type(alpha)
+    neg_part = alpha * xp.expm1(xp.minimum(x.data, 0) / alpha)
+    out = xp.where(x.data > 0, x.data, neg_part)
+    return _make(out, (x,), lambda g: (g * xp.where(x.data > 0, 1, neg_part / alpha + 1),),
+                 "celu")
+
+
+def gelu(x, approximate=True):
+    """x * Phi(x), Phi the standard normal CDF; with `approximate` (Keras's default for the
+    op), the tanh form."""
+    x = _float(x)
+    d = x.data
+    if approximate:
+        c = d.dtype.type(math.sqrt(2 / math.pi))
+        th = xp.tanh(c * (d + 0.044715 * d ** 3))
+        out = 0.5 * d * (1 + th)
+
+        def backward(g):
+            dinner = c * (1 + 3 * 0.044715 * d * d)
+            return (g * (0.5 * (1 + th) + 0.5 * d * (1 - th * th) * dinner),)
+    else:
+        erf, derf = _erf_and_derivative(d * d.dtype.type(1 / math.sqrt(2)))
+        out = 0.5 * d * (1 + erf)
+
+        def backward(g):
+            return (g * (0.5 * (1 + erf) + 0.5 * d * derf * (1 / math.sqrt(2))),)
+    return _make(out.astype(d.dtype, copy=False), (x,), backward, "gelu")
+
+
+def glu(x, axis=-1):
+    """The gated linear unit: a * sigmoid(b), a and b the two halves of x along `axis`."""
+    x = _t(x)
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    if n % 2:
+        raise ValueError(f"glu: axis {axis} of shape {x.shape} must have an even size")
+    head = (slice(None),) * axis
+    return multiply(get_item(x, head + (slice(0, n // 2),)),
+                    sigmoid(get_item(x, head + (slice(n // 2, None),))))
+
+
+def hard_sigmoid(x):
+    """clip(x / 6 + 1 / 2, 0, 1)."""
+    x = _float(x)
+    inside = (x.data > -3) & (x.data < 3)
+    out = xp.clip(x.data / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+    return _make(out, (x,), lambda g: (g * inside / 6,), "hard_sigmoid")
+
+
+def hard_silu(x):
+    """x * hard_sigmoid(x) (also called hard_swish)."""
+    x = _float(x)
+    return multiply(x, hard_sigmoid(x))
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """clip(x, -1, 1)."""
+    return clip(_float(x), -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, else 0."""
+    x = _float(x)
+    keep = xp.abs(x.data) > threshold
+    return _make(xp.where(keep, x.data, 0).astype(x.dtype), (x,), lambda g: (g * keep,),
+                 "hard_shrink")
+
+
+def soft_shrink(x, threshold=0.5):
+    """x - threshold above it, x + threshold below -threshold, 0 between."""
+    x = _float(x)
+    keep = xp.abs(x.data) > threshold
+    out = xp.where(keep, x.data - xp.sign(x.data) * x.dtype.type(threshold), 0).astype(x.dtype)
+    return _make(out, (x,), lambda g: (g * keep,), "soft_shrink")
+
+
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    x = _float(x)
+    return subtract(x, tanh(x))
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else `default_value`."""
+    x = _t(x)
+    return where(x.data > threshold, x, default_value)
+
+
+def sparse_plus(x):
+    """0 for x <= -1, (x + 1)**2 / 4 for |x| < 1, x for x >= 1."""
+    x = _float(x)
+    d = x.data
+    out = xp.where(d <= -1, 0, xp.where(d < 1, 0.25 * (d + 1) ** 2, d)).astype(x.dtype)
+    return _make(out, (x,), lambda g: (g * xp.where(d <= -1, 0, xp.where(d < 1, 0.5 * (d + 1),
+                                                                         1)),), "sparse_plus")
+
+
+def sparse_sigmoid(x):
+    """0 for x <= -1, (x + 1) / 2 between, 1 for x >= 1."""
+    x = _float(x)
+    inside = (x.data > -1) & (x.data < 1)
+    out = xp.clip(0.5 * (x.data + 1), 0, 1).astype(x.dtype)
+    return _make(out, (x,), lambda g: (g * inside * 0.5,), "sparse_sigmoid")
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x**2 + b)) / 2, a smooth relu."""
+    x = _float(x)
+    return multiply(add(x, sqrt(add(square(x), b))), 0.5)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of x onto the probability simplex along `axis` (Martins &
+    Astudillo 2016): like softmax, but exactly 0 for small logits."""
+    x = _float(x)
+    axis = axis % x.ndim
+    d = xp.moveaxis(x.data, axis, -1)
+    z = -xp.sort(-d, axis=-1)
+    k = xp.arange(1, z.shape[-1] + 1, dtype=d.dtype)
+    cum = xp.cumsum(z, -1)
+    support = (1 + k * z) > cum
+    count = support.sum(-1, keepdims=True)
+    tau = (xp.take_along_axis(cum, count - 1, -1) - 1) / count.astype(d.dtype)
+    out = xp.moveaxis(xp.maximum(d - tau, 0), -1, axis)
+
+    def backward(g):
+        # on the support, the Jacobian is I - 1 1^T / |support|
+        on = out > 0
+        mean_g = (g * on).sum(axis, keepdims=True) / on.sum(axis, keepdims=True)
+        return (on * (g - mean_g),)
+    return _make(out, (x,), backward, "sparsemax")
+
+
+def polar(abs_, angle):
+    """The complex tensor abs_ * exp(i angle) (no gradient)."""
+    a, t = _float(abs_), _float(angle)
+    return Tensor(a.data * xp.cos(t.data) + 1j * a.data * xp.sin(t.data))
+
 
 # ============================================== softmax =============================================
 
 
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis`, shifted by the max so large logits cannot overflow."""
+    """exp(x) / sum(exp(x)) along `axis` (all axes for None), shifted by the max so large
+    logits cannot overflow."""
+    x = _float(x)
+    if axis is None:
+        return reshape(softmax(reshape(x, (-1,))), x.shape)
     e = xp.exp(x.data - x.data.max(axis=axis, keepdims=True))
     s = e / e.sum(axis=axis, keepdims=True)
     out = Tensor._make(s, (x,), lambda g: (s * (g - (g * s).sum(axis=axis, keepdims=True)),),
@@ -31,7 +270,11 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along `axis`: finite for logits of any magnitude (own backward)."""
+    """x - logsumexp(x) along `axis` (all axes for None): finite for logits of any magnitude
+    (own backward)."""
+    x = _float(x)
+    if axis is None:
+        return reshape(log_softmax(reshape(x, (-1,))), x.shape)
     shifted = x.data - x.data.max(axis=axis, keepdims=True)
     out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
     return Tensor._make(out, (x,),
@@ -105,6 +348,398 @@ def binary_cross_entropy_with_logits(logits, target):
     def backward(g):
         return g * (0.5 * (xp.tanh(0.5 * x) + 1) - t), -g * x
     return Tensor._make(out, (logits, target), backward, "binary_cross_entropy")
+
+
+# ====================================== losses, as Keras has them ===================================
+
+def _same_shape(op, target, output):
+    if target.shape != output.shape:
+        raise ValueError(f"{op}: target and output must have the same shape, got target "
+                         f"{target.shape} and output {output.shape}")
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise -[t log p + (1 - t) log(1 - p)]; p clipped to [epsilon, 1 - epsilon], or
+    computed stably from the logits with `from_logits`."""
+    target, output = _t(target), _float(output)
+    _same_shape("binary_crossentropy", target, output)
+    target = _as(target, output.dtype)
+    if from_logits:
+        return binary_cross_entropy_with_logits(output, target)
+    eps = config.epsilon()
+    p = clip(output, eps, 1 - eps)
+    return negative(add(multiply(target, log(p)),
+                        multiply(subtract(1, target), log(subtract(1, p)))))
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """-knp.sum(t * log p) over `axis`, p the output normalized to sum to 1 and clipped to
+    [epsilon, 1 - epsilon], or log_softmax of the logits with `from_logits`."""
+    target, output = _t(target), _float(output)
+    _same_shape("categorical_crossentropy", target, output)
+    if target.ndim < 1:
+        raise ValueError("categorical_crossentropy: target and output must be at least 1-D")
+    if from_logits:
+        log_p = log_softmax(output, axis)
+    else:
+        eps = config.epsilon()
+        log_p = log(clip(divide(output, knp.sum(output, axis, keepdims=True)), eps, 1 - eps))
+    return negative(knp.sum(multiply(target, log_p), axis))
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """categorical_crossentropy with integer class targets (output's shape without `axis`;
+    a trailing axis of size 1 is dropped)."""
+    output = _float(output)
+    if output.ndim < 1:
+        raise ValueError("sparse_categorical_crossentropy: output must be at least 1-D")
+    target = _t(target)
+    axis = axis % output.ndim
+    if target.ndim == output.ndim and target.shape[axis] == 1:
+        target = reshape(target, target.shape[:axis] + target.shape[axis + 1:])
+    expected = output.shape[:axis] + output.shape[axis + 1:]
+    if target.shape != expected:
+        raise ValueError(f"sparse_categorical_crossentropy: target must have shape {expected} "
+                         f"for output {output.shape}, got {target.shape}")
+    labels = target.data.astype(np.int64)
+    moved = transpose(output, [i for i in range(output.ndim) if i != axis] + [axis])
+    if from_logits:
+        return cross_entropy(moved, labels)
+    eps = config.epsilon()
+    log_p = log(clip(divide(moved, knp.sum(moved, -1, keepdims=True)), eps, 1 - eps))
+    return negative(reshape(take_along_axis(log_p, labels[..., None], -1), labels.shape))
+
+
+def psnr(x1, x2, max_val):
+    """The peak signal-to-noise ratio, 20 log10(max_val) - 10 log10(mean squared error)."""
+    x1, x2 = _float(x1), _float(x2)
+    if x1.shape != x2.shape:
+        raise ValueError(f"psnr: x1 {x1.shape} and x2 {x2.shape} must have the same shape")
+    mse = mean(square(subtract(x1, x2)))
+    return subtract(20 * math.log10(float(max_val)), multiply(10 / math.log(10), log(mse)))
+
+
+# ========================================= normalization ============================================
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """(mean, variance) of x over `axes`; float16 input is reduced in float32, as Keras."""
+    if synchronized:
+        raise ValueError("moments: synchronized=True needs several devices; mgp runs on one")
+    x = _float(x)
+    dtype = x.dtype
+    if dtype == np.float16:
+        x = cast(x, "float32")
+    mu = mean(x, axes, keepdims=True)
+    var = subtract(mean(square(x), axes, keepdims=True), square(mu))  # Keras's E[x^2] - E[x]^2
+    if not keepdims:
+        axes_ = _axes(axes, x.ndim)
+        shape = [n for i, n in enumerate(x.shape) if i not in axes_]
+        mu, var = reshape(mu, shape), reshape(var, shape)
+    if dtype == np.float16:
+        big = float(np.finfo(np.float16).max)
+        mu, var = cast(clip(mu, -big, big), dtype), cast(clip(var, -big, big), dtype)
+    return mu, var
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset, the statistics (1-D, of
+    x.shape[axis]) given."""
+    x = _float(x)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    stat = [reshape(_t(v), shape) for v in (mean, variance)]
+    inv = divide(1.0, sqrt(add(stat[1], epsilon)))
+    if scale is not None:
+        inv = multiply(inv, reshape(_t(scale), shape))
+    out = multiply(subtract(x, stat[0]), inv)
+    return out if offset is None else add(out, reshape(_t(offset), shape))
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
+    """x normalized over `axis` (an int or a tuple) by its own mean and variance, then scaled
+    by gamma and shifted by beta; computed in float32 at least."""
+    rms_scaling = kwargs.pop("rms_scaling", False)
+    if kwargs:
+        raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
+    x = _float(x)
+    dtype = x.dtype
+    x = _as(x, result_type(dtype, "float32"))
+    eps = config.epsilon() if epsilon is None else epsilon
+    axes = _axes(axis, x.ndim)
+    bshape = [n if i in axes else 1 for i, n in enumerate(x.shape)]
+    if rms_scaling:  # Keras's deprecated option: scales by the variance, keeps no mean
+        out = multiply(x, divide(1.0, sqrt(add(_var(x, axes), eps))))
+    else:
+        mu = mean(x, axes, keepdims=True)
+        centered = subtract(x, mu)
+        out = divide(centered, sqrt(add(mean(square(centered), axes, keepdims=True), eps)))
+    if gamma is not None:
+        out = multiply(out, reshape(_as(gamma, x.dtype), bshape))
+    if beta is not None and not rms_scaling:
+        out = add(out, reshape(_as(beta, x.dtype), bshape))
+    return cast(out, dtype)
+
+
+def _var(x, axes):
+    centered = subtract(x, mean(x, axes, keepdims=True))
+    return mean(square(centered), axes, keepdims=True)
+
+
+def rms_normalization(x, scale=None, axis=-1, epsilon=None):
+    """x / sqrt(mean(x**2 over axis) + epsilon) * scale."""
+    x = _float(x)
+    dtype = x.dtype
+    x = _as(x, result_type(dtype, "float32"))
+    eps = config.epsilon() if epsilon is None else epsilon
+    axes = _axes(axis, x.ndim)
+    out = divide(x, sqrt(add(mean(square(x), axes, keepdims=True), eps)))
+    if scale is not None:
+        bshape = [n if i in axes else 1 for i, n in enumerate(x.shape)]
+        out = multiply(out, reshape(_as(scale, x.dtype), bshape))
+    return cast(out, dtype)
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """x divided by its `order`-norm over `axis` (at least epsilon)."""
+    if not isinstance(order, int) or order < 1:
+        raise ValueError(f"normalize: order must be an int >= 1, got {order!r}")
+    x = _float(x)
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    eps = config.epsilon() if epsilon is None else epsilon
+    if order == 2:
+        inv = minimum(divide(1.0, sqrt(knp.sum(square(x), axis, keepdims=True))), 1 / eps)
+        return multiply(x, inv)
+    norm = knp.sum(absolute(x) ** order, axis, keepdims=True) ** (1 / order)
+    return divide(x, maximum(norm, eps))
+
+
+# ============================================= encodings ============================================
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """Integer classes as one-hot vectors along a new `axis` (negative classes give zeros);
+    dtype `floatx()` unless given."""
+    if sparse:
+        raise ValueError("one_hot: mgp has no sparse tensors")
+    labels = _t(x).data.astype(np.int64)
+    eye = xp.eye(num_classes, dtype=np.dtype(dtype or config.floatx()))
+    out = xp.where((labels >= 0)[..., None], eye[xp.clip(labels, 0, num_classes - 1)], 0)
+    out = out.astype(eye.dtype, copy=False) * (labels < num_classes)[..., None]
+    if axis != -1 and axis != out.ndim - 1:
+        out = xp.moveaxis(out, -1, axis)
+    return Tensor(out, dtype=eye.dtype)
+
+
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """Several classes per sample as one vector with ones at each (the last axis of 2-D inputs
+    holds a sample's classes)."""
+    if num_classes is None:
+        num_classes = kwargs.pop("num_tokens", None)
+    if kwargs:
+        raise TypeError(f"multi_hot: unexpected arguments {sorted(kwargs)}")
+    if num_classes is None:
+        raise ValueError("multi_hot: num_classes is required")
+    x = _t(inputs)
+    hot = one_hot(x, num_classes, axis, dtype, sparse)
+    return Tensor(hot.data.max(axis=1 if x.ndim > 1 else 0), dtype=hot.dtype)
+
+
+# ============================================= attention ============================================
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None):
+    """softmax(q k^T * scale + bias) v per head, for (batch, length, heads, head_dim) inputs.
+
+    Args:
+        query: (B, T, N, H). key, value: (B, S, K, H), K dividing N (grouped-query attention:
+            each key head serves N / K query heads).
+        bias: added to the (B, N, T, S) logits. mask: boolean, broadcast to (B, N, T, S): True
+            where a query may attend (give bias or mask, not both).
+        scale: the logits' factor, 1 / sqrt(H) by default.
+        is_causal: each query attends only to keys at or before its own position.
+        flash_attention: accepted for Keras's signature; the result is the same either way.
+        attn_logits_soft_cap: when given, logits become cap * tanh(logits / cap).
+    Returns:
+        (B, T, N, H).
+    """
+    q, k, v = _float(query), _float(key), _float(value)
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4:
+        raise ValueError(f"dot_product_attention: needs 4-D inputs, got query {q.shape}, key "
+                         f"{k.shape}, value {v.shape}")
+    if bias is not None and mask is not None:
+        raise ValueError("dot_product_attention: give bias or mask, not both")
+    dtype = result_type(q.dtype, k.dtype, v.dtype)
+    q, k, v = _as(q, dtype), _as(k, dtype), _as(v, dtype)
+    b, t, n, h = q.shape
+    heads = k.shape[2]
+    if n % heads or k.shape != v.shape[:3] + (k.shape[3],) or k.shape[3] != h:
+        raise ValueError(f"dot_product_attention: key {k.shape} and value {v.shape} do not fit "
+                         f"query {q.shape} (key heads must divide the query heads)")
+    groups = n // heads
+    qg = reshape(q, (b, t, heads, groups, h))
+    logits = einsum("btkgh,bskh->bkgts", qg, k)
+    logits = multiply(logits, 1 / math.sqrt(h) if scale is None else scale)
+    if attn_logits_soft_cap is not None:
+        cap = attn_logits_soft_cap
+        logits = multiply(tanh(divide(logits, cap)), cap)
+    s = k.shape[1]
+    if bias is not None:
+        logits = add(logits, reshape(xp.broadcast_to(_as(bias, dtype).data, (b, n, t, s)),
+                                     (b, heads, groups, t, s)))
+    allowed = None
+    if mask is not None:
+        allowed = xp.broadcast_to(_t(mask).data.astype(bool), (b, n, t, s)).reshape(
+            b, heads, groups, t, s)
+    if is_causal:
+        causal = xp.tril(xp.ones((t, s), dtype=bool))
+        allowed = causal if allowed is None else allowed & causal
+    if allowed is not None:  # a large negative, not -inf, so a fully masked row stays finite
+        big = 65500.0 if dtype == "float16" else 3.38953e38
+        logits = where(allowed, logits, -0.7 * big)
+    weights = softmax(logits, -1)
+    out = einsum("bkgts,bskh->btkgh", weights, v)
+    return reshape(out, (b, t, n, v.shape[3]))
+
+
+# ============================================ rearranging ===========================================
+
+def depth_to_space(x, block_size, data_format="channels_last"):
+    """Channels moved into blocks of block_size x block_size pixels."""
+    x = _t(x)
+    r = block_size
+    if data_format == "channels_last":
+        n, hh, ww, c = x.shape
+        y = transpose(reshape(x, (n, hh, ww, r, r, c // (r * r))), (0, 1, 3, 2, 4, 5))
+        return reshape(y, (n, hh * r, ww * r, c // (r * r)))
+    n, c, hh, ww = x.shape
+    y = transpose(reshape(x, (n, c // (r * r), r, r, hh, ww)), (0, 1, 4, 2, 5, 3))
+    return reshape(y, (n, c // (r * r), hh * r, ww * r))
+
+
+def space_to_depth(x, block_size, data_format="channels_last"):
+    """Blocks of block_size x block_size pixels moved into channels."""
+    x = _t(x)
+    r = block_size
+    if data_format == "channels_last":
+        n, hh, ww, c = x.shape
+        y = transpose(reshape(x, (n, hh // r, r, ww // r, r, c)), (0, 1, 3, 2, 4, 5))
+        return reshape(y, (n, hh // r, ww // r, c * r * r))
+    n, c, hh, ww = x.shape
+    y = transpose(reshape(x, (n, c, hh // r, r, ww // r, r)), (0, 1, 3, 5, 2, 4))
+    return reshape(y, (n, c * r * r, hh // r, ww // r))
+
+
+def _pairs(value, name):
+    value = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(value) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
+    return tuple(int(v) for v in value)
+
+
+def _patch_index(size, kernel, dilation, padding, stride):
+    """For each (kernel offset, output position) along one axis, the padded input position."""
+    out = (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    if out < 1:
+        raise ValueError(f"unfold: a kernel of {kernel} (dilation {dilation}) does not fit an "
+                         f"axis of {size} with padding {padding}")
+    return np.arange(kernel)[:, None] * dilation + np.arange(out)[None, :] * stride, out
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """Sliding patches of an (N, C, H, W) x as columns: (N, C * kh * kw, L), L the patches
+    (PyTorch's unfold, im2col)."""
+    x = _t(x)
+    if x.ndim != 4:
+        raise ValueError(f"unfold: x must be (N, C, H, W), got shape {x.shape}")
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = (_pairs(v, name) for v, name in (
+        (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
+        (stride, "stride")))
+    rows, oh = _patch_index(x.shape[2], kh, dh, ph, sh)
+    cols, ow = _patch_index(x.shape[3], kw, dw, pw, sw)
+    padded = pad(x, [(0, 0), (0, 0), (ph, ph), (pw, pw)])
+    patches = get_item(padded, (slice(None), slice(None), xp.asarray(rows[:, None, :, None]),
+                                xp.asarray(cols[None, :, None, :])))  # (N, C, kh, kw, oh, ow)
+    n, c = x.shape[:2]
+    return reshape(patches, (n, c * kh * kw, oh * ow))
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of `unfold`: columns (N, C * kh * kw, L) summed back into an (N, C, H, W)
+    image, overlapping patches adding up (PyTorch's fold, col2im)."""
+    x = _t(x)
+    (h, w), (kh, kw), (dh, dw), (ph, pw), (sh, sw) = (_pairs(v, name) for v, name in (
+        (output_size, "output_size"), (kernel_size, "kernel_size"), (dilation, "dilation"),
+        (padding, "padding"), (stride, "stride")))
+    rows, oh = _patch_index(h, kh, dh, ph, sh)
+    cols, ow = _patch_index(w, kw, dw, pw, sw)
+    n, ckk, length = x.shape
+    if ckk % (kh * kw) or length != oh * ow:
+        raise ValueError(f"fold: x of shape {x.shape} does not hold (C * {kh * kw}) rows of "
+                         f"{oh * ow} patches for output {(h, w)}")
+    c = ckk // (kh * kw)
+    key = (slice(None), slice(None), xp.asarray(rows[:, None, :, None]),
+           xp.asarray(cols[None, :, None, :]))
+    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp.add.at(padded, key, x.data.reshape(n, c, kh, kw, oh, ow))
+    out = padded[:, :, ph:ph + h, pw:pw + w]
+
+    def backward(g):
+        gp = xp.zeros(padded.shape, dtype=g.dtype)
+        gp[:, :, ph:ph + h, pw:pw + w] = g
+        return (gp[key].reshape(x.shape),)
+    return _make(out, (x,), backward, "fold")
+
+
+# ========================================= adaptive pooling =========================================
+
+def _adaptive_bins(size, out):
+    """PyTorch's adaptive bins along one axis: bin i covers [floor(i n / o), ceil((i + 1) n / o))."""
+    starts = (np.arange(out) * size) // out
+    ends = -((-(np.arange(out) + 1) * size) // out)
+    return starts, ends
+
+
+def _adaptive_pool(name, inputs, output_size, data_format, reduce_max):
+    x = _float(inputs)
+    spatial = x.ndim - 2
+    if spatial not in (1, 2, 3):
+        raise ValueError(f"{name}: inputs must be 3-D, 4-D or 5-D, got shape {x.shape}")
+    data_format = data_format or config.image_data_format()
+    sizes = (output_size,) * spatial if isinstance(output_size, (int, np.integer)) \
+        else tuple(output_size)
+    if len(sizes) != spatial:
+        raise ValueError(f"{name}: output_size {output_size} does not fit {spatial} spatial "
+                         f"axes")
+    first = 1 if data_format == "channels_last" else 2
+    for i, out in enumerate(sizes):  # pooling is separable: one spatial axis at a time
+        axis = first + i
+        starts, ends = _adaptive_bins(x.shape[axis], int(out))
+        if reduce_max:
+            width = int((ends - starts).max())
+            # each bin's positions, its last one repeated to the widest bin's width
+            index = np.minimum(starts[:, None] + np.arange(width), ends[:, None] - 1)
+            head = (slice(None),) * axis
+            x = amax(get_item(x, head + (xp.asarray(index),)), axis + 1)
+        else:
+            weights = np.zeros((int(out), x.shape[axis]), dtype=x.dtype)
+            for j, (a, b) in enumerate(zip(starts, ends)):
+                weights[j, a:b] = 1 / (b - a)
+            moved = transpose(x, [a for a in range(x.ndim) if a != axis] + [axis])
+            pooled = einsum("...i,oi->...o", moved, Tensor(xp.asarray(weights)))
+            order = list(range(x.ndim - 1))
+            order.insert(axis, x.ndim - 1)
+            x = transpose(pooled, order)
+    return x
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """Average pooling to a fixed `output_size`, bins as PyTorch's adaptive pooling."""
+    return _adaptive_pool("adaptive_average_pool", inputs, output_size, data_format, False)
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """Max pooling to a fixed `output_size`, bins as PyTorch's adaptive pooling."""
+    return _adaptive_pool("adaptive_max_pool", inputs, output_size, data_format, True)
 
 
 # ============================================== dropout =============================================
@@ -420,3 +1055,6 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
     else:
         raise ValueError(f"{name}: strategy must be 'greedy' or 'beam_search', got {strategy!r}")
     return Tensor(decoded, dtype=np.int32), Tensor(scores.astype(logits.dtype, copy=False))
+
+
+__getattr__ = _absent("mgp.ops.nn", "")  # the Keras names mgp.ops.nn lacks: none now

@@ -70,7 +70,7 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
         if mask is None:
             return super().call(inputs)
         x = self._checked(inputs)
-        mask = ops.as_tensor(mask)
+        mask = ops.convert_to_tensor(mask)
         steps = self._spatial_axes[0]
         if tuple(mask.shape) != (x.shape[0], x.shape[steps]):
             raise ValueError(f"{describe(self)} expected a mask of shape "

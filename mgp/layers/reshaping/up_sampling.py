@@ -56,7 +56,7 @@ class BaseUpSampling(Layer):
         for axis, factor in zip(self._axes, self.size):
             shape = x.shape
             n = shape[axis]
-            weights = ops.as_tensor(_linear_weights(n, factor, x.dtype))
+            weights = ops.convert_to_tensor(_linear_weights(n, factor, x.dtype))
             lead = int(np.prod(shape[:axis]))
             y = ops.matmul(weights, ops.reshape(x, (lead, n, -1)))  # (lead, n * factor, rest)
             x = ops.reshape(y, shape[:axis] + (n * factor,) + shape[axis + 1:])
