@@ -278,7 +278,7 @@ class DataParallelLoop:
 
         parts = [np.zeros(1)]  # the buffer's length, to check every process sent the same
         for metric, state in states:
-            parts += [_weighted(metric, key, value, self.count, self.rank) for key, value in state]
+            parts += [_weighted(key, value, self.count, self.rank) for key, value in state]
         parts += [self.count * backend.to_numpy(v.data).astype(np.float64).reshape(-1)
                   for v in changed]
         parts += [np.array([self.count * logs[k] if self.count else 0.0]) for k in custom]
@@ -299,7 +299,7 @@ class DataParallelLoop:
                 size = np.size(value)
                 part = buffer[offset:offset + size]
                 offset += size
-                summed.append((key, _unweighted(metric, key, value, part, total)))
+                summed.append((key, _unweighted(key, value, part, total)))
             self._local.append((metric, state))
             _set_metric_state(metric, summed)
         for v in changed:
@@ -351,7 +351,7 @@ class DataParallelLoop:
         return map_structure(lambda _: next(it), outputs)
 
 
-def _weighted(metric, key, value, count, rank):
+def _weighted(key, value, count, rank):
     """What this process adds to the sum of one piece of metric state."""
     value = np.asarray(backend.to_numpy(value), dtype=np.float64)
     aggregation = getattr(key, "aggregation", "sum")
@@ -362,7 +362,7 @@ def _weighted(metric, key, value, count, rank):
     return value
 
 
-def _unweighted(metric, key, old, summed, total):
+def _unweighted(key, old, summed, total):
     """The summed piece of metric state, in the form the metric keeps it."""
     aggregation = getattr(key, "aggregation", "sum")
     if aggregation == "mean":
