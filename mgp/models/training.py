@@ -260,6 +260,8 @@ class Trainer:
         loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                   training=True)
         self._loss_tracker.update_state(loss, sample_weight=_first_batch_size(x))
+        if self.optimizer is not None:  # LossScaleOptimizer scales up; others return it as is
+            loss = self.optimizer.scale_loss(loss)
         if weights:
             loss.backward()
             with no_grad():
@@ -406,6 +408,9 @@ class Trainer:
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        if self.optimizer is not None and epochs > start_epoch:
+            # with use_ema, the model keeps the weights' moving average, as in Keras
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(epoch_logs)
         if dp:
             dp.end_fit()
