@@ -53,8 +53,9 @@ def check_steps(steps, name):
 
 
 class ArrayAdapter:
-    """Host arrays (as `Trainer._data` checked them) in batches of `batch_size` rows, in a new
-    random order each epoch when `shuffle`."""
+    """Host arrays (as `Trainer._data` checked them) in batches of `batch_size` rows: for fit
+    (`shuffle` True or False) index arrays into a new random order each epoch or into the rows
+    in order; for evaluate and predict (`shuffle=None`) slices, the rows in order."""
 
     def __init__(self, xs, ys, weights, n, batch_size, shuffle=False, steps=None):
         self.xs, self.ys, self.weights, self.n = xs, ys, weights, n
@@ -67,13 +68,18 @@ class ArrayAdapter:
         pass
 
     def epoch(self):
-        order = backend.rng().permutation(self.n) if self.shuffle else None
+        order = None if self.shuffle is None else \
+            backend.rng().permutation(self.n) if self.shuffle else np.arange(self.n)
         for step in range(self.num_batches):
             rows = slice(step * self.batch_size, (step + 1) * self.batch_size)
             yield step, rows if order is None else order[rows]
 
     def batch(self, rows, predict=False):
         return arrays.batch(self.xs, None if predict else self.ys, self.weights, rows)
+
+    def shard(self, rows, dp):
+        """This process's rows of a batch, in data-parallel training (mgp.distribution)."""
+        return dp.shard(rows, self.n)
 
 
 def get(model, x, y=None, sample_weight=None, class_weight=None, shuffle=False, steps=None,
@@ -181,6 +187,11 @@ class BatchAdapter:
             if len(batch) == 2:
                 batch = batch + (class_weights(batch[1], self.class_weight),)
         return batch
+
+    def shard(self, item, dp):
+        raise ValueError(f"{self.what}(): data-parallel training (mgp.distribution) splits "
+                         f"arrays over the processes; a {self.name} is not split yet: pass "
+                         f"arrays")
 
     def _where(self, index):
         return f"batch {index} of the {self.name}"

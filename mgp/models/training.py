@@ -21,6 +21,7 @@ import numpy as np
 
 from mgp import backend, metrics as metrics_module, optimizers
 from mgp.callbacks.base import CallbackList, resolve_verbose
+from mgp.distribution.loop import data_parallel_loop
 from mgp.layers.base import _function, _signature
 from mgp.layers.symbolic import flatten
 from mgp.models import arrays, data_adapters
@@ -321,7 +322,8 @@ class Trainer:
                                      what)
         xs, ys, weights, n, batch_size = self._data(x, y, sample_weight, class_weight,
                                                     batch_size, what)
-        return data_adapters.ArrayAdapter(xs, ys, weights, n, batch_size, shuffle, steps)
+        return data_adapters.ArrayAdapter(xs, ys, weights, n, batch_size,
+                                          shuffle if what == "fit" else None, steps)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -383,6 +385,9 @@ class Trainer:
         data.reset()
         steps = data.num_batches
         verbose = resolve_verbose(verbose)
+        dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
+        if dp:
+            callbacks, verbose = dp.local_callbacks(callbacks, verbose)
         cbs = CallbackList(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
                            verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
@@ -390,14 +395,22 @@ class Trainer:
         cbs.on_train_begin()
         # a callback restoring a backup (BackupAndRestore) sets where to resume, as in Keras
         start_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
+        if dp:  # process 0's weights, optimizer state, generators and epoch on every process
+            start_epoch = dp.begin_fit(start_epoch)
         epoch_logs = {}
         for epoch in range(start_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
+            if dp:  # the same permutation on every process, a dropout stream of its own
+                dp.begin_epoch()
             logs = {}
             for step, item in data.epoch():
                 cbs.on_train_batch_begin(step)
+                if dp:  # this process's shard of the global batch
+                    item = data.shard(item, dp)
                 logs = _pythonify(self.train_step(data.batch(item)))
+                if dp:  # the metrics (and so the logs) of the whole global batch
+                    logs = dp.end_step(logs)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -413,6 +426,8 @@ class Trainer:
             # with use_ema, the model keeps the weights' moving average, as in Keras
             self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(epoch_logs)
+        if dp:
+            dp.end_fit()
         return cbs.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
@@ -431,15 +446,24 @@ class Trainer:
         num_steps = data.num_batches
         # validation inside fit reuses fit's callbacks, so their on_test_* hooks fire (as Keras)
         verbose = resolve_verbose(verbose)
+        dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
+        if dp and _callback_list is None:
+            callbacks, verbose = dp.local_callbacks(callbacks, verbose)
         cbs = _callback_list or CallbackList(callbacks, model=self, add_progbar=verbose != 0,
                                              verbose=verbose, steps=num_steps)
         self.reset_metrics()
+        if dp:
+            dp.begin_evaluation(inside_fit=_callback_list is not None)
         cbs.on_test_begin()
         logs = {}
         with no_grad():
             for step, item in data.epoch():
                 cbs.on_test_batch_begin(step)
+                if dp:
+                    item = data.shard(item, dp)
                 logs = _pythonify(self.test_step(data.batch(item)))
+                if dp:
+                    logs = dp.end_step(logs)
                 cbs.on_test_batch_end(step, logs)
         logs = _pythonify(self._get_metrics_result_or_logs(logs))
         cbs.on_test_end(logs)
@@ -453,6 +477,10 @@ class Trainer:
         data = self._adapter(x, None, None, None, batch_size, False, steps, "predict")
         num_steps = data.num_batches
         verbose = resolve_verbose(verbose)
+        dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
+        if dp:
+            callbacks, verbose = dp.local_callbacks(callbacks, verbose)
+            dp.begin_evaluation(inside_fit=False)
         cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            steps=num_steps)
         cbs.on_predict_begin()
@@ -460,11 +488,14 @@ class Trainer:
         with no_grad():
             for step, item in data.epoch():
                 cbs.on_predict_batch_begin(step)
+                if dp:
+                    item = data.shard(item, dp)
                 out = self.predict_step(data.batch(item, predict=True))
                 chunks.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
-        return arrays.concatenate_outputs(chunks)
+        outputs = arrays.concatenate_outputs(chunks)
+        return dp.gather_outputs(outputs) if dp else outputs  # every process gets every row
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
@@ -473,7 +504,12 @@ class Trainer:
         xs, ys, weights, n, _ = self._data(x, y, sample_weight, class_weight, 1,
                                            "train_on_batch")
         self.reset_metrics()
-        logs = _pythonify(self.train_step(self._batch(xs, ys, weights, slice(None))))
+        dp, idx = data_parallel_loop(self), slice(None)  # mgp.distribution, as in fit
+        if dp:
+            idx = dp.begin_train_on_batch(n)
+        logs = _pythonify(self.train_step(self._batch(xs, ys, weights, idx)))
+        if dp:
+            logs = dp.end_train_on_batch(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -481,16 +517,27 @@ class Trainer:
         self._require_compiled("test_on_batch")
         xs, ys, weights, n, _ = self._data(x, y, sample_weight, None, 1, "test_on_batch")
         self.reset_metrics()
+        dp, idx = data_parallel_loop(self), slice(None)  # mgp.distribution, as in evaluate
+        if dp:
+            dp.begin_evaluation(inside_fit=False)
+            idx = dp.shard(idx, n)
         with no_grad():
-            logs = _pythonify(self.test_step(self._batch(xs, ys, weights, slice(None))))
+            logs = _pythonify(self.test_step(self._batch(xs, ys, weights, idx)))
+        if dp:
+            logs = dp.end_step(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
         """`predict_step` on the whole of x, as NumPy arrays."""
         xs, _, _, n, _ = self._data(x, None, None, None, 1, "predict_on_batch")
+        dp, idx = data_parallel_loop(self), slice(None)  # mgp.distribution, as in predict
+        if dp:
+            dp.begin_evaluation(inside_fit=False)
+            idx = dp.shard(idx, n)
         with no_grad():
-            out = self.predict_step(self._batch(xs, None, None, slice(None), predict=True))
-        return arrays.concatenate_outputs([out])
+            out = self.predict_step(self._batch(xs, None, None, idx, predict=True))
+        outputs = arrays.concatenate_outputs([out])
+        return dp.gather_outputs(outputs) if dp else outputs
 
 
 def _should_validate(epoch, validation_freq):
