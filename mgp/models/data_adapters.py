@@ -28,6 +28,7 @@ from mgp import backend
 from mgp.models import arrays
 from mgp.tensor import Tensor
 from mgp.utils.data_adapter_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from mgp.utils.dataset_utils import BatchDataset
 from mgp.utils.py_dataset import PyDataset, fetch_in_order, noted
 
 _RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset "
@@ -246,6 +247,9 @@ class PyDatasetAdapter(BatchAdapter):
 
     def __init__(self, model, dataset, class_weight, shuffle, steps, what):
         super().__init__(model, steps, what, type(dataset).__name__)
+        # the datasets made from folders and arrays shuffle themselves (their own shuffle=),
+        # as Keras leaves a tf.data.Dataset's order alone
+        shuffle = shuffle and not isinstance(dataset, BatchDataset)
         self.dataset, self.shuffle, self.class_weight = dataset, shuffle, class_weight
         self.size = dataset.num_batches
         if self.size is None and steps is None:
