@@ -76,7 +76,7 @@ def standardize_dtype(dtype):
     if dtype is None:
         return config.floatx()
     if isinstance(dtype, str):
-        name = dtype
+        name = "int32" if dtype == "int" else dtype  # Keras reads the string 'int' as int
     elif isinstance(dtype, np.dtype):  # before the Python types: np.dtype("int64") == int
         name = dtype.name
     elif isinstance(dtype, type) and dtype in _PYTHON:

@@ -171,6 +171,9 @@ class Progbar:
         self._view = None
 
     def _make_view(self):
+        from mgp.utils import io_utils
+        if self._file is None and not io_utils.is_interactive_logging_enabled():
+            return _LogView(io_utils.LogFile(), self.log_interval)  # lines to the logger
         file = self._file or sys.stdout
         if self._file is None and _in_notebook():
             return _NotebookView()

@@ -175,3 +175,23 @@ def probe(fn, args, kwargs, layers=()):
             for w, data in weights:
                 w.data = data
     return pack_as(structure, _merge_shapes(runs, dtypes))
+
+
+def get_source_inputs(tensor):
+    """The Input tensors `tensor` is computed from, in the order the graph reaches them
+    (Keras's `keras.utils.get_source_inputs`); anything but a SymbolicTensor is returned as
+    it is."""
+    if not isinstance(tensor, SymbolicTensor):
+        return tensor
+    from mgp.layers.input_layer import InputLayer
+    sources, stack, seen = [], [tensor], set()
+    while stack:  # depth first, left to right: Keras's recursion without the recursion
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t.node is None or isinstance(t.layer, InputLayer) or not t.node.parents:
+            sources.append(t)
+        else:
+            stack.extend(reversed(t.node.parents))
+    return sources

@@ -9,6 +9,7 @@ import numpy as np
 from mgp.backend import to_numpy, xp
 from mgp.layers.symbolic import flatten, map_structure
 from mgp.tensor import Tensor
+from mgp.utils.data_adapter_utils import pack_x_y_sample_weight
 
 
 def to_host(data, what):
@@ -49,6 +50,17 @@ def check_finite(data, what):
 def take(data, idx):
     """Rows `idx` (a slice or index array) of every array in `data`."""
     return map_structure(lambda a: None if a is None else a[idx], data)
+
+
+def batch(xs, ys, weights, idx, predict=False):
+    """Rows `idx` of the host arrays as the step methods' `data`: `x`, `(x, y)` or
+    `(x, y, sample_weight)`, as Tensors."""
+    x = to_tensors(take(xs, idx))
+    if predict or ys is None:
+        return pack_x_y_sample_weight(x)
+    y = to_tensors(take(ys, idx))
+    w = None if weights is None else Tensor(weights[idx])
+    return pack_x_y_sample_weight(x, y, w)
 
 
 def to_tensors(data):

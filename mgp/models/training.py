@@ -15,7 +15,6 @@ Keras's torch-backend one, since mgp's autograd follows PyTorch's:
 so a subclass overrides any one of those pieces, or the whole step (a GAN with two optimizers
 passed to its own `compile`), exactly as Keras's "customizing what happens in fit" guide does.
 """
-import math
 import warnings
 
 import numpy as np
@@ -25,10 +24,10 @@ from mgp.callbacks.base import CallbackList, resolve_verbose
 from mgp.distribution.loop import data_parallel_loop
 from mgp.layers.base import _function, _signature
 from mgp.layers.symbolic import flatten
-from mgp.models import arrays
+from mgp.models import arrays, data_adapters
 from mgp.models.compile_utils import CompileLoss, CompileMetrics, check_loss, check_metrics
 from mgp.tensor import Tensor, no_grad
-from mgp.utils.data_adapter_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from mgp.utils.data_adapter_utils import unpack_x_y_sample_weight
 
 
 def _pythonify(logs):
@@ -313,14 +312,18 @@ class Trainer:
             if sample_weight is not None or class_weight is not None else None
         return xs, ys, weights, n, int(batch_size)
 
-    @staticmethod
-    def _batch(xs, ys, weights, idx, predict=False):
-        x = arrays.to_tensors(arrays.take(xs, idx))
-        if predict or ys is None:
-            return pack_x_y_sample_weight(x)
-        y = arrays.to_tensors(arrays.take(ys, idx))
-        w = None if weights is None else Tensor(weights[idx])
-        return pack_x_y_sample_weight(x, y, w)
+    _batch = staticmethod(arrays.batch)
+
+    def _adapter(self, x, y, sample_weight, class_weight, batch_size, shuffle, steps, what):
+        """The data as batches: arrays, or a PyDataset / generator (mgp.models.data_adapters)."""
+        data_adapters.check_steps(steps, "steps_per_epoch" if what == "fit" else "steps")
+        if data_adapters.is_batches(x):
+            return data_adapters.get(self, x, y, sample_weight, class_weight, shuffle, steps,
+                                     what)
+        xs, ys, weights, n, batch_size = self._data(x, y, sample_weight, class_weight,
+                                                    batch_size, what)
+        return data_adapters.ArrayAdapter(xs, ys, weights, n, batch_size,
+                                          shuffle if what == "fit" else None, steps)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
@@ -329,17 +332,20 @@ class Trainer:
         """Train for `epochs` passes over (x, y), with Keras's arguments.
 
         Args:
-            x: an array (N, ...), or a list / dict of arrays for several inputs.
+            x: an array (N, ...), or a list / dict of arrays for several inputs; or a
+                `PyDataset`, a generator / iterator or a torch DataLoader yielding whole
+                batches (`x`, `(x, y)` or `(x, y, sample_weight)`).
             y: the targets, N first (a list / dict for several outputs); None when the
-                `train_step` needs none (a GAN).
+                `train_step` needs none (a GAN), or when x yields batches.
             batch_size: samples per step (default 32).
             validation_split: fraction in [0, 1) taken from the *end* of the data, before
-                shuffling, to validate on. validation_data: (x_val, y_val) or
-                (x_val, y_val, sample_weight_val) instead.
+                shuffling, to validate on (arrays only). validation_data: (x_val, y_val),
+                (x_val, y_val, sample_weight_val), or a PyDataset / generator instead.
             class_weight: {class index: weight}, applied to each sample by its label.
             sample_weight: (N,) weights of each sample in the loss and weighted metrics.
-            steps_per_epoch: at most this many batches per epoch (each epoch starts a fresh
-                shuffle). validation_steps: at most this many validation batches.
+            steps_per_epoch: at most this many batches per epoch (arrays: each epoch starts a
+                fresh shuffle; batches: each epoch goes on where the last stopped).
+                validation_steps: at most this many validation batches.
             validation_freq: validate every this many epochs (or at the epochs listed).
         Returns:
             A `History` whose `.history` maps 'loss', each metric and 'val_*' to epoch lists.
@@ -347,25 +353,37 @@ class Trainer:
         self._require_compiled("fit")
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-        xs, ys, weights, n, batch_size = self._data(x, y, sample_weight, class_weight,
-                                                    batch_size, "fit")
-        if validation_split and validation_data is None:
-            split = int(n * (1 - validation_split))
-            if split == 0 or split == n:
-                raise ValueError(f"validation_split={validation_split} leaves no training or "
-                                 f"no validation samples out of {n}")
-            validation_data = (arrays.take(xs, slice(split, None)),
-                               arrays.take(ys, slice(split, None)),
-                               None if weights is None else weights[split:])
-            xs, ys = arrays.take(xs, slice(None, split)), arrays.take(ys, slice(None, split))
-            weights, n = None if weights is None else weights[:split], split
-        arrays.check_finite(xs, "x")
+        if data_adapters.is_batches(x):
+            if validation_split:
+                raise ValueError("fit(): validation_split works for arrays only; when x yields "
+                                 "batches, pass validation_data")
+            data = self._adapter(x, y, sample_weight, class_weight, None, shuffle,
+                                 steps_per_epoch, "fit")
+        else:
+            data_adapters.check_steps(steps_per_epoch, "steps_per_epoch")
+            xs, ys, weights, n, batch_size = self._data(x, y, sample_weight, class_weight,
+                                                        batch_size, "fit")
+            if validation_split and validation_data is None:
+                split = int(n * (1 - validation_split))
+                if split == 0 or split == n:
+                    raise ValueError(f"validation_split={validation_split} leaves no training "
+                                     f"or no validation samples out of {n}")
+                validation_data = (arrays.take(xs, slice(split, None)),
+                                   arrays.take(ys, slice(split, None)),
+                                   None if weights is None else weights[split:])
+                xs, ys = arrays.take(xs, slice(None, split)), arrays.take(ys, slice(None, split))
+                weights, n = None if weights is None else weights[:split], split
+            arrays.check_finite(xs, "x")
+            data = data_adapters.ArrayAdapter(xs, ys, weights, n, batch_size, shuffle,
+                                              steps_per_epoch)
+        val_data = None  # one adapter for every validation (a generator goes on being read)
         if validation_data is not None:
-            val_x, val_y, val_w = unpack_x_y_sample_weight(tuple(validation_data))
-
-        steps = math.ceil(n / batch_size)
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+            val_x, val_y, val_w = unpack_x_y_sample_weight(validation_data)
+            val_data = self._adapter(val_x, val_y, val_w, None,
+                                     validation_batch_size or batch_size, False,
+                                     validation_steps, "evaluate")
+        data.reset()
+        steps = data.num_batches
         verbose = resolve_verbose(verbose)
         dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
         if dp:
@@ -385,25 +403,21 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             if dp:  # the same permutation on every process, a dropout stream of its own
                 dp.begin_epoch()
-            order = backend.rng().permutation(n) if shuffle else np.arange(n)
             logs = {}
-            for step in range(steps):
-                idx = order[step * batch_size:(step + 1) * batch_size]
+            for step, item in data.epoch():
                 cbs.on_train_batch_begin(step)
                 if dp:  # this process's shard of the global batch
-                    idx = dp.shard(idx)
-                logs = _pythonify(self.train_step(self._batch(xs, ys, weights, idx)))
+                    item = data.shard(item, dp)
+                logs = _pythonify(self.train_step(data.batch(item)))
                 if dp:  # the metrics (and so the logs) of the whole global batch
                     logs = dp.end_step(logs)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
             epoch_logs = _pythonify(self._get_metrics_result_or_logs(logs))
-            if validation_data is not None and _should_validate(epoch, validation_freq):
-                val_logs = self.evaluate(val_x, val_y, validation_batch_size or batch_size,
-                                         verbose=0, sample_weight=val_w,
-                                         steps=validation_steps, return_dict=True,
-                                         _callback_list=cbs)
+            if val_data is not None and _should_validate(epoch, validation_freq):
+                val_logs = self.evaluate(verbose=0, return_dict=True, _callback_list=cbs,
+                                         _data=val_data)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -417,7 +431,8 @@ class Trainer:
         return cbs.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False, _callback_list=None):
+                 steps=None, callbacks=None, return_dict=False, _callback_list=None,
+                 _data=None):
         """Loss and metrics over (x, y), in batches, without building a graph.
 
         Returns:
@@ -425,11 +440,10 @@ class Trainer:
             order (then any other log keys, sorted); a dict with `return_dict=True`.
         """
         self._require_compiled("evaluate")
-        xs, ys, weights, n, batch_size = self._data(x, y, sample_weight, None, batch_size,
-                                                    "evaluate")
-        num_steps = math.ceil(n / batch_size)
-        if steps is not None:
-            num_steps = min(num_steps, int(steps))
+        data = _data or self._adapter(x, y, sample_weight, None, batch_size, False, steps,
+                                      "evaluate")
+        data.reset()
+        num_steps = data.num_batches
         # validation inside fit reuses fit's callbacks, so their on_test_* hooks fire (as Keras)
         verbose = resolve_verbose(verbose)
         dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
@@ -443,12 +457,11 @@ class Trainer:
         cbs.on_test_begin()
         logs = {}
         with no_grad():
-            for step in range(num_steps):
-                idx = slice(step * batch_size, (step + 1) * batch_size)
+            for step, item in data.epoch():
                 cbs.on_test_batch_begin(step)
                 if dp:
-                    idx = dp.shard(idx, n)
-                logs = _pythonify(self.test_step(self._batch(xs, ys, weights, idx)))
+                    item = data.shard(item, dp)
+                logs = _pythonify(self.test_step(data.batch(item)))
                 if dp:
                     logs = dp.end_step(logs)
                 cbs.on_test_batch_end(step, logs)
@@ -461,10 +474,8 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x`, in batches, as NumPy arrays (in the model's output structure: a
         list or dict for several outputs)."""
-        xs, _, _, n, batch_size = self._data(x, None, None, None, batch_size, "predict")
-        num_steps = math.ceil(n / batch_size)
-        if steps is not None:
-            num_steps = min(num_steps, int(steps))
+        data = self._adapter(x, None, None, None, batch_size, False, steps, "predict")
+        num_steps = data.num_batches
         verbose = resolve_verbose(verbose)
         dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
         if dp:
@@ -475,12 +486,11 @@ class Trainer:
         cbs.on_predict_begin()
         chunks = []
         with no_grad():
-            for step in range(num_steps):
-                idx = slice(step * batch_size, (step + 1) * batch_size)
+            for step, item in data.epoch():
                 cbs.on_predict_batch_begin(step)
                 if dp:
-                    idx = dp.shard(idx, n)
-                out = self.predict_step(self._batch(xs, None, None, idx, predict=True))
+                    item = data.shard(item, dp)
+                out = self.predict_step(data.batch(item, predict=True))
                 chunks.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()

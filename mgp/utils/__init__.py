@@ -1,7 +1,9 @@
 """Utilities, as Keras's `keras.utils` has them: one-hot labels, the one seed that makes a run
 reproducible, the progress bar, padding sequences, normalizing arrays, unpacking the batches
-the step methods receive, and pictures (the autograd graph, a model's layers, training curves,
-what a convnet learned). Each family lives in a module of this package."""
+the step methods receive, `PyDataset` and the datasets made from folders of files and from
+arrays, downloading files (`get_file`), images as files and arrays, and pictures (the
+autograd graph, a model's layers, training curves, what a convnet learned). Each family lives in a
+module of this package."""
 import random
 
 import numpy as np
@@ -11,6 +13,21 @@ from mgp.callbacks.progbar import Progbar  # noqa: F401
 from mgp.utils.data_adapter_utils import (  # noqa: F401
     pack_x_y_sample_weight, unpack_x_y_sample_weight)
 from mgp.utils.numerical_utils import normalize  # noqa: F401
+from mgp.utils.py_dataset import PyDataset, Sequence  # noqa: F401
+from mgp.utils.config import Config  # noqa: F401
+from mgp.utils.io_utils import (  # noqa: F401
+    disable_interactive_logging, enable_interactive_logging, is_interactive_logging_enabled)
+from mgp.utils.file_utils import get_file  # noqa: F401
+# datasets from folders of files and from arrays (images through Pillow, `mgp[images]`)
+from mgp.utils.dataset_utils import split_dataset  # noqa: F401
+from mgp.utils.image_utils import array_to_img, img_to_array, load_img, save_img  # noqa: F401
+from mgp.utils.image_dataset_utils import image_dataset_from_directory  # noqa: F401
+from mgp.utils.text_dataset_utils import text_dataset_from_directory  # noqa: F401
+from mgp.utils.audio_dataset_utils import audio_dataset_from_directory  # noqa: F401
+from mgp.utils.timeseries_dataset_utils import timeseries_dataset_from_array  # noqa: F401
+from mgp.layers.symbolic import get_source_inputs  # noqa: F401
+from mgp.dtypes import standardize_dtype  # noqa: F401
+from mgp.backend import clear_session  # noqa: F401
 from mgp.utils.sequence_utils import pad_sequences  # noqa: F401
 
 
