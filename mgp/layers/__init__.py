@@ -9,6 +9,8 @@ from mgp.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePoolin
 from mgp.layers.reshaping import Flatten, Reshape
 from mgp.layers.regularization import Dropout
 from mgp.layers.normalization import BatchNormalization
+from mgp.layers.preprocessing import *  # noqa: F401,F403  (each listed in its __all__)
+from mgp.layers.preprocessing import __all__ as _preprocessing
 from mgp.layers.merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract,
                                 add, average, concatenate, maximum, minimum, multiply, subtract)
 
@@ -18,4 +20,4 @@ __all__ = [
     "GlobalAvgPool2D", "GlobalMaxPooling2D", "GlobalMaxPool2D", "Flatten", "Reshape", "Dropout",
     "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
-]
+] + _preprocessing

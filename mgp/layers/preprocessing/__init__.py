@@ -1,0 +1,24 @@
+"""Preprocessing layers, as Keras groups them: images (resizing, cropping, augmentation, in
+`image_preprocessing`), numbers (`Rescaling`, `Normalization`, `Discretization`), categories
+(`CategoryEncoding`, `Hashing`, `HashedCrossing`, `IntegerLookup`, `StringLookup`), text
+(`TextVectorization`) and `Pipeline`.
+
+The random layers draw only in training (`layer(x, training=True)`, which `fit` passes, and
+a direct call's default, as in Keras) and return their inputs at inference.
+"""
+from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
+from mgp.layers.preprocessing.image_preprocessing.random_brightness import RandomBrightness
+from mgp.layers.preprocessing.image_preprocessing.random_contrast import RandomContrast
+from mgp.layers.preprocessing.image_preprocessing.random_crop import RandomCrop
+from mgp.layers.preprocessing.image_preprocessing.random_flip import RandomFlip
+from mgp.layers.preprocessing.image_preprocessing.random_rotation import RandomRotation
+from mgp.layers.preprocessing.image_preprocessing.random_translation import RandomTranslation
+from mgp.layers.preprocessing.image_preprocessing.random_zoom import RandomZoom
+from mgp.layers.preprocessing.image_preprocessing.resizing import Resizing
+from mgp.layers.preprocessing.normalization import Normalization
+from mgp.layers.preprocessing.rescaling import Rescaling
+
+__all__ = [
+    "CenterCrop", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
+    "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
+]
