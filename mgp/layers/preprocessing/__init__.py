@@ -15,10 +15,18 @@ from mgp.layers.preprocessing.image_preprocessing.random_rotation import RandomR
 from mgp.layers.preprocessing.image_preprocessing.random_translation import RandomTranslation
 from mgp.layers.preprocessing.image_preprocessing.random_zoom import RandomZoom
 from mgp.layers.preprocessing.image_preprocessing.resizing import Resizing
+from mgp.layers.preprocessing.category_encoding import CategoryEncoding
+from mgp.layers.preprocessing.discretization import Discretization
+from mgp.layers.preprocessing.hashed_crossing import HashedCrossing
+from mgp.layers.preprocessing.hashing import Hashing
+from mgp.layers.preprocessing.integer_lookup import IntegerLookup
 from mgp.layers.preprocessing.normalization import Normalization
 from mgp.layers.preprocessing.rescaling import Rescaling
+from mgp.layers.preprocessing.string_lookup import StringLookup
 
 __all__ = [
-    "CenterCrop", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
+    "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing",
+    "IntegerLookup", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
+    "StringLookup",
 ]
