@@ -225,7 +225,7 @@ class IndexLookup(Layer):
         else:
             raise TypeError(f"{describe(self)}: adapt() takes an array, a list or an iterable of "
                             f"batches, got {type(data).__name__}")
-        counts, doc_counts, documents = collections.Counter(), collections.Counter(), 0
+        documents = []
         for batch in batches:
             batch = np.asarray(batch)
             self._check_token_kind(batch, "adapt() data")
@@ -233,11 +233,12 @@ class IndexLookup(Layer):
                 batch = batch[None]
             if batch.ndim == 1:
                 batch = batch[None]
-            counts.update(self._tokens_of(batch.reshape(-1)))
-            if self.output_mode == "tf_idf":
-                for row in batch.reshape(len(batch), -1):
-                    doc_counts.update(set(self._tokens_of(row)))
-                documents += len(batch)
+            documents.extend(self._tokens_of(row.reshape(-1)) for row in batch)
+        self._learn(documents)
+
+    def _learn(self, documents):
+        """Set the vocabulary (and idf weights) from documents, each a list of tokens."""
+        counts = collections.Counter(t for doc in documents for t in doc)
         for special in (self.mask_token, self.oov_token):
             counts.pop(special, None)
         if not counts:
@@ -248,8 +249,10 @@ class IndexLookup(Layer):
             order = order[:self.max_tokens - self._token_start_index()]
         weights = None
         if self.output_mode == "tf_idf":
-            idf = np.log(1 + documents / (1 + np.array([doc_counts[t] for t in order],
-                                                       dtype=np.float64))).astype(np.float32)
+            doc_counts = collections.Counter(t for doc in documents for t in set(doc))
+            idf = np.log(1 + len(documents) / (1 + np.array([doc_counts[t] for t in order],
+                                                            dtype=np.float64)))
+            idf = idf.astype(np.float32)
             weights = np.pad(idf, (self._token_start_index(), 0), constant_values=idf.mean())
             if self.pad_to_max_tokens and self.max_tokens is not None:
                 weights = np.pad(weights, (0, self.max_tokens - len(weights)))
@@ -310,10 +313,12 @@ class IndexLookup(Layer):
             return out.astype(str)
         return out.astype(np.int64)
 
+    def _depth(self):
+        return self.max_tokens if self.pad_to_max_tokens else self._frozen_vocab_size
+
     def _encode(self, indices):
-        """TensorFlow's encoding of lookups: counts along the last axis (a token's index at or
-        past `depth`, the mask in these modes, is left out)."""
-        depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_vocab_size
+        """TensorFlow's encoding of lookups, as Keras uses it: counts along the last axis, one
+        row per sample (a 1-D input is one sample; one_hot gives each value its row)."""
         x = indices
         if x.ndim == 0:
             x = x[None]
@@ -322,24 +327,36 @@ class IndexLookup(Layer):
         if x.ndim > 2:
             raise ValueError(f"{describe(self)}: output_mode={self.output_mode!r} takes inputs "
                              f"of rank 2 at most, got shape {indices.shape}")
-        rows = x.reshape(-1, x.shape[-1]) if x.ndim == 2 else x.reshape(1, -1)
-        valid = (rows >= 0) & (rows < depth)
+        out = self._encode_rows(list(x) if x.ndim == 2 else [x])
+        return out if x.ndim == 2 else out[0]
+
+    def _encode_rows(self, rows):
+        """(len(rows), depth) counts of each row's indices (indices at or past the depth, the
+        mask in these modes, are left out), binary for one_hot / multi_hot, times the idf
+        weights for tf_idf."""
+        depth = self._depth()
         counts = np.zeros((len(rows), depth), dtype=np.int64)
-        row_index = np.broadcast_to(np.arange(len(rows))[:, None], rows.shape)
-        np.add.at(counts, (row_index[valid], rows[valid]), 1)
+        lengths = [len(r) for r in rows]
+        flat = np.concatenate([np.asarray(r, dtype=np.int64).reshape(-1) for r in rows]) \
+            if rows else np.zeros(0, np.int64)
+        row_of = np.repeat(np.arange(len(rows)), lengths)
+        valid = (flat >= 0) & (flat < depth)
+        np.add.at(counts, (row_of[valid], flat[valid]), 1)
         if self.output_mode in ("multi_hot", "one_hot"):
             counts = np.minimum(counts, 1)
-        out = counts if x.ndim == 2 else counts[0]
         if self.output_mode == "tf_idf":
-            return out.astype(np.float32) * self.idf_weights
-        return out
+            return counts.astype(np.float32) * self.idf_weights
+        return counts
 
-    def call(self, inputs):
+    def _check_vocabulary_known(self):
         if self.output_mode != "int" and not self.pad_to_max_tokens and \
                 self._frozen_vocab_size is None:
             raise RuntimeError(f"{describe(self)}: with output_mode={self.output_mode!r} and "
                                f"pad_to_max_tokens=False the vocabulary must be set (vocabulary= "
                                f"or adapt()) before the layer is called")
+
+    def call(self, inputs):
+        self._check_vocabulary_known()
         values = host_values(inputs)
         if self.invert:
             return Tensor(self._invert(values))
@@ -352,7 +369,7 @@ class IndexLookup(Layer):
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":
             return tuple(input_shape)
-        depth = self.max_tokens if self.pad_to_max_tokens else self._frozen_vocab_size
+        depth = self._depth()
         shape = tuple(input_shape)
         if self.output_mode == "one_hot":
             if len(shape) > 1 and shape[-1] == 1:
