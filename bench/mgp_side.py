@@ -7,7 +7,8 @@ import numpy as np
 import mgp
 from mgp.ops import nn as F
 from mgp.ops import matmul
-from workloads import BATCH, INFER_BATCH
+from mgp.variables import Variable
+from workloads import BATCH, INFER_BATCH, OPTIM_SHAPES
 
 
 def _model(kind):
@@ -107,6 +108,24 @@ def xent_fwd_bwd(load):
             _reset(logits)
             F.cross_entropy(logits, labels).mean().backward()
     return rep
+
+
+# ------------------------------------------ optimizer steps ---------------------------------------
+
+def _optimizer_step(optimizer):
+    rng = np.random.default_rng(0)
+    weights = [Variable(rng.standard_normal(s).astype(np.float32)) for s in OPTIM_SHAPES]
+    grads = [rng.standard_normal(s).astype(np.float32) for s in OPTIM_SHAPES]
+
+    def rep(calls):
+        for _ in range(calls):
+            optimizer.apply(grads, weights)
+    return rep
+
+
+def sgd_step(load): return _optimizer_step(mgp.optimizers.SGD(0.01, momentum=0.9))
+def adam_step(load): return _optimizer_step(mgp.optimizers.Adam(1e-3))
+def rmsprop_step(load): return _optimizer_step(mgp.optimizers.RMSprop(1e-3))
 
 
 # ------------------------------------------ per-op overhead ---------------------------------------

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workloads import BATCH, INFER_BATCH
+from workloads import BATCH, INFER_BATCH, OPTIM_SHAPES
 
 
 def _model(kind):
@@ -127,6 +127,29 @@ def xent_fwd_bwd(load):
             _reset(logits)
             F.cross_entropy(logits, labels).backward()
     return rep
+
+
+# ------------------------------------------ optimizer steps ---------------------------------------
+
+def _optimizer_step(make):
+    rng = np.random.default_rng(0)
+    weights = [nn.Parameter(torch.from_numpy(rng.standard_normal(s).astype(np.float32)))
+               for s in OPTIM_SHAPES]
+    for w in weights:
+        w.grad = torch.from_numpy(rng.standard_normal(w.shape).astype(np.float32))
+    optimizer = make(weights)
+
+    def rep(calls):
+        for _ in range(calls):
+            optimizer.step()
+    return rep
+
+
+# Keras's defaults where they differ from torch's (epsilon 1e-7, RMSprop's rho 0.9)
+def sgd_step(load): return _optimizer_step(lambda p: torch.optim.SGD(p, 0.01, momentum=0.9))
+def adam_step(load): return _optimizer_step(lambda p: torch.optim.Adam(p, 1e-3, eps=1e-7))
+def rmsprop_step(load): return _optimizer_step(
+    lambda p: torch.optim.RMSprop(p, 1e-3, alpha=0.9, eps=1e-7))
 
 
 # ------------------------------------------ per-op overhead ---------------------------------------

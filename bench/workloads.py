@@ -14,6 +14,9 @@ BATCH = 128             # training batch, as the Keras MNIST convnet example
 INFER_BATCH = 1000      # inference batch
 TRAIN_IMAGES = 54_000   # the Keras example trains on 90% of the 60,000 (validation_split=0.1)
 TEST_IMAGES = 10_000
+# the optimizer steps update the weights of a 1024-1024-512 MLP: 1.57M float32 numbers
+OPTIM_SHAPES = [(1024, 1024), (1024,), (1024, 512), (512,)]
+OPTIM_PARAMS = sum(int(np.prod(s)) for s in OPTIM_SHAPES)
 
 
 @dataclass
@@ -153,6 +156,12 @@ def all_workloads(full):
         workloads.append(Workload(
             name, "micro", "ms/call", fast_reps * 2, warmup={"calls": 2}, size={"calls": calls},
             per_unit=1000 / calls, gemms=gemms, gemm_count=calls, note=note))
+
+    for name, note in (("sgd_step", "SGD(momentum=0.9)"), ("adam_step", "Adam"),
+                       ("rmsprop_step", "RMSprop")):
+        workloads.append(Workload(
+            name, "optim", "ms/call", fast_reps * 2, warmup={"calls": 2}, size={"calls": calls},
+            per_unit=1000 / calls, note=f"{note}: one update of {OPTIM_PARAMS:,} float32 weights"))
 
     chains = 10
     for name, note in (("opchain_fwd", "1,000 ops on (16,) tensors, graph built"),

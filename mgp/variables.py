@@ -26,6 +26,12 @@ class Variable(Tensor):
         self.data = value
         return self
 
+    def assign_add(self, delta):
+        return self.assign(self.data + (delta.data if isinstance(delta, Tensor) else delta))
+
+    def assign_sub(self, delta):
+        return self.assign(self.data - (delta.data if isinstance(delta, Tensor) else delta))
+
     def __repr__(self):
         return f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype} " \
                f"trainable={self.trainable}>"

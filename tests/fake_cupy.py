@@ -63,7 +63,8 @@ def _wrap(x):
     if isinstance(x, np.generic):
         return ndarray(np.asarray(x))
     if isinstance(x, (list, tuple)) and any(isinstance(v, (np.ndarray, np.generic)) for v in x):
-        return type(x)(_wrap(v) for v in x)
+        # NumPy's named results (SVDResult, ...) come back as plain tuples, as CuPy's do
+        return (list if isinstance(x, list) else tuple)(_wrap(v) for v in x)
     return x
 
 
@@ -255,6 +256,13 @@ random = types.SimpleNamespace(
     permutation=lambda n: ndarray(_legacy.permutation(n)))
 lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
     as_strided=_function(np.lib.stride_tricks.as_strided)))
+# cupy.linalg and cupy.fft: NumPy's functions behind the device rules (CuPy has no linalg.eig)
+linalg = types.SimpleNamespace(LinAlgError=np.linalg.LinAlgError, **{
+    name: _function(getattr(np.linalg, name)) for name in (
+        "inv", "det", "slogdet", "solve", "cholesky", "qr", "svd", "eigh", "norm", "pinv",
+        "lstsq", "matrix_rank")})
+fft = types.SimpleNamespace(**{name: _function(getattr(np.fft, name)) for name in (
+    "fft", "ifft", "fft2", "ifft2", "rfft", "irfft")})
 
 
 class _CUDARuntimeError(RuntimeError):

@@ -490,3 +490,131 @@ def test_monitor_callbacks_decide_as_keras_on_random_sequences():
             expected = _drive(getattr(keras.callbacks, name)(**common, **kwargs), values, key)
             got = _drive(getattr(ours, name)(**common, **kwargs), values, key)
         assert got == expected, (name, kwargs, values)
+
+
+# ---- RemoteMonitor: real POSTs to a local server -----------------------------------------------
+@pytest.fixture
+def server():
+    """An HTTP server on a free local port that records every request it gets."""
+    import http.server
+    import threading
+    received = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, dict(self.headers), body))
+            status = 500 if self.path.startswith("/broken") else 200
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", received
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_remote_monitor_posts_each_epoch(server, as_json):
+    import json
+    import urllib.parse
+    from mgp.callbacks import RemoteMonitor
+    root, received = server
+    monitor = RemoteMonitor(root=root, path="/epoch/", field="payload",
+                            headers={"X-Run": "7"}, send_as_json=as_json)
+    history = fit(make_model(), [monitor], epochs=2)
+    assert [path for path, _, _ in received] == ["/epoch/", "/epoch/"]
+    for epoch, (_, headers, body) in enumerate(received):
+        assert headers["X-Run"] == "7"
+        if as_json:
+            assert headers["Content-Type"] == "application/json"
+            sent = json.loads(body)
+        else:
+            assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+            sent = json.loads(urllib.parse.parse_qs(body.decode())["payload"][0])
+        assert sent == {"epoch": epoch, **{k: v[epoch] for k, v in history.history.items()}}
+
+
+def test_remote_monitor_warns_and_training_goes_on(server):
+    from mgp.callbacks import RemoteMonitor
+    root, _ = server
+    with pytest.warns(UserWarning, match="could not reach the RemoteMonitor server"):
+        history = fit(make_model(), [RemoteMonitor(root=root, path="/broken")], epochs=2)
+    assert len(history.history["loss"]) == 2
+    with pytest.warns(UserWarning, match="127.0.0.1:9"):  # nothing listens on the discard port
+        fit(make_model(), [RemoteMonitor(root="http://127.0.0.1:9", timeout=2)], epochs=1)
+
+
+# ---- SwapEMAWeights ------------------------------------------------------------------------------
+def ema_model():
+    set_random_seed(0)
+    model = Sequential([Input(shape=(4,)), Dense(8, activation="relu"), Dense(1)])
+    model.compile(optimizer=SGD(learning_rate=0.05, use_ema=True, ema_momentum=0.5), loss="mse")
+    return model
+
+
+def _averages(model):
+    return [a.numpy().copy() for a in model.optimizer._model_variables_moving_average]
+
+
+def test_swap_ema_weights_evaluates_with_the_average_and_swaps_back():
+    from mgp.callbacks import SwapEMAWeights
+    model = ema_model()
+    seen = []
+    watch = LambdaCallback(on_test_begin=lambda logs: seen.append(model.get_weights()))
+    history = fit(model, [SwapEMAWeights(), watch], epochs=2)
+    raw, averages = model.get_weights(), _averages(model)
+    assert not same_weights(raw, averages)
+    assert same_weights(seen[-1], averages)  # validation ran on the average
+    xv, yv = data(32, seed=1)
+    model.set_weights(averages)
+    np.testing.assert_allclose(model.evaluate(xv, yv, verbose=0), history.history["val_loss"][-1],
+                               rtol=1e-6)
+    model.set_weights(raw)
+    ema_prediction = Sequential([Input(shape=(4,)), Dense(8, activation="relu"), Dense(1)])
+    ema_prediction.set_weights(averages)
+    swap = SwapEMAWeights()
+    np.testing.assert_allclose(model.predict(xv, verbose=0, callbacks=[swap]),
+                               ema_prediction.predict(xv, verbose=0), rtol=1e-6)
+    assert same_weights(model.get_weights(), raw)  # swapped back after predict
+
+
+def test_swap_ema_weights_on_epoch_keeps_the_average_at_the_end():
+    from mgp.callbacks import SwapEMAWeights
+    model = ema_model()
+    epoch_end = []
+    watch = LambdaCallback(on_epoch_end=lambda epoch, logs: epoch_end.append(
+        (model.get_weights(), _averages(model))))
+    fit(model, [SwapEMAWeights(swap_on_epoch=True), watch], epochs=3)
+    weights, slots = epoch_end[0]
+    assert not same_weights(weights, slots)  # the average in the model, the raw in the slots
+    assert same_weights(model.get_weights(), _averages(model))  # both the average at the end
+
+
+def test_swap_ema_weights_needs_use_ema():
+    from mgp.callbacks import SwapEMAWeights
+    with pytest.raises(ValueError, match="needs an optimizer with use_ema=True"):
+        fit(make_model(), [SwapEMAWeights()], epochs=1)
+
+
+def test_callback_arguments_are_keras_s():
+    """Every callback's constructor takes Keras 3's arguments, in order, with its defaults."""
+    import inspect
+    import mgp.callbacks as ours
+    keras = oracles.keras()
+    extra = {"RemoteMonitor": ["timeout"],  # mgp's additions, after Keras's
+             "ProgbarLogger": ["log_interval"]}
+    for name in dir(keras.callbacks):
+        theirs = getattr(keras.callbacks, name)
+        if name.startswith("_") or not isinstance(theirs, type) or name == "OrbaxCheckpoint":
+            continue
+        mine = getattr(ours, name)
+        k = [(p.name, p.default) for p in inspect.signature(theirs.__init__).parameters.values()]
+        m = [(p.name, p.default) for p in inspect.signature(mine.__init__).parameters.values()
+             if p.name not in extra.get(name, [])]
+        assert m == k, name

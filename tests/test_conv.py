@@ -318,7 +318,7 @@ def test_pool_errors():
         F.avg_pool2d(mgp.tensor(np.ones((3, 3))), 2)
     with pytest.raises(ValueError, match=r"strides must be positive, got \(0, 0\)"):
         F.max_pool2d(mgp.tensor(np.ones((1, 4, 4, 1))), 2, 0)
-    with pytest.raises(ValueError, match="pool_size must be an int or a pair"):
+    with pytest.raises(ValueError, match=r"pool_size must be an int or a tuple of 2 ints, got \(2, 2, 2\)"):
         F.max_pool2d(mgp.tensor(np.ones((1, 4, 4, 1))), (2, 2, 2))
 
 
@@ -335,7 +335,7 @@ def test_global_avg_pool2d(data_format, axes, keepdims):
 
 @pytest.mark.parametrize("rows, width", [(3, 32), (1000, 32), (257, 64), (300, 7), (5, 9000)])
 def test_apply_row_equals_the_plain_broadcast(rows, width):
-    from mgp.ops.nn import _apply_row
+    from mgp.ops.convolution import _apply_row
     a = rng.standard_normal((rows, width)).astype(np.float32)
     a[0, 0], a[-1, -1] = np.nan, -np.inf
     row = rng.standard_normal(width).astype(np.float32)
@@ -435,3 +435,235 @@ def test_over_batch_runs_products_on_one_blas_thread_each_and_restores_it(monkey
         assert setter(3) == 3  # restored after an error too
     finally:
         setter(before)
+
+
+# ================================ N-D, grouped, depthwise, transposed ===============================
+# Keras's own ops (torch backend) as the reference: the same names, signatures and layouts.
+
+ND_CONV_CASES = [
+    # (x channels-last shape, kernel shape, strides, padding, dilation)
+    ((2, 9, 4), (3, 4, 5), 1, "valid", 1),
+    ((2, 9, 4), (2, 2, 6), 2, "same", 1),             # groups 2
+    ((1, 10, 3), (3, 1, 6), 1, "same", 3),            # depthwise-like: groups 3
+    ((2, 5, 6, 4), (3, 2, 2, 4), (2, 1), "same", 1),  # groups 2
+    ((1, 7, 6, 4), (3, 3, 1, 8), 1, "valid", 2),      # groups 4
+    ((2, 4, 5, 3, 2), (2, 3, 2, 2, 3), 1, "valid", 1),
+    ((1, 5, 4, 6, 4), (3, 2, 3, 2, 4), (2, 1, 3), "same", 1),
+    ((1, 6, 5, 5, 2), (2, 2, 2, 1, 4), 1, "same", (2, 1, 2)),
+]
+
+
+def keras_ops():
+    import oracles
+    return oracles.keras().ops
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", ND_CONV_CASES, ids=str)
+def test_conv_nd_grouped_matches_keras_and_gradcheck(x_shape, k_shape, strides, padding,
+                                                     dilation, data_format):
+    kops = keras_ops()
+    x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    if data_format == "channels_first":
+        x = np.moveaxis(x, -1, 1)
+    expected = kops.convert_to_numpy(kops.conv(x.astype(np.float32), k.astype(np.float32),
+                                               strides, padding, data_format, dilation))
+    out = mgp.ops.conv(x, k, strides, padding, data_format, dilation)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
+    inputs = [mgp.tensor(a, requires_grad=True) for a in (x, k)]
+    assert mgp.gradcheck(lambda x, k: mgp.ops.conv(x, k, strides, padding, data_format,
+                                                   dilation), *inputs)
+
+
+TRANSPOSE_CASES = [
+    # (x channels-last shape, kernel (*k, filters, in), strides, padding, output_padding, dilation)
+    ((2, 5, 3), (3, 2, 3), 1, "valid", None, 1),
+    ((2, 5, 3), (3, 2, 3), 2, "same", None, 1),
+    ((1, 4, 2), (4, 3, 2), 3, "valid", 2, 1),
+    ((1, 4, 2), (2, 2, 2), 4, "same", 1, 1),
+    ((1, 5, 2), (3, 2, 2), 1, "same", None, 2),
+    ((2, 4, 3, 2), (3, 2, 3, 2), (2, 3), "same", (1, 0), 1),
+    ((1, 3, 4, 2), (2, 2, 2, 2), 2, "valid", None, 1),
+    ((1, 3, 3, 2, 2), (2, 3, 2, 2, 2), (1, 2, 2), "same", (0, 1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, output_padding, dilation",
+                         TRANSPOSE_CASES, ids=str)
+def test_conv_transpose_matches_keras_and_gradcheck(x_shape, k_shape, strides, padding,
+                                                    output_padding, dilation, data_format):
+    kops = keras_ops()
+    x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    if data_format == "channels_first":
+        x = np.moveaxis(x, -1, 1)
+    expected = kops.convert_to_numpy(kops.conv_transpose(
+        x.astype(np.float32), k.astype(np.float32), strides, padding, output_padding,
+        data_format, dilation))
+    out = mgp.ops.conv_transpose(x, k, strides, padding, output_padding, data_format, dilation)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-4, atol=1e-5)
+    inputs = [mgp.tensor(a, requires_grad=True) for a in (x, k)]
+    assert mgp.gradcheck(lambda x, k: mgp.ops.conv_transpose(
+        x, k, strides, padding, output_padding, data_format, dilation), *inputs)
+
+
+def test_conv_transpose_is_the_adjoint_of_conv():
+    # <conv(z, k), x> == <z, conv_transpose(x, k)> for every z and x, with the same kernel:
+    # 'valid' with output_padding 0 gives the full (n - 1) * stride + window cells, which are
+    # z's cells up to the last that a window reaches (the rest get nothing)
+    def f64(a):
+        return mgp.tensor(a, dtype=np.float64)
+    k = rng.standard_normal((3, 2, 4, 5))
+    for strides, dilation in [(1, 1), (2, 1), ((2, 3), 1), (1, (2, 1))]:
+        z = rng.standard_normal((2, 9, 8, 4))
+        y = mgp.ops.conv(f64(z), f64(k), strides, "valid", None, dilation).numpy()
+        x = rng.standard_normal(y.shape)
+        zt = mgp.ops.conv_transpose(f64(x), f64(k), strides, "valid", 0, None, dilation).numpy()
+        reached = z[tuple(slice(0, n) for n in zt.shape)]
+        np.testing.assert_allclose((y * x).sum(), (reached * zt).sum(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", [
+    ((2, 9, 3), (3, 3, 2), 2, "same", 1),
+    ((1, 6, 5, 2), (2, 3, 2, 3), 1, "valid", 2),
+    ((1, 7, 6, 3), (3, 3, 3, 1), (2, 1), "same", 1),
+], ids=str)
+def test_depthwise_and_separable_conv_match_keras_and_gradcheck(x_shape, k_shape, strides,
+                                                                 padding, dilation, data_format):
+    kops = keras_ops()
+    x, k = rng.standard_normal(x_shape), rng.standard_normal(k_shape)
+    rank = len(x_shape) - 2
+    pk = rng.standard_normal((1,) * rank + (k_shape[-2] * k_shape[-1], 4))
+    if data_format == "channels_first":
+        x = np.moveaxis(x, -1, 1)
+    f32 = [a.astype(np.float32) for a in (x, k, pk)]
+    depthwise = kops.depthwise_conv(f32[0], f32[1], strides, padding, data_format, dilation)
+    separable = kops.separable_conv(*f32, strides, padding, data_format, dilation)
+    np.testing.assert_allclose(
+        mgp.ops.depthwise_conv(x, k, strides, padding, data_format, dilation).numpy(),
+        kops.convert_to_numpy(depthwise), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        mgp.ops.separable_conv(x, k, pk, strides, padding, data_format, dilation).numpy(),
+        kops.convert_to_numpy(separable), rtol=1e-4, atol=1e-5)
+    inputs = [mgp.tensor(a, requires_grad=True) for a in (x, k, pk)]
+    assert mgp.gradcheck(lambda x, k: mgp.ops.depthwise_conv(x, k, strides, padding,
+                                                             data_format, dilation), *inputs[:2])
+    assert mgp.gradcheck(lambda x, k, p: mgp.ops.separable_conv(x, k, p, strides, padding,
+                                                                data_format, dilation), *inputs)
+
+
+ND_POOL_CASES = [
+    # (x channels-last shape, pool, strides, padding)
+    ((2, 9, 3), 2, None, "valid"),
+    ((2, 9, 3), 3, 2, "same"),
+    ((1, 8, 2), 3, 1, "valid"),
+    ((2, 6, 5, 4, 2), 2, None, "valid"),
+    ((1, 5, 6, 5, 2), (3, 2, 3), (2, 2, 1), "same"),
+    ((1, 4, 5, 4, 1), (1, 3, 2), 1, "valid"),
+]
+
+
+@pytest.mark.parametrize("op", ["max_pool", "average_pool"])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("x_shape, pool, strides, padding", ND_POOL_CASES, ids=str)
+def test_pool_nd_matches_keras_and_gradcheck(x_shape, pool, strides, padding, data_format, op):
+    kops = keras_ops()
+    x = rng.standard_normal(x_shape)
+    if data_format == "channels_first":
+        x = np.moveaxis(x, -1, 1)
+    fn = getattr(mgp.ops, op)
+    out = fn(x, pool, strides, padding, data_format)
+    if op == "max_pool" or padding == "valid" or x_shape == (2, 9, 3):  # see average 'same'
+        expected = kops.convert_to_numpy(getattr(kops, op)(x.astype(np.float32), pool, strides,
+                                                           padding, data_format))
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert mgp.gradcheck(lambda x: fn(x, pool, strides, padding, data_format),
+                         mgp.tensor(x, requires_grad=True))
+
+
+def test_average_pool_same_with_uneven_padding_averages_the_covered_inputs():
+    # Keras's TensorFlow and JAX backends leave the padding out of each window's mean (mgp
+    # does too); its torch backend pads by repeating the edge there instead
+    x = np.arange(5, dtype=np.float32).reshape(1, 5, 1)
+    out = mgp.ops.average_pool(x, 2, 2, "same").numpy().ravel()
+    np.testing.assert_array_equal(out, [0.5, 2.5, 4.0])
+
+
+@pytest.mark.parametrize("x_shape, pool, strides, padding", ND_POOL_CASES, ids=str)
+def test_max_pool_nd_tie_gradient_goes_to_the_first_maximum(x_shape, pool, strides, padding):
+    x = rng.integers(0, 3, x_shape).astype(np.float32)  # ties in most windows
+    t = mgp.tensor(x, requires_grad=True)
+    out = mgp.ops.max_pool(t, pool, strides, padding)
+    out.sum().backward()
+    torch = pytest.importorskip("torch")  # PyTorch routes a tie to the first maximum too
+    rank = len(x_shape) - 2
+    pads = resolve_padding_nd(padding, x_shape[1:-1], pool, strides)
+    xt = torch.tensor(np.pad(np.moveaxis(x, -1, 1), ((0, 0), (0, 0)) + pads,
+                             constant_values=-np.inf), requires_grad=True)
+    pool_fn = [torch.nn.functional.max_pool1d, torch.nn.functional.max_pool2d,
+               torch.nn.functional.max_pool3d][rank - 1]
+    pool_fn(xt, pool, strides if strides is not None else pool).sum().backward()
+    inner = (slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in
+                                               zip(pads, x_shape[1:-1]))
+    np.testing.assert_array_equal(t.grad, np.moveaxis(xt.grad.numpy()[inner], 1, -1))
+
+
+def resolve_padding_nd(padding, size, pool, strides):
+    rank = len(size)
+    pool = (pool,) * rank if isinstance(pool, int) else pool
+    strides = pool if strides is None else (strides,) * rank if isinstance(strides, int) \
+        else strides
+    if padding == "valid":
+        return ((0, 0),) * rank
+    pads = []
+    for n, k, s in zip(size, pool, strides):
+        total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_grouped_and_transposed_conv_in_pieces_gradcheck(monkeypatch, threads):
+    # one image per piece, in turn and on two threads, as the 2-D test above does
+    from mgp import backend
+    monkeypatch.setattr(backend, "_threads", threads)
+    monkeypatch.setattr(backend, "_MIN_PIECE", 1)
+    monkeypatch.setattr(backend, "_CACHE_PIECE", 1)
+    x = mgp.tensor(rng.standard_normal((3, 5, 4, 4)), requires_grad=True)
+    k = mgp.tensor(rng.standard_normal((3, 2, 2, 4)), requires_grad=True)
+    b = mgp.tensor(rng.standard_normal(4), requires_grad=True)
+    assert mgp.gradcheck(lambda x, k, b: mgp.ops.nn.convolve(x, k, b, 2, "same",
+                                                          activation="relu"), x, k, b)
+    kt = mgp.tensor(rng.standard_normal((2, 2, 3, 4)), requires_grad=True)
+    assert mgp.gradcheck(lambda x, k: mgp.ops.conv_transpose(x, k, 2, "same"), x, kt)
+    assert mgp.gradcheck(lambda x: mgp.ops.max_pool(x, (2, 3), 1), x)
+
+
+def test_nd_conv_errors():
+    x = mgp.tensor(np.ones((1, 5, 6, 4)))
+    with pytest.raises(ValueError, match=r"kernel must have 3, 4 or 5 axes.*\(3, 3\)"):
+        mgp.ops.conv(x, np.ones((3, 3)))
+    with pytest.raises(ValueError, match=r"conv expects a 3-D input .* kernel of shape "
+                                         r"\(3, 4, 2\), got shape \(1, 5, 6, 4\)"):
+        mgp.ops.conv(x, np.ones((3, 4, 2)))
+    with pytest.raises(ValueError, match=r"input has 4 channels .* expects 3"):
+        mgp.ops.conv(x, np.ones((3, 3, 3, 2)))
+    with pytest.raises(ValueError, match=r"input has 4 channels .* expects 2 \(or, grouped"):
+        mgp.ops.conv(x, np.ones((3, 3, 2, 3)))  # 2 groups, but 3 filters do not split in 2
+    with pytest.raises(ValueError, match="padding must be 'valid' or 'same', got 1"):
+        mgp.ops.conv(x, np.ones((3, 3, 4, 2)), padding=1)
+    with pytest.raises(ValueError, match=r"depthwise_conv: input has 4 channels .* expects 2"):
+        mgp.ops.depthwise_conv(x, np.ones((3, 3, 2, 1)))
+    with pytest.raises(ValueError, match=r"conv_transpose: input has 4 channels.*expects 3"):
+        mgp.ops.conv_transpose(x, np.ones((3, 3, 2, 3)))
+    with pytest.raises(ValueError, match=r"output_padding must be less than strides"):
+        mgp.ops.conv_transpose(x, np.ones((3, 3, 2, 4)), 2, "same", output_padding=2)
+    with pytest.raises(ValueError, match=r"output size \(0, 0\) is not positive"):
+        mgp.ops.conv_transpose(np.ones((1, 1, 1, 1)), np.ones((2, 2, 1, 1)), 1, "same", 0)
+    with pytest.raises(ValueError, match=r"max_pool expects a 3-, 4- or 5-D input"):
+        mgp.ops.max_pool(np.ones((2, 3)), 2)
+    with pytest.raises(ValueError, match=r"average_pool: window \(4,\).*larger"):
+        mgp.ops.average_pool(np.ones((1, 3, 2)), 4)

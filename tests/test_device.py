@@ -170,6 +170,14 @@ OPS = [
      + F.nn.avg_pool2d(x, 2, padding="same").sum() + F.nn.global_avg_pool2d(x).sum(),
      [_t(2, 5, 5, 2)]),
     ("batch_norm", lambda x, g, b: F.nn.batch_norm(x, g, b)[0], [_t(4, 3), _t(3), _t(3)]),
+    ("conv1d_grouped_conv3d", lambda x, k, v, w: mgp.ops.conv(x, k, 2, "same").sum()
+     + mgp.ops.conv(v, w, 1, "valid", "channels_first").sum(),
+     [_t(2, 7, 4), _t(3, 2, 4), _t(1, 2, 4, 3, 3), _t(2, 2, 2, 2, 3)]),
+    ("conv_transpose_depthwise", lambda x, k, d: mgp.ops.conv_transpose(x, k, 2, "same").sum()
+     + mgp.ops.depthwise_conv(x, d, 1, "same").sum(),
+     [_t(2, 4, 3, 2), _t(3, 3, 3, 2), _t(2, 2, 2, 2)]),
+    ("pools_nd", lambda x, y: mgp.ops.max_pool(x, 2, 1, "same").sum()
+     + mgp.ops.average_pool(y, 3, 2, "same").sum(), [_t(1, 4, 3, 4, 2), _t(2, 7, 3)]),
 ]
 
 
@@ -238,13 +246,20 @@ def test_fit_evaluate_predict_on_device_equal_the_cpu(cuda):
 @pytest.mark.parametrize("optimizer", [
     optimizers.SGD(0.1, momentum=0.9, nesterov=True, clipnorm=1.0),
     optimizers.Adam(amsgrad=True, global_clipnorm=1.0), optimizers.AdamW(clipvalue=0.5),
-    optimizers.RMSprop(momentum=0.5, centered=True, weight_decay=0.01), optimizers.Adagrad()],
+    optimizers.RMSprop(momentum=0.5, centered=True, weight_decay=0.01), optimizers.Adagrad(),
+    optimizers.Adadelta(1.0), optimizers.Adamax(use_ema=True, ema_overwrite_frequency=2),
+    optimizers.Nadam(gradient_accumulation_steps=2), optimizers.Lion(weight_decay=0.1),
+    optimizers.Lamb(), optimizers.Adafactor(), optimizers.Ftrl(l1_regularization_strength=0.01),
+    optimizers.Muon(exclude_embeddings=False), optimizers.ScheduleFreeAdamW(),
+    optimizers.LossScaleOptimizer(optimizers.Adam()),
+    optimizers.MultiOptimizer(optimizers.OptimizerMap(optimizers.SGD(), {"bias": optimizers.Adam()}))],
     ids=lambda o: type(o).__name__)
 def test_every_optimizer_steps_on_device_as_on_cpu(cuda, optimizer):
     config = optimizers.serialize(optimizer)
     model, history = train(optimizers.deserialize(config), epochs=1)[:2]
     opt = model.optimizer
-    assert all(v.device == "cuda" for v in opt.variables[2:])  # the slots live on the device
+    # the slots live on the device; the scalars each step reads (step counts, rates) on the host
+    assert all(v.device == ("cpu" if v.ndim == 0 else "cuda") for v in opt.variables)
     cpu_model, cpu_history = on("cpu", lambda: train(optimizers.deserialize(config), epochs=1))[:2]
     assert history == cpu_history
     for a, b in zip(model.get_weights() + [v.numpy() for v in opt.variables],

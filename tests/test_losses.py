@@ -339,3 +339,203 @@ def test_float64_labels_and_weights_keep_float32():
             out = loss(y, y_pred, sample_weight=np.ones(4))
             out.backward()
             assert out.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+# ---- every loss: gradients in float64 -------------------------------------------------------------
+
+R = np.random.default_rng(7)
+T6 = R.random((6, 4)) * 2 + 0.5
+BIN6 = R.integers(0, 2, (6, 4)).astype(np.float64)
+LAB6 = np.array([0, 3, 1, 2, 2, 1])
+HOT6 = np.eye(4)[LAB6]
+GROUPS6 = np.array([0, 1, 0, 1, 2, 2])
+CTC_LAB = np.array([[1, 2, 0], [3, 3, 0], [1, 0, 0], [2, 3, 1], [1, 1, 2], [3, 0, 0]])
+W6 = R.random(6)
+STEP_MASK = np.array([[1, 1, 0], [1, 1, 1], [1, 0, 0], [0, 1, 1], [1, 1, 1], [1, 0, 1]], bool)
+
+
+def _masked(x, mask):
+    y = x * 1.0
+    y._keras_mask = mask
+    return y
+
+
+# one row per loss (or variant): the loss of the input x (6, 4) or its transform
+GRADCHECK_CASES = {
+    "mean_absolute_percentage_error": lambda x: losses.MeanAbsolutePercentageError()(T6, x),
+    "mean_squared_logarithmic_error": lambda x: losses.MeanSquaredLogarithmicError()(
+        T6, x.exp()),
+    "cosine_similarity": lambda x: losses.CosineSimilarity(axis=0)(T6, x),
+    "log_cosh": lambda x: losses.LogCosh()(T6, x * 10, sample_weight=W6),
+    "hinge": lambda x: losses.Hinge()(BIN6, x),
+    "squared_hinge": lambda x: losses.SquaredHinge()(BIN6, x),
+    "categorical_hinge": lambda x: losses.CategoricalHinge()(HOT6, x),
+    "kl_divergence": lambda x: losses.KLDivergence()(HOT6 * 0.6 + 0.1, mgp.softmax(x)),
+    "poisson": lambda x: losses.Poisson()(T6, x.exp()),
+    "binary_focal": lambda x: losses.BinaryFocalCrossentropy()(BIN6, mgp.sigmoid(x) * 1.0),
+    "binary_focal-sigmoid": lambda x: losses.BinaryFocalCrossentropy(
+        apply_class_balancing=True, gamma=1.5)(BIN6, mgp.sigmoid(x)),
+    "binary_focal-logits": lambda x: losses.BinaryFocalCrossentropy(
+        from_logits=True, label_smoothing=0.1)(BIN6, x),
+    "categorical_focal": lambda x: losses.CategoricalFocalCrossentropy()(
+        HOT6, mgp.softmax(x) * 1.0),
+    "categorical_focal-logits": lambda x: losses.CategoricalFocalCrossentropy(
+        from_logits=True, gamma=3.0, label_smoothing=0.1)(HOT6, x),
+    "sparse_cce-ignore_class": lambda x: losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=2)(LAB6, x),
+    "generalized_ce": lambda x: losses.CategoricalGeneralizedCrossEntropy(q=0.4)(
+        LAB6, mgp.softmax(x)),
+    "dice": lambda x: losses.Dice()(BIN6, mgp.sigmoid(x)),
+    "dice-axis": lambda x: losses.Dice(axis=1)(BIN6, mgp.sigmoid(x), sample_weight=W6),
+    "tversky": lambda x: losses.Tversky(alpha=0.2, beta=0.8)(BIN6, mgp.sigmoid(x)),
+    "circle": lambda x: losses.Circle(gamma=5.0)(GROUPS6, x * 0.4),
+    "ctc": lambda x: losses.CTC()(CTC_LAB, x.reshape(6, 1, 4) * mgp.tensor(
+        np.linspace(0.5, 1.5, 5)[None, :, None])),  # 5 frames
+    "masked-sparse_cce": lambda x: losses.SparseCategoricalCrossentropy(from_logits=True)(
+        np.stack([LAB6 % 2, LAB6 // 2], 1), _masked(x.reshape(6, 2, 2), STEP_MASK[:, :2])),
+    "masked-mse-sum": lambda x: losses.MeanSquaredError(reduction="sum")(
+        T6[:, :3, None], _masked(x[:, :3].reshape(6, 3, 1), STEP_MASK)),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADCHECK_CASES))
+def test_every_loss_gradcheck(name):
+    x = mgp.tensor(np.random.default_rng(3).standard_normal((6, 4)), dtype=np.float64,
+                   requires_grad=True)
+    out = GRADCHECK_CASES[name](x)
+    assert out.dtype == np.float64 and out.shape == ()
+    assert mgp.gradcheck(GRADCHECK_CASES[name], x)
+
+
+# ---- bad input: a clear error naming the loss and what it got -----------------------------------
+
+P6 = mgp.softmax(mgp.tensor(np.random.default_rng(1).standard_normal((6, 4))))
+BAD_INPUT_CASES = [
+    (losses.MeanAbsolutePercentageError(), np.full((6, 4), "a"), P6, None, TypeError,
+     r"MeanAbsolutePercentageError 'mean_absolute_percentage_error': y_true must hold "
+     r"numbers, got dtype <U1"),
+    (losses.Poisson(name="p"), T6, np.ones((6, 4), complex), None, TypeError,
+     r"Poisson 'p': y_pred must hold numbers, got dtype complex128"),
+    (losses.Hinge(), np.ones((6, 3)), P6, None, ValueError,
+     r"hinge: y_true has shape \(6, 3\) but y_pred has shape \(6, 4\)"),
+    (losses.KLDivergence(), np.ones((5, 4)), P6, None, ValueError,
+     r"kl_divergence: y_true has shape \(5, 4\)"),
+    (losses.Dice(), np.ones((6, 1)), P6, None, ValueError, r"dice: y_true has shape \(6, 1\)"),
+    (losses.SparseCategoricalCrossentropy(ignore_class=-1), np.array([0, 1, -1, 4, 2, 2]), P6,
+     None, ValueError, r"labels must lie in \[0, 4\) .* got values from 0 to 4"),
+    (losses.CategoricalGeneralizedCrossEntropy(), np.array([0, 1, 2, 3, 4, 5]), P6, None,
+     ValueError, r"categorical_generalized_cross_entropy: labels must lie in \[0, 4\)"),
+    (losses.CategoricalFocalCrossentropy(), LAB6, P6, None, ValueError,
+     r"categorical_focal_crossentropy expects one-hot labels .* use "
+     r"sparse_categorical_crossentropy"),
+    (losses.MeanSquaredError(), T6, P6, np.ones(5), ValueError,
+     r"mean_squared_error: sample_weight of shape \(5,\) does not fit values of shape \(6,\)"),
+    (losses.MeanSquaredError(), T6, P6, np.full(6, "x"), TypeError,
+     r"mean_squared_error: sample_weight must hold numbers"),
+    (losses.CTC(), CTC_LAB[:, 0], mgp.tensor(np.zeros((6, 5, 4))), None, ValueError,
+     r"ctc: y_true must be integer labels of shape \(batch, max_length\), got shape \(6,\)"),
+    (losses.CTC(), CTC_LAB, P6, None, ValueError,
+     r"ctc: y_pred must be logits of shape \(batch, max_length, classes\), got shape \(6, 4\)"),
+    (losses.CTC(), CTC_LAB + 2, mgp.tensor(np.zeros((6, 5, 4))), None, ValueError,
+     r"CTC 'ctc': ctc_loss: target labels must lie in \[0, 4\), got values from 2 to 5"),
+    (losses.Circle(), GROUPS6[:5], P6, None, ValueError, r"circle: 5 labels for 6 embeddings"),
+]
+
+
+@pytest.mark.parametrize("loss,y_true,y_pred,sample_weight,error,message", BAD_INPUT_CASES,
+                         ids=[f"{type(c[0]).__name__}-{i}" for i, c in enumerate(BAD_INPUT_CASES)])
+def test_bad_input_is_refused_naming_the_loss(loss, y_true, y_pred, sample_weight, error,
+                                              message):
+    with pytest.raises(error, match=message):
+        loss(y_true, y_pred, sample_weight=sample_weight)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match=r"q must be in \(0, 1\), got 1.5"):
+        losses.CategoricalGeneralizedCrossEntropy(q=1.5)
+    with pytest.raises(ValueError, match="MeanSquaredError: dtype must be a float type, got int32"):
+        losses.MeanSquaredError(dtype="int32")
+    masked = P6 * 1.0
+    masked._keras_mask = np.ones((6, 3), bool)
+    with pytest.raises(ValueError, match=r"the mask on y_pred has shape \(6, 3\), which does not "
+                                         r"fit the per-sample losses of shape \(6,\)"):
+        losses.CategoricalCrossentropy()(HOT6, masked)
+
+
+# ---- masks and weights: what Keras 3.15 does not cover ---------------------------------------------
+
+def test_per_sample_weights_under_a_step_mask_weigh_every_step_of_their_sample():
+    # Keras 3.15 cannot combine (N,) weights with a (N, T) mask (a broadcasting error);
+    # mgp gives each sample's weight to each of its steps
+    y = np.tile(T6[:, :3, None], 1)
+    pred = _masked(mgp.tensor(np.zeros((6, 3, 1))), STEP_MASK)
+    per_step = (y[..., 0] ** 2)
+    for reduction, expected in [
+        ("sum", (per_step * W6[:, None] * STEP_MASK).sum()),
+        ("sum_over_batch_size", (per_step * W6[:, None] * STEP_MASK).sum() / STEP_MASK.sum()),
+        ("mean_with_sample_weight", (per_step * W6[:, None] * STEP_MASK).sum()
+         / (W6[:, None] * STEP_MASK).sum()),
+    ]:
+        got = losses.MeanSquaredError(reduction=reduction)(y, pred, sample_weight=W6)
+        assert value(got) == pytest.approx(expected, rel=1e-5), reduction
+
+
+def test_ignore_class_masks_the_losses_and_a_loss_averages_over_the_rest():
+    labels = np.array([0, 2, 1, 2, 3, 1])
+    x = mgp.tensor(np.random.default_rng(2).standard_normal((6, 4)))
+    per_sample = losses.sparse_categorical_crossentropy(labels, x, from_logits=True,
+                                                        ignore_class=2)
+    np.testing.assert_array_equal(per_sample._keras_mask, labels != 2)
+    assert (per_sample.numpy()[labels == 2] == 0).all()
+    full = losses.sparse_categorical_crossentropy(np.where(labels == 2, 0, labels), x,
+                                                  from_logits=True).numpy()
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=2)(labels, x)
+    assert value(loss) == pytest.approx(full[labels != 2].mean(), rel=1e-6)
+    # a label value outside the classes may be the ignored one (255 for void pixels)
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)(
+        np.where(labels == 2, 255, labels), x)
+    assert value(loss) == pytest.approx(full[labels != 2].mean(), rel=1e-6)
+
+
+# ---- on the device --------------------------------------------------------------------------------
+
+@pytest.fixture
+def cuda(monkeypatch):
+    import sys
+
+    import fake_cupy
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(fake_cupy, "visible_gpus", 1)
+    mgp.set_device("cuda")
+    yield fake_cupy
+    mgp.set_device("cpu")
+
+
+DEVICE_CASES = [
+    (losses.MeanAbsolutePercentageError(), T6, T6[::-1]), (losses.LogCosh(), T6, T6[::-1]),
+    (losses.MeanSquaredLogarithmicError(), T6, T6[::-1]), (losses.CosineSimilarity(), T6, -T6),
+    (losses.Huber(0.3), T6, T6[::-1]), (losses.Hinge(), BIN6, T6), (losses.SquaredHinge(), BIN6, T6),
+    (losses.CategoricalHinge(), HOT6, T6), (losses.KLDivergence(), HOT6, T6 / T6.sum(1)[:, None]),
+    (losses.Poisson(), T6, T6[::-1]), (losses.BinaryFocalCrossentropy(from_logits=True), BIN6, T6),
+    (losses.CategoricalFocalCrossentropy(from_logits=True), HOT6, T6),
+    (losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=1), LAB6, T6),
+    (losses.CategoricalGeneralizedCrossEntropy(), LAB6, T6 / T6.sum(1)[:, None]),
+    (losses.Dice(), BIN6, T6 / 3), (losses.Tversky(), BIN6, T6 / 3), (losses.Circle(), GROUPS6, T6),
+    (losses.CTC(), CTC_LAB, T6[:, None, :] * np.ones((1, 5, 1))),
+]
+
+
+@pytest.mark.parametrize("loss,y_true,y_pred", DEVICE_CASES,
+                         ids=[type(c[0]).__name__ for c in DEVICE_CASES])
+def test_every_loss_computes_the_same_on_the_device(cuda, loss, y_true, y_pred):
+    mgp.set_device("cpu")
+    x = mgp.tensor(y_pred, requires_grad=True)
+    expected = loss(y_true, x, sample_weight=W6)
+    expected.backward()
+    mgp.set_device("cuda")
+    xd = mgp.tensor(y_pred, requires_grad=True)
+    got = loss(y_true, xd, sample_weight=W6)
+    got.backward()
+    assert got.device == "cuda"
+    assert value(got) == pytest.approx(value(expected), rel=1e-6)
+    np.testing.assert_allclose(xd.grad.get(), x.grad, rtol=1e-5, atol=1e-7)

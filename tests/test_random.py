@@ -179,3 +179,24 @@ def test_seed_generator_next_gives_a_seed_tensor_and_a_config():
 def test_bad_arguments_say_what_is_wrong(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_draws_land_on_the_active_device(monkeypatch):
+    """Drawn on the host, placed on the stand-in GPU: the same values as on the CPU."""
+    import sys
+
+    import fake_cupy
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(fake_cupy, "visible_gpus", 1)
+    cpu = [random.normal((3,), seed=4).numpy(), random.dropout(np.ones(6, np.float32), 0.5,
+                                                               seed=4).numpy(),
+           random.shuffle(np.arange(5), seed=4).numpy()]
+    mgp.set_device("cuda")
+    try:
+        drawn = [random.normal((3,), seed=4), random.dropout(mgp.tensor(np.ones(6)), 0.5, seed=4),
+                 random.shuffle(mgp.tensor(np.arange(5)), seed=4)]
+        assert all(isinstance(t.data, fake_cupy.ndarray) for t in drawn)
+        for c, d in zip(cpu, drawn):
+            np.testing.assert_array_equal(d.numpy(), c)
+    finally:
+        mgp.set_device("cpu")

@@ -72,12 +72,60 @@ def nested():
     return Sequential([layers.Input((3,)), layers.Dense(6), inner, layers.Dense(2)])
 
 
+def sequences():
+    return Sequential([
+        layers.Input((12, 3)), layers.Conv1D(4, 3, padding="causal", activation="relu"),
+        layers.SeparableConv1D(6, 3, padding="same", depth_multiplier=2), layers.MaxPooling1D(2),
+        layers.Conv1DTranspose(4, 3, strides=2, padding="same"),
+        layers.DepthwiseConv1D(3, depth_multiplier=2), layers.AveragePooling1D(2),
+        layers.UpSampling1D(2), layers.ZeroPadding1D((1, 2)), layers.Cropping1D((2, 1)),
+        layers.Conv1D(6, 3, groups=2, dilation_rate=2), layers.GlobalAveragePooling1D(),
+        layers.Dense(2)])
+
+
+def images():
+    return Sequential([
+        layers.Input((8, 8, 2)), layers.Conv2D(4, 3, groups=2, padding="same", activation="relu"),
+        layers.DepthwiseConv2D(3, depth_multiplier=2), layers.SeparableConv2D(4, 3, padding="same"),
+        layers.Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=1),
+        layers.AveragePooling2D(2), layers.UpSampling2D(2, interpolation="bilinear"),
+        layers.ZeroPadding2D(((1, 0), (0, 1))), layers.Cropping2D(1),
+        layers.SpatialDropout2D(0.2), layers.GaussianNoise(0.1), layers.GlobalMaxPooling2D(),
+        layers.Dense(3, activation="softmax")])
+
+
+def volumes():
+    cf = dict(data_format="channels_first")
+    return Sequential([
+        layers.Input((1, 4, 6, 6)), layers.Conv3D(3, 2, activation="relu", **cf),
+        layers.Conv3DTranspose(2, 2, strides=2, **cf), layers.MaxPooling3D(2, **cf),
+        layers.ZeroPadding3D(1, **cf), layers.AveragePooling3D(2, **cf),
+        layers.UpSampling3D((1, 2, 2), **cf), layers.Cropping3D(((0, 0), (1, 0), (0, 1)), **cf),
+        layers.Flatten(**cf), layers.Dense(2)])
+
+
+def dot():
+    a, b = layers.Input((4, 3)), layers.Input((5, 3))
+    scores = layers.Dot(axes=(2, 2), normalize=True)([layers.Dense(3)(a), b])
+    x = layers.Flatten()(layers.Permute((2, 1))(scores))
+    x = layers.RepeatVector(2)(layers.Dense(4)(x))
+    return Model([a, b], layers.Conv1D(2, 2)(x))
+
+
 MODELS = {"mlp": mlp, "cnn": cnn, "bn": bn, "branches": branches, "subclassed": subclassed,
-          "nested": nested}
+          "nested": nested, "sequences": sequences, "images": images, "volumes": volumes,
+          "dot": dot}
 
 
 def fixture(name):
     return np.load(os.path.join(FIXTURES, f"{name}.npz"), allow_pickle=False)
+
+
+def inputs(data):
+    """A fixture's input: `x`, or the list `x0`, `x1`, ... of a model with several inputs."""
+    if "x" in data:
+        return data["x"]
+    return [data[f"x{i}"] for i in range(sum(k.startswith("x") for k in data.files))]
 
 
 def listing(path):
@@ -94,7 +142,7 @@ def test_mgp_loads_keras_weights_and_predicts_as_keras(name):
     model = MODELS[name]()  # mgp's own layer names, unlike the file's: loaded by position
     model.load_weights(os.path.join(FIXTURES, f"{name}.weights.h5"))
     data = fixture(name)
-    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], atol=1e-5)
+    np.testing.assert_allclose(model.predict(inputs(data), verbose=0), data["y"], atol=1e-5)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -174,7 +222,7 @@ def test_keras_loads_mgp_weights(name, keras_builders, tmp_path):
     model.save_weights(tmp_path / "m.weights.h5")
     keras_model = getattr(keras_builders, name)()
     keras_model.load_weights(str(tmp_path / "m.weights.h5"))
-    x = fixture(name)["x"]
+    x = inputs(fixture(name))
     np.testing.assert_allclose(np.asarray(keras_model.predict(x, verbose=0)),
                                model.predict(x, verbose=0), atol=1e-5)
 

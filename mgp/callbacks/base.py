@@ -1,9 +1,5 @@
-"""Callback, CallbackList, History and ProgbarLogger: the hooks `fit`, `evaluate` and `predict`
-call, with Keras's names and arguments."""
-import sys
-import time
-
-import numpy as np
+"""Callback, CallbackList and History: the hooks `fit`, `evaluate` and `predict` call, with
+Keras's names and arguments (the progress bar is in `mgp.callbacks.progbar`)."""
 
 
 class Callback:
@@ -53,8 +49,9 @@ class CallbackList:
     """Fans each hook out to a list of callbacks, in order. `History` is always attached, and a
     `ProgbarLogger` when `verbose` is not 0."""
 
-    def __init__(self, callbacks=None, model=None, add_history=False, add_progbar=False,
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
                  **params):
+        from mgp.callbacks.progbar import ProgbarLogger  # it builds on Callback, defined here
         self.callbacks = list(callbacks or [])
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
             self.callbacks.append(ProgbarLogger())
@@ -112,58 +109,11 @@ class History(Callback):
         return f"<History epochs={len(self.epoch)} keys={list(self.history)}>"
 
 
-def _format_logs(logs):
-    return " - ".join(f"{k}: {v:.4f}" if isinstance(v, (float, np.floating)) else f"{k}: {v}"
-                      for k, v in logs.items())
-
-
 def resolve_verbose(verbose):
-    """'auto' is 1 (a live bar) on a terminal or in a notebook, 2 (a line per epoch) otherwise."""
-    if verbose != "auto":
-        return int(verbose)
-    if "ipykernel" in sys.modules:
+    """'auto' is 1, as in Keras: the bar itself knows whether it is on a terminal, in a log
+    file or in a notebook (`mgp.callbacks.progbar`)."""
+    if verbose == "auto":
         return 1
-    return 1 if sys.stdout.isatty() else 2
-
-
-class ProgbarLogger(Callback):
-    """Progress output of `fit`: with verbose 1 a tqdm bar per epoch under `Epoch i/n`, the running
-    loss and metrics on it and the validation figures added at the end; with verbose 2 one line
-    per epoch."""
-
-    def __init__(self):
-        super().__init__()
-        self._bar = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        verbose, epochs = self.params.get("verbose", 1), self.params.get("epochs", 1)
-        print(f"Epoch {epoch + 1}/{epochs}", flush=True)
-        self._start = time.perf_counter()
-        self._seen = 0
-        if verbose == 1:
-            from tqdm.auto import tqdm
-            self._bar = tqdm(total=self.params.get("steps"), unit="step", file=sys.stdout,
-                             dynamic_ncols=True, leave=True)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._seen = batch + 1
-        if self._bar is not None:
-            self._bar.update(1)
-            if batch % 10 == 0 or batch + 1 == self.params.get("steps"):
-                self._bar.set_postfix_str(_format_logs(logs or {}), refresh=False)
-
-    def on_epoch_end(self, epoch, logs=None):
-        elapsed = time.perf_counter() - self._start
-        if self._bar is not None:
-            self._bar.set_postfix_str(_format_logs(logs or {}), refresh=True)
-            self._bar.close()
-            self._bar = None
-        elif self.params.get("verbose", 1) == 2:
-            steps = self._seen or 1
-            print(f"{self._seen}/{self.params.get('steps')} - {elapsed:.0f}s - "
-                  f"{1000 * elapsed / steps:.0f}ms/step - {_format_logs(logs or {})}", flush=True)
-
-    def on_train_end(self, logs=None):
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+    return int(verbose)

@@ -1,8 +1,13 @@
-"""Callbacks that act on the logs: CSVLogger (one row per epoch), TerminateOnNaN, LambdaCallback."""
+"""Callbacks that act on the logs: CSVLogger (one row per epoch), RemoteMonitor (an HTTP POST
+per epoch), TerminateOnNaN, LambdaCallback."""
 import collections.abc
 import csv
+import json
 import os
 import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 import warnings
 
 import numpy as np
@@ -129,6 +134,50 @@ def _csv_value(v):
     if isinstance(v, collections.abc.Iterable) and not (isinstance(v, np.ndarray) and v.ndim == 0):
         return f'"[{", ".join(map(str, v))}]"'
     return v
+
+
+class RemoteMonitor(Callback):
+    """POST each epoch's logs to a server, as JSON.
+
+    The body is `{"epoch": epoch, **logs}`: sent as the form field `field` (form-encoded) or,
+    with `send_as_json`, as the request body (`Content-Type: application/json`). A server that
+    cannot be reached, or answers with an error, gives a warning; training goes on.
+
+    Args:
+        root: the server, default "http://localhost:9000". path: default "/publish/epoch/end/".
+        field: the form field, default "data". headers: extra HTTP headers (a dict).
+        send_as_json: send the logs as a JSON body instead of a form.
+        timeout: seconds to wait for the server (mgp's addition; Keras waits indefinitely).
+    """
+
+    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data",
+                 headers=None, send_as_json=False, timeout=10.0):
+        super().__init__()
+        self.root, self.path, self.field = root, path, field
+        self.headers, self.send_as_json, self.timeout = headers, send_as_json, timeout
+
+    def on_epoch_end(self, epoch, logs=None):
+        send = {"epoch": epoch}
+        for key, value in (logs or {}).items():
+            send[key] = value.item() if isinstance(value, (np.ndarray, np.generic)) else value
+        headers = dict(self.headers or {})
+        if self.send_as_json:
+            body = json.dumps(send).encode("utf-8")
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = urllib.parse.urlencode({self.field: json.dumps(send)}).encode("ascii")
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        request = urllib.request.Request(self.root + self.path, data=body, headers=headers,
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            warnings.warn(f"could not reach the RemoteMonitor server at {self.root} "
+                          f"({type(e).__name__}: {e})", stacklevel=2)
+
+    def __repr__(self):
+        return f"<RemoteMonitor {self.root + self.path!r}>"
 
 
 class TerminateOnNaN(Callback):

@@ -1,28 +1,36 @@
 """Argument normalization and input checks shared by the concrete layers."""
-import math
-
 import numpy as np
 
 from mgp import initializers, ops
+from mgp.ops.windows import output_length
 
 
-def normalize_tuple(value, n, name):
-    """An int or a sequence of `n` ints as a tuple of `n` positive ints, as Keras accepts them."""
-    if isinstance(value, (int, np.integer)):
+def normalize_tuple(value, n, name, minimum=1):
+    """An int or a sequence of `n` ints as a tuple of `n` ints of at least `minimum` (positive
+    by default), as Keras accepts them."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (int(value),) * n
     try:
-        value = tuple(int(v) for v in value)
-    except (TypeError, ValueError):
+        value = tuple(value)
+    except TypeError:
         raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}") from None
-    if len(value) != n or any(v < 1 for v in value):
-        raise ValueError(f"{name} must be an int or a tuple of {n} positive ints, got {value!r}")
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    value = tuple(int(v) for v in value)
+    if len(value) != n or any(v < minimum for v in value):
+        kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else \
+            f"at least {minimum}"
+        raise ValueError(f"{name} must be an int or a tuple of {n} {kind} ints, got {value!r}")
     return value
 
 
-def normalize_padding(padding):
+def normalize_padding(padding, allow_causal=False):
+    """'valid' or 'same' (and 'causal' where a 1-D convolution allows it), lower-cased."""
     mode = str(padding).lower()
-    if mode not in ("valid", "same"):
-        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
+    if mode not in allowed:
+        words = "'valid', 'same' or 'causal'" if allow_causal else "'valid' or 'same'"
+        raise ValueError(f"padding must be {words}, got {padding!r}")
     return mode
 
 
@@ -38,13 +46,9 @@ def normalize_data_format(data_format):
 
 
 def conv_output_length(length, window, padding, stride, dilation=1):
-    """Output size of a sliding window along one axis (None stays None)."""
-    if length is None:
-        return None
-    if padding == "same":
-        return math.ceil(length / stride)
-    span = (window - 1) * dilation + 1
-    return max((length - span) // stride + 1, 0)
+    """Output size of a sliding window along one axis (None stays None; never below 0)."""
+    out = output_length(length, window, padding, stride, dilation)
+    return None if out is None else max(out, 0)
 
 
 def floating(x, dtype):
@@ -78,3 +82,29 @@ def serialize_initializer(initializer):
     if isinstance(initializer, initializers.Initializer):
         return initializers.serialize(initializer)
     return getattr(initializer, "__name__", repr(initializer))
+
+
+def normalize_pairs(value, rank, name):
+    """Keras's padding / cropping amounts: one (before, after) pair of non-negative ints per
+    spatial axis, from an int (every side), one int per axis (both sides) or one pair per axis.
+    A 1-D layer takes an int or one (before, after) pair."""
+    def pair(v, what):
+        return normalize_tuple(v, 2, what, minimum=0)
+    if rank == 1:
+        return (pair(value, name),)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (pair(value, name),) * rank
+    try:
+        entries = tuple(value)
+    except TypeError:
+        entries = ()
+    if len(entries) != rank:
+        raise ValueError(f"{name} must be an int, a tuple of {rank} ints or a tuple of {rank} "
+                         f"(before, after) pairs, got {value!r}")
+    return tuple(pair(v, f"{name} (axis {i + 1})") for i, v in enumerate(entries))
+
+
+def spatial_axes(rank, data_format):
+    """The spatial axes' positions in a (batch, ...) input of the given layout."""
+    first = 1 if data_format == "channels_last" else 2
+    return tuple(range(first, first + rank))

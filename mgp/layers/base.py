@@ -94,7 +94,11 @@ class Layer:
         input_shape: Keras 2 style shape of one sample for the first layer of a Sequential.
     """
 
-    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None, **kwargs):
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
+                 activity_regularizer=None, **kwargs):
+        if activity_regularizer is not None:
+            raise NotImplementedError(f"{type(self).__name__}: activity_regularizer is not "
+                                      f"supported by mgp yet; got {activity_regularizer!r}")
         if "batch_input_shape" in kwargs:
             input_shape = tuple(kwargs.pop("batch_input_shape"))[1:]
         if kwargs:
@@ -103,6 +107,7 @@ class Layer:
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = trainable
         self.dtype = np.dtype(dtype or "float32")
+        self.activity_regularizer = activity_regularizer
         self.built = False
         self._own_weights = []
         self._input_shape_arg = tuple(input_shape) if input_shape is not None else None
@@ -111,8 +116,12 @@ class Layer:
 
     # ---- weights -------------------------------------------------------------------------------
     def add_weight(self, shape, initializer="glorot_uniform", trainable=True, name=None,
-                   dtype=None):
+                   dtype=None, regularizer=None, constraint=None):
         """Create a weight of `shape` with `initializer` (a string or callable) and track it."""
+        if regularizer is not None or constraint is not None:
+            raise NotImplementedError(f"{type(self).__name__}: weight regularizers and "
+                                      f"constraints are not supported by mgp yet; got "
+                                      f"{regularizer!r}, {constraint!r} for weight {name!r}")
         init = initializers.get(initializer)
         value = init(tuple(shape), dtype=dtype or self.dtype)
         var = Variable(value, name=name or f"variable_{len(self._own_weights)}",

@@ -181,3 +181,95 @@ def minimum(inputs, **kwargs):
 def concatenate(inputs, axis=-1, **kwargs):
     """Functional form of `Concatenate`: `concatenate([a, b], axis=-1)`."""
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+class Dot(_Merge):
+    """Dot product of two inputs along one axis of each, per sample (Keras's `batch_dot`): the
+    output keeps the first input's other axes, then the second's (without its batch axis);
+    a result of one axis becomes (batch, 1).
+
+    Args:
+        axes: an int (the same axis of both) or a pair (one axis per input); never the batch
+            axis 0.
+        normalize: L2-normalize both along their axis first (the output is then the cosine
+            similarity), as Keras: `x * min(1 / ||x||, 1e7)`.
+
+    Example:
+        >>> Dot(axes=1)([np.ones((2, 3)), np.ones((2, 3))]).shape
+        (2, 1)
+        >>> Dot(axes=(2, 2))([np.ones((2, 4, 3)), np.ones((2, 5, 3))]).shape
+        (2, 4, 5)
+    """
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        ok = isinstance(axes, int) and not isinstance(axes, bool)
+        if not ok and isinstance(axes, (list, tuple)) and len(axes) == 2:
+            ok = all(isinstance(a, int) and not isinstance(a, bool) for a in axes)
+            axes = tuple(axes)
+        if not ok:
+            raise ValueError(f"Dot: axes must be an int or a pair of ints, got {axes!r}")
+        self.axes = axes
+        self.normalize = bool(normalize)
+        self.supports_masking = True  # takes masked inputs; its output has none (compute_mask)
+
+    def _axes_for(self, shapes):
+        axes = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes
+        return tuple(a % len(s) if len(s) else a for a, s in zip(axes, shapes))
+
+    def _check(self, shapes):
+        shapes = [tuple(s) for s in shapes]
+        if len(shapes) != 2:
+            raise ValueError(f"{describe(self)} expects a list of exactly 2 inputs, got "
+                             f"{len(shapes)}")
+        if min(len(s) for s in shapes) < 2:
+            raise ValueError(f"{describe(self)} expects inputs of at least 2 axes (batch, ...), "
+                             f"got shapes {shapes}")
+        a0, a1 = self._axes_for(shapes)
+        if 0 in (a0, a1):
+            raise ValueError(f"{describe(self)} cannot take the dot product over the batch axis "
+                             f"0 (axes={self.axes})")
+        d0, d1 = shapes[0][a0], shapes[1][a1]
+        if d0 is not None and d1 is not None and d0 != d1:
+            raise ValueError(f"{describe(self)}: axis {a0} of {shapes[0]} ({d0}) and axis {a1} "
+                             f"of {shapes[1]} ({d1}) differ")
+
+    def _merge(self, xs):
+        x, y = xs
+        a0, a1 = self._axes_for([x.shape, y.shape])
+        if self.normalize:
+            x, y = _l2_normalize(x, a0), _l2_normalize(y, a1)
+        # x's summed axis last, y's first after the batch: a batched matrix product
+        x = ops.transpose(x, tuple(i for i in range(x.ndim) if i != a0) + (a0,))
+        y = ops.transpose(y, (0, a1) + tuple(i for i in range(1, y.ndim) if i != a1))
+        rest_x, rest_y = x.shape[1:-1], y.shape[2:]
+        out = ops.matmul(ops.reshape(x, (x.shape[0], -1, x.shape[-1])),
+                         ops.reshape(y, (y.shape[0], y.shape[1], -1)))
+        shape = (out.shape[0],) + rest_x + rest_y
+        return ops.reshape(out, shape if len(shape) > 1 else shape + (1,))
+
+    def compute_output_shape(self, input_shape):
+        shapes = [list(s) for s in input_shape]
+        self._check(shapes)
+        a0, a1 = self._axes_for(shapes)
+        shapes[0].pop(a0)
+        shapes[1].pop(a1)
+        out = shapes[0] + shapes[1][1:]
+        return tuple(out if len(out) > 1 else out + [1])
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def _l2_normalize(x, axis, epsilon=1e-7):
+    """x / ||x|| along `axis`, the norm floored at epsilon (Keras's `ops.normalize`)."""
+    squares = ops.sum(x * x, axis, keepdims=True)
+    return x / ops.sqrt(ops.maximum(squares, epsilon * epsilon))
+
+
+def dot(inputs, axes=-1, **kwargs):
+    """Functional form of `Dot`: `dot([a, b], axes=1)`."""
+    return Dot(axes=axes, **kwargs)(inputs)

@@ -326,9 +326,9 @@ class Trainer:
         batch_size = batch_size or 32
         weights = _sample_weights(sample_weight, None, ys[0], n)
         # validation inside fit reuses fit's callbacks, so their on_test_* hooks fire (as Keras)
-        cbs = _callback_list or CallbackList(callbacks, model=self,
-                                             verbose=resolve_verbose(verbose),
-                                             steps=math.ceil(n / batch_size))
+        verbose = resolve_verbose(verbose)
+        cbs = _callback_list or CallbackList(callbacks, model=self, add_progbar=verbose != 0,
+                                             verbose=verbose, steps=math.ceil(n / batch_size))
         self._reset_metrics()
         cbs.on_test_begin()
         logs = {}
@@ -349,7 +349,8 @@ class Trainer:
         """Outputs for `x`, in batches, as NumPy arrays (a list for several outputs)."""
         xs, _, n = self._prepare(x, None, batch_size, "predict")
         batch_size = batch_size or 32
-        cbs = CallbackList(callbacks, model=self, verbose=resolve_verbose(verbose),
+        verbose = resolve_verbose(verbose)
+        cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            steps=math.ceil(n / batch_size))
         cbs.on_predict_begin()
         chunks = []

@@ -53,15 +53,14 @@ from mgp.ops.nn import (  # noqa: F401
     relu, relu6, rms_normalization, selu, sigmoid, silu, soft_shrink, softmax, softplus,
     softsign, space_to_depth, sparse_categorical_crossentropy, sparse_plus, sparse_sigmoid,
     sparsemax, squareplus, swish, tanh_shrink, threshold, unfold,
+    conv, conv_transpose, depthwise_conv, separable_conv, max_pool, average_pool,
 )
 from mgp.ops.linalg import (  # noqa: F401
     cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, lstsq, lu_factor, matrix_rank, norm,
     pinv, qr, solve, solve_triangular, svd,
 )
-from mgp.ops.einops import (  # noqa: F401
-    rearrange,
-)
+from mgp.ops.einops import rearrange  # noqa: F401
+from mgp.ops.nn import ctc_decode, ctc_loss  # noqa: F401
 
 
-__getattr__ = _absent("mgp.ops", "average_pool conv conv_transpose ctc_decode ctc_loss "
-                                "depthwise_conv max_pool separable_conv")
+__getattr__ = _absent("mgp.ops", "")  # the Keras names mgp.ops lacks: none now

@@ -155,9 +155,9 @@ def eig(x):
     """(eigenvalues, eigenvectors as columns) of square matrices, always complex (complex64 for
     float32 input); no gradient."""
     x = _square("eig", x)
-    w, V = xp.linalg.eig(x.data)
+    w, V = np.linalg.eig(to_numpy(x.data))  # on the host: CuPy has no general eig
     dtype = np.result_type(x.dtype, np.complex64)
-    return _no_grad(w.astype(dtype)), _no_grad(V.astype(dtype))
+    return _no_grad(xp.asarray(w.astype(dtype))), _no_grad(xp.asarray(V.astype(dtype)))
 
 
 def qr(x, mode="reduced"):

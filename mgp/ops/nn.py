@@ -2,15 +2,13 @@
 normalization, one-hot encodings, attention, and the engine's fused convolution, pooling and
 batch normalization.
 
-Each activation computes its output and its backward side by side, or is composed of ops that
-do. The fused ones have their own backward, for speed or numerical stability (said at each).
-Images are NHWC (`channels_last`, Keras's default) inside; `channels_first` (NCHW) is a
-transpose around them. Kernels are shaped as Keras shapes them: (kernel_h, kernel_w,
-in_channels, filters).
+Each op computes its output and its backward side by side, or is composed of ops that do;
+the fused ones have their own backward, for speed or numerical stability (said at each).
+Convolution lives in `mgp.ops.convolution` and pooling in `mgp.ops.pooling` (over the
+sliding-window geometry of `mgp.ops.windows`); they are Keras's `ops.nn` functions, so they are
+reached here too.
 """
 import math
-import operator
-from functools import reduce
 
 import numpy as np
 
@@ -18,13 +16,17 @@ from mgp import backend, config
 from mgp._absent import absent as _absent
 from mgp.backend import xp
 from mgp.dtypes import result_type
-from mgp.ops.math import _erf_and_derivative
 from mgp.ops import numpy as knp
+from mgp.ops.convolution import (  # noqa: F401
+    conv, conv_transpose, depthwise_conv, separable_conv, conv2d, convolve)
+from mgp.ops.math import _erf_and_derivative
 from mgp.ops.numpy import (
     _as, _axes, _float, _make, _t, absolute, add, amax, as_tensor, cast, clip, divide, einsum,
     get_item, log, maximum, mean, minimum, multiply, negative, pad, reshape, sqrt, square,
     subtract, take_along_axis, tanh, transpose, where,
 )
+from mgp.ops.pooling import (  # noqa: F401
+    average_pool, max_pool, max_pool2d, avg_pool2d, global_avg_pool2d)
 from mgp.tensor import Tensor
 
 # ============================================ activations ===========================================
@@ -754,333 +756,6 @@ def dropout(x, rate, training=True):
     return Tensor._make(x.data * mask, (x,), lambda g: (g * mask,), "dropout")
 
 
-# ========================================= convolution, pooling ======================================
-
-def _pair(value, name):
-    if isinstance(value, (int, np.integer)):
-        value = (int(value), int(value))
-    value = tuple(int(v) for v in value)
-    if len(value) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
-    if min(value) < 1:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
-
-
-def _padding(padding, size, window, stride):
-    """Resolve padding to ((top, bottom), (left, right)). `window` is the dilated kernel size."""
-    if isinstance(padding, str):
-        mode = padding.lower()
-        if mode == "valid":
-            return (0, 0), (0, 0)
-        if mode == "same":  # output = ceil(input / stride); extra padding goes after, as Keras
-            pads = []
-            for n, k, s in zip(size, window, stride):
-                total = builtins_max((math.ceil(n / s) - 1) * s + k - n, 0)
-                pads.append((total // 2, total - total // 2))
-            return tuple(pads)
-        raise ValueError(f"padding must be 'valid', 'same', an int or pairs, got {padding!r}")
-    if isinstance(padding, (int, np.integer)):
-        return (int(padding),) * 2, (int(padding),) * 2
-    padding = tuple(padding)
-    if len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
-        return (padding[0],) * 2, (padding[1],) * 2
-    if len(padding) == 2 and all(len(p) == 2 for p in padding):
-        return tuple(tuple(int(v) for v in p) for p in padding)
-    raise ValueError(f"padding must be 'valid', 'same', an int or pairs, got {padding!r}")
-
-
-builtins_max = max
-
-
-def _strided_slices(kernel, stride, dilation, out_hw):
-    """For each kernel position (i, j), the (rows, cols) slices of the padded input it reads."""
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel, stride, dilation, out_hw
-    for i in range(kh):
-        for j in range(kw):
-            yield i, j, (slice(None), slice(i * dh, i * dh + sh * (ho - 1) + 1, sh),
-                         slice(j * dw, j * dw + sw * (wo - 1) + 1, sw))
-
-
-def _geometry(op, x_shape, kernel, stride, padding, dilation=(1, 1)):
-    """Padding and output size of a sliding window over NHWC input, with clear errors."""
-    if len(x_shape) != 4:
-        raise ValueError(f"{op} expects a 4-D input (batch, height, width, channels), got shape "
-                         f"{x_shape}")
-    hw = x_shape[1:3]
-    window = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilation))
-    pads = _padding(padding, hw, window, stride)
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(hw, pads))
-    if any(w > p for w, p in zip(window, padded)):
-        raise ValueError(f"{op}: window {window} (kernel {kernel}, dilation {dilation}) is larger "
-                         f"than the padded input {padded} (input {hw}, padding {pads})")
-    out = tuple((p - w) // s + 1 for p, w, s in zip(padded, window, stride))
-    return pads, out
-
-
-def _pad_hw(a, pads, value=0.0):
-    if pads == ((0, 0), (0, 0)):
-        return a
-    return xp.pad(a, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
-
-
-def _channels_first(fn, x, *args):
-    """Run an NHWC op on NCHW input by transposing around it."""
-    if x.ndim != 4:
-        raise ValueError(f"{fn.__name__} expects a 4-D input (batch, channels, height, width), "
-                         f"got shape {x.shape}")
-    return transpose(fn(transpose(x, (0, 2, 3, 1)), *args), (0, 3, 1, 2))
-
-
-def _check_format(data_format):
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
-                         f"{data_format!r}")
-
-
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
-           data_format="channels_last", activation=None):
-    """2-D convolution (cross-correlation, as Keras and PyTorch) as im2col plus one GEMM.
-
-    Args:
-        x: (N, H, W, C) for channels_last, (N, C, H, W) for channels_first.
-        kernel: (kh, kw, C, filters).
-        bias: optional (filters,).
-        strides, dilation_rate: int or pair. padding: 'valid', 'same', int, (ph, pw) or
-            ((top, bottom), (left, right)).
-        activation: None, or 'relu' to apply relu to the output (fused: in place, in the
-            same sweep as the bias).
-    Returns:
-        (N, H_out, W_out, filters), or (N, filters, H_out, W_out) for channels_first.
-    """
-    _check_format(data_format)
-    if activation not in (None, "relu"):
-        raise ValueError(f"conv2d: activation must be None or 'relu', got {activation!r}")
-    x = as_tensor(x)
-    kernel = as_tensor(kernel, like=x)
-    bias = None if bias is None else as_tensor(bias, like=x)
-    if kernel.ndim != 4:
-        raise ValueError(f"conv2d kernel must be 4-D (kh, kw, in_channels, filters), got shape "
-                         f"{kernel.shape}")
-    kh, kw, c, f = kernel.shape
-    channel_axis = 3 if data_format == "channels_last" else 1
-    if x.ndim == 4 and x.shape[channel_axis] != c:  # checked here to name the caller's layout
-        raise ValueError(f"conv2d: input has {x.shape[channel_axis]} channels (shape {x.shape}, "
-                         f"{data_format}) but the kernel {kernel.shape} expects {c}")
-    if bias is not None and bias.shape != (f,):
-        raise ValueError(f"conv2d: bias must have shape ({f},) for kernel {kernel.shape}, got "
-                         f"{bias.shape}")
-    if data_format == "channels_first":
-        return _channels_first(conv2d, x, kernel, bias, strides, padding, dilation_rate,
-                               "channels_last", activation)
-    stride, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
-    pads, (ho, wo) = _geometry("conv2d", x.shape, (kh, kw), stride, padding, dilation)
-    n, k_len = x.shape[0], kh * kw * c
-    xpad = _pad_hw(x.data, pads)
-    regions = list(_strided_slices((kh, kw), stride, dilation, (ho, wo)))
-    # im2col, one piece of the batch at a time, made again in the backward rather than kept:
-    # a piece's columns then stay in the cache for its GEMM, and the layer's whole column
-    # matrix (18 MB at the convnet's second conv) is never written out to memory.
-    if c == 1:
-        # One input channel (a first layer): the columns' transpose, one contiguous copy per
-        # kernel position, instead of rows of kh * kw scattered floats: im2col 2.65 -> 0.52 ms
-        # at the convnet's first layer (1 thread; the GEMMs take the transpose as fast).
-        def columns(b):  # the rows' (pixels, k_len) matrix, a transposed view
-            rows = xpad[b]
-            cols_t = xp.empty((k_len, len(rows), ho, wo), dtype=x.dtype)
-            for p, (_, _, region) in enumerate(regions):
-                xp.copyto(cols_t[p], rows[region][..., 0])
-            return cols_t.reshape(k_len, -1).T
-    else:
-        # a strided view of every window, (N, Ho, Wo, kh, kw, C), copied piece by piece
-        sn, sh, sw, sc = xpad.strides
-        windows = xp.lib.stride_tricks.as_strided(
-            xpad, (n, ho, wo, kh, kw, c),
-            (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc))
-
-        def columns(b):
-            return windows[b].reshape(-1, k_len)  # reshape copies: the windows overlap
-
-    w2 = kernel.data.reshape(k_len, f)
-    out = xp.empty((n, ho, wo, f), dtype=xp.result_type(x.dtype, kernel.dtype))
-    mask = xp.empty(out.shape, dtype=bool) if activation == "relu" else None
-
-    # The whole layer runs piece by piece over the batch (backend.over_batch), so that a piece's
-    # columns are still in the cache for its GEMM, and its output for the bias and relu.
-    def forward_rows(b):
-        o = out[b].reshape(-1, f)
-        xp.matmul(columns(b), w2, out=o)
-        if bias is not None:
-            _apply_row(xp.add, o, bias.data)
-        if mask is not None:  # relu in place on our own output
-            xp.greater(o, 0, out=mask[b].reshape(-1, f))
-            _apply_row(xp.maximum, o, xp.zeros(f, dtype=o.dtype))
-    backend.over_batch(forward_rows, n, 2 * n * ho * wo * (k_len + f), calls_blas=True)
-
-    def backward(g):
-        gk_parts, gb_parts = {}, {}  # each piece's share of the weights' gradients
-        gxpad = xp.empty(xpad.shape, dtype=g.dtype) if x.requires_grad else None
-
-        def backward_rows(b):
-            g2 = g[b].reshape(-1, f)
-            if mask is not None:
-                g2 = g2 * mask[b].reshape(-1, f)
-            piece = b.start or 0
-            if kernel.requires_grad:
-                gk_parts[piece] = columns(b).T @ g2
-            if bias is not None and bias.requires_grad:
-                # a GEMV, not g2.sum(axis=0) (a reduction over short rows): 2.04 -> 0.62 ms
-                gb_parts[piece] = xp.ones(len(g2), dtype=g2.dtype) @ g2
-            if gxpad is not None:
-                gcols = (g2 @ w2.T).reshape(-1, ho, wo, kh, kw, c)
-                gx_rows = gxpad[b]
-                gx_rows.fill(0)
-                for i, j, region in regions:  # col2im: a strided add per kernel position
-                    gx_rows[region] += gcols[:, :, :, i, j, :]
-        backend.over_batch(backward_rows, n, 3 * n * ho * wo * (k_len + f), calls_blas=True)
-        # the pieces' shares summed in batch order: the same result whichever thread ran which
-        gk = reduce(operator.add, map(gk_parts.get, sorted(gk_parts))).reshape(kernel.shape) \
-            if gk_parts else None
-        gb = reduce(operator.add, map(gb_parts.get, sorted(gb_parts))) if gb_parts else None
-        gx = None
-        if gxpad is not None:
-            (top, _), (left, _) = pads
-            gx = gxpad[:, top:top + x.shape[1], left:left + x.shape[2], :]
-        return (gx, gk) if bias is None else (gx, gk, gb)
-
-    parents = (x, kernel) if bias is None else (x, kernel, bias)
-    return Tensor._make(out, parents, backward, "conv2d")
-
-
-def _apply_row(ufunc, a, row, long_row=8192):
-    """`ufunc(a, row, out=a)` for a C-contiguous `a` of shape (..., len(row)), on rows about
-    `long_row` long: NumPy loops over the innermost axis one call at a time, and a row of 32 or
-    64 filters makes that call dominate. Measured on a piece of the convnet's first conv
-    (10,752 x 32, one thread): the bias add 0.15 -> 0.05 ms, relu's maximum with 0 (NumPy's
-    scalar loop) 0.28 -> 0.05 ms."""
-    reps = max(long_row // len(row), 1)
-    flat = a.reshape(-1)
-    whole = flat.size // (reps * len(row)) * reps * len(row)
-    if whole:
-        head = flat[:whole].reshape(-1, reps * len(row))
-        ufunc(head, xp.tile(row, reps), out=head)
-    tail = flat[whole:].reshape(-1, len(row))
-    ufunc(tail, row, out=tail)
-
-
-def _pool_args(pool_size, strides):
-    pool = _pair(pool_size, "pool_size")
-    return pool, _pair(strides, "strides") if strides is not None else pool
-
-
-def max_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last"):
-    """Max over each window (strides default to pool_size). Ties: the first maximum in the
-    window (row-major) takes the gradient, as PyTorch does. Padding counts as -inf."""
-    _check_format(data_format)
-    if data_format == "channels_first":
-        return _channels_first(max_pool2d, x, pool_size, strides, padding)
-    pool, stride = _pool_args(pool_size, strides)
-    pads, out_hw = _geometry("max_pool2d", x.shape, pool, stride, padding)
-    xpad = _pad_hw(x.data, pads, value=-xp.inf)
-    regions = list(_strided_slices(pool, stride, (1, 1), out_hw))
-    # The max of pool_h * pool_w strided slices: measured 3.3 ms vs 58 ms for a reshape-and-max
-    # at the convnet's first layer (batch 128), since each slice is a plain elementwise pass.
-    # Threads share the batch (backend.over_batch): pool1 forward 5.1 -> 3.0 ms, forward and
-    # backward 23.9 -> 12.9 ms at 2 threads.
-    out = xp.empty((x.shape[0],) + out_hw + (x.shape[3],), dtype=x.dtype)
-    # Windows that tile the input (stride == pool): their rows are runs of whole input rows.
-    tiled = tuple(stride) == tuple(pool)
-    (ph, pw), (ho, wo) = pool, out_hw
-
-    def max_rows(b):  # the batch's rows b
-        if tiled:  # the maximum over each window's rows first, on slices of whole rows (long
-            # inner loops), then over its columns: forward at the convnet's first pool 1.9 -> 1.7
-            # ms, at the classroom CNN's 0.86 -> 0.65 ms (2 threads)
-            row_max = xpad[b, 0:ho * ph:ph, :wo * pw]
-            for i in range(1, ph):
-                row_max = xp.maximum(row_max, xpad[b, i:ho * ph:ph, :wo * pw])
-            _max_into(out[b], [row_max[:, :, j::pw] for j in range(pw)])
-            return
-        _max_into(out[b], [xpad[b][region] for _, _, region in regions])
-    backend.over_batch(max_rows, len(out), xpad.size)
-
-    # Windows that cannot overlap (stride >= pool, the usual case) write their gradient straight
-    # into place instead of adding a temporary: pool1 backward 16.2 -> 11.4 ms (convnet, 1 thread).
-    # Tiled ones write every element they cover: only the rows and columns past the last window
-    # need zeros (pool1 backward 8.5 -> 7.3 ms).
-    disjoint = stride[0] >= pool[0] and stride[1] >= pool[1]
-
-    def backward(g):
-        gxpad = (xp.empty if tiled else xp.zeros)(xpad.shape, dtype=g.dtype)
-
-        def grad_rows(b):
-            if tiled:
-                gxpad[b, ho * ph:] = 0
-                gxpad[b, :, wo * pw:] = 0
-            free = None  # windows whose maximum has not taken the gradient yet: the first wins
-            for _, _, region in regions:
-                hit = xpad[b][region] == out[b]
-                if free is None:
-                    free = ~hit
-                else:
-                    hit &= free
-                    free ^= hit  # hit lies within free: this clears it
-                if disjoint:
-                    xp.multiply(g[b], hit, out=gxpad[b][region])
-                else:
-                    gxpad[b][region] += g[b] * hit
-        backend.over_batch(grad_rows, len(g), 3 * xpad.size)  # reads xpad, g; writes gxpad
-        (top, _), (left, _) = pads
-        return (gxpad[:, top:top + x.shape[1], left:left + x.shape[2], :],)
-    return Tensor._make(out, (x,), backward, "max_pool2d")
-
-
-def _max_into(out, arrays):
-    """out = the elementwise maximum of `arrays`, without a copy of the first."""
-    if len(arrays) == 1:
-        xp.copyto(out, arrays[0])
-        return
-    xp.maximum(arrays[0], arrays[1], out=out)
-    for a in arrays[2:]:
-        xp.maximum(out, a, out=out)
-
-
-def avg_pool2d(x, pool_size=2, strides=None, padding="valid", data_format="channels_last"):
-    """Mean over each window. With padding, only real inputs are averaged (as Keras's 'same')."""
-    _check_format(data_format)
-    if data_format == "channels_first":
-        return _channels_first(avg_pool2d, x, pool_size, strides, padding)
-    pool, stride = _pool_args(pool_size, strides)
-    pads, out_hw = _geometry("avg_pool2d", x.shape, pool, stride, padding)
-    xpad = _pad_hw(x.data, pads)
-    regions = list(_strided_slices(pool, stride, (1, 1), out_hw))
-    total = sum(xpad[region] for _, _, region in regions)
-    if pads == ((0, 0), (0, 0)):
-        count = x.dtype.type(pool[0] * pool[1])
-    else:
-        ones = _pad_hw(xp.ones((1,) + x.shape[1:3] + (1,), dtype=x.dtype), pads)
-        count = sum(ones[region] for _, _, region in regions)
-    out = total / count
-
-    def backward(g):
-        gxpad = xp.zeros(xpad.shape, dtype=g.dtype)
-        share = g / count
-        for _, _, region in regions:
-            gxpad[region] += share
-        (top, _), (left, _) = pads
-        return (gxpad[:, top:top + x.shape[1], left:left + x.shape[2], :],)
-    return Tensor._make(out, (x,), backward, "avg_pool2d")
-
-
-def global_avg_pool2d(x, data_format="channels_last", keepdims=False):
-    """Mean over the spatial axes: (N, H, W, C) -> (N, C)."""
-    _check_format(data_format)
-    if x.ndim != 4:
-        raise ValueError(f"global_avg_pool2d expects a 4-D input, got shape {x.shape}")
-    axes = (1, 2) if data_format == "channels_last" else (2, 3)
-    return mean(x, axes, keepdims)
-
-
 # ============================================ normalization ==========================================
 
 def batch_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
@@ -1131,5 +806,255 @@ def batch_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
     return result, mu.reshape(x.shape[axis]), var.reshape(x.shape[axis])
 
 
-__getattr__ = _absent("mgp.ops.nn", "average_pool conv conv_transpose ctc_decode ctc_loss "
-                                   "depthwise_conv max_pool separable_conv")
+# ============================================== sequences ===========================================
+
+def _ctc_lengths(name, lengths, batch, low, limit, what):
+    lengths = xp.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    if lengths.dtype.kind not in "iu" or lengths.shape != (batch,):
+        raise ValueError(f"{name}: {what} must be {batch} integers, one per sequence, got "
+                         f"dtype {lengths.dtype} and shape {lengths.shape}")
+    if batch and bool(((lengths < low) | (lengths > limit)).any()):
+        raise ValueError(f"{name}: {what} must lie in [{low}, {limit}], got values from "
+                         f"{int(lengths.min())} to {int(lengths.max())}")
+    return lengths.astype(np.int64)
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0):
+    """Connectionist temporal classification loss: -log of the total probability of every
+    alignment of each target sequence to the frames (Graves et al., 2006). Own backward: the
+    forward-backward occupancies, vectorized over the batch, looping only over time.
+
+    Args:
+        target: integer labels (batch, max_label_length); entries past `target_length` are
+            padding.
+        output: logits (batch, max_time, classes); softmax is applied along the classes.
+        target_length, output_length: (batch,) integers, each sequence's label count and frame
+            count.
+        mask_index: the blank class.
+    Returns:
+        Tensor (batch,) of per-sequence losses; inf where the labels cannot fit in the frames.
+    """
+    name = "ctc_loss"
+    x = as_tensor(output)
+    labels = xp.asarray(target.data if isinstance(target, Tensor) else target)
+    if x.ndim != 3 or x.dtype.kind != "f":
+        raise ValueError(f"{name}: output must be float logits (batch, time, classes), got "
+                         f"shape {x.shape} and dtype {x.dtype}")
+    batch, frames, classes = x.shape
+    if labels.ndim != 2 or labels.shape[0] != batch or labels.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: target must be integer labels (batch={batch}, "
+                         f"max_label_length), got shape {labels.shape} and dtype {labels.dtype}")
+    if not 0 <= mask_index < classes:
+        raise ValueError(f"{name}: mask_index {mask_index} is not a class of outputs with "
+                         f"{classes} classes")
+    label_len = _ctc_lengths(name, target_length, batch, 0, labels.shape[1], "target_length")
+    frame_len = _ctc_lengths(name, output_length, batch, 1, frames, "output_length")
+    inside = xp.arange(labels.shape[1]) < label_len[:, None]  # the rest is padding
+    used = labels[inside]
+    if used.size and bool(((used < 0) | (used >= classes)).any()):
+        raise ValueError(f"{name}: target labels must lie in [0, {classes}), got values from "
+                         f"{int(used.min())} to {int(used.max())}")
+    labels = xp.where(inside, labels, mask_index).astype(np.int64)
+
+    # the extended sequence: a blank before, between and after the labels (2 S + 1 states)
+    states = 2 * labels.shape[1] + 1
+    ext = xp.full((batch, states), mask_index, dtype=np.int64)
+    ext[:, 1::2] = labels
+    shifted = x.data - x.data.max(axis=-1, keepdims=True)
+    logp = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    emit = xp.take_along_axis(logp, xp.broadcast_to(ext[:, None, :], (batch, frames, states)),
+                              axis=2).transpose(1, 0, 2)  # (time, batch, state)
+    # a state may be entered from two back when it is a label that differs from the one before
+    skip = xp.zeros((batch, states), dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != mask_index) & (ext[:, 2:] != ext[:, :-2])
+    none = x.dtype.type(-np.inf)
+    rows = xp.arange(batch)
+    last = 2 * label_len  # the final blank; the final label is last - 1
+
+    def step_forward(a):
+        one = xp.concatenate([xp.full((batch, 1), none), a[:, :-1]], axis=1)
+        two = xp.where(skip, xp.concatenate([xp.full((batch, 2), none), a[:, :-2]], axis=1), none)
+        return xp.logaddexp(xp.logaddexp(a, one), two)
+
+    alpha = xp.full((frames, batch, states), none)
+    alpha[0, :, 0] = emit[0, :, 0]
+    if states > 1:
+        alpha[0, :, 1] = xp.where(label_len > 0, emit[0, :, 1], none)
+    for t in range(1, frames):  # frames past a sequence's end keep its last alphas
+        alpha[t] = xp.where((t < frame_len)[:, None], step_forward(alpha[t - 1]) + emit[t],
+                            alpha[t - 1])
+    final = alpha[-1]
+    end_label = xp.where(label_len > 0, final[rows, xp.maximum(last - 1, 0)], none)
+    log_likelihood = xp.logaddexp(final[rows, last], end_label)
+    out = -log_likelihood
+
+    def backward(g):
+        # beta[t, s]: log-probability of finishing from state s at frame t (its emission
+        # excluded); occupancy of s at t = alpha * beta / likelihood
+        end = xp.full((batch, states), none)
+        end[rows, last] = 0
+        has_labels = label_len > 0
+        end[rows[has_labels], (last - 1)[has_labels]] = 0
+        beta = xp.empty_like(alpha)
+        beta[-1] = end
+        for t in range(frames - 2, -1, -1):
+            b = beta[t + 1] + emit[t + 1]
+            one = xp.concatenate([b[:, 1:], xp.full((batch, 1), none)], axis=1)
+            two = xp.concatenate([xp.where(skip[:, 2:], b[:, 2:], none),
+                                  xp.full((batch, 2), none)], axis=1)
+            back = xp.logaddexp(xp.logaddexp(b, one), two)
+            beta[t] = xp.where((t < frame_len - 1)[:, None], back, end)
+        feasible = xp.isfinite(log_likelihood)
+        with np.errstate(invalid="ignore"):
+            occupancy = xp.exp(alpha + beta - xp.where(feasible, log_likelihood, 0)[:, None])
+        in_time = (xp.arange(frames)[:, None] < frame_len[None, :]) & feasible[None, :]
+        occupancy = xp.where(in_time[:, :, None], occupancy, 0).transpose(1, 0, 2)  # (b, t, s)
+        one_hot = (ext[:, :, None] == xp.arange(classes)).astype(x.dtype)  # (b, s, classes)
+        g_logp = -(occupancy @ one_hot)  # each state's occupancy to its class
+        g_x = g_logp - xp.exp(logp) * g_logp.sum(axis=-1, keepdims=True)  # through log-softmax
+        return (g[:, None, None] * g_x,)
+    return Tensor._make(out, (x,), backward, "ctc_loss")
+
+
+def _ctc_greedy_decode(logits, lengths, merge_repeated, blank):
+    frames = logits.shape[1]
+    best = logits.argmax(axis=-1)
+    scores = logits.max(axis=-1)
+    past_end = np.arange(frames)[None, :] >= lengths[:, None]
+    best = np.where(past_end, blank, best)
+    scores = np.where(past_end, 0.0, scores)
+    if merge_repeated:
+        repeat = np.zeros_like(past_end)
+        repeat[:, 1:] = best[:, 1:] == best[:, :-1]
+        best = np.where(repeat, blank, best)
+    dropped = best == blank
+    # the kept labels first, in order, then -1 padding
+    order = np.argsort(np.where(dropped, frames, np.arange(frames)), axis=1, kind="stable")
+    decoded = np.take_along_axis(np.where(dropped, -1, best), order, axis=1)
+    return decoded[None].astype(np.int32), -scores.sum(axis=1, keepdims=True)
+
+
+def _unique_rows(paths):
+    """Per batch, the distinct rows of `paths` (batch, n, length): the index of each row's
+    distinct row (batch, n), and the distinct rows padded with -1 rows (batch, n, length)."""
+    batch, n, length = paths.shape
+    flat = paths.reshape(batch * n, length)
+    owner = np.repeat(np.arange(batch), n)
+    order = np.lexsort(tuple(flat[:, j] for j in range(length - 1, -1, -1)) + (owner,))
+    ordered = flat[order]
+    new = np.ones(batch * n, dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1) | (owner[order][1:] != owner[order][:-1])
+    segment = np.cumsum(new) - 1  # global ids, contiguous within each batch
+    first = segment[np.arange(batch) * n] if n else np.zeros(batch, np.int64)
+    inverse = np.empty(batch * n, dtype=np.int64)
+    inverse[order] = segment
+    inverse = inverse.reshape(batch, n) - first[:, None]
+    unique = np.full((batch, n, length), -1, dtype=paths.dtype)
+    unique[owner[order][new], (segment - first[owner[order]])[new]] = ordered[new]
+    return inverse, unique
+
+
+def _merge_log_scores(inverse, scores, n):
+    """log-sum-exp of `scores` (batch, m) over the entries that share an `inverse` id < n."""
+    batch = scores.shape[0]
+    top = scores.max(axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0)
+    ids = (inverse + np.arange(batch)[:, None] * n).reshape(-1)
+    total = np.bincount(ids, weights=np.exp(scores - top).reshape(-1), minlength=batch * n)
+    with np.errstate(divide="ignore"):
+        return np.log(total.reshape(batch, n)) + top
+
+
+def _ctc_beam_search_decode(logits, lengths, beam_width, top_paths, blank):
+    """CTC prefix beam search, as Keras's: each prefix keeps two log-scores, for alignments
+    ending in a label and in a blank; each frame extends every prefix by every class, merges
+    equal prefixes and keeps the best `beam_width`. Vectorized over the batch."""
+    batch, frames, classes = logits.shape
+    logp = logits - logits.max(axis=-1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(axis=-1, keepdims=True))
+    width = 2 * beam_width  # each kept prefix twice: ending in a label, ending in a blank
+    rows = np.arange(batch)[:, None]
+    # frame 0: the best classes alone, ties to the lower class
+    first = np.argsort(-logp[:, 0], axis=1, kind="stable")[:, :min(classes, beam_width)]
+    paths = np.full((batch, width, frames), -1, dtype=np.int64)
+    paths[:, :first.shape[1], 0] = np.where(first == blank, -1, first)
+    scores = np.full((batch, width), -np.inf, dtype=logp.dtype)
+    scores[:, :first.shape[1]] = np.take_along_axis(logp[:, 0], first, axis=1)
+    ends_blank = paths[:, :, 0] == -1
+    symbols = np.where(np.arange(classes) == blank, -1, np.arange(classes))
+    for t in range(1, frames):
+        # every prefix extended by every class: (batch, width * classes)
+        grown = np.repeat(paths, classes, axis=1)
+        tail = np.argmax(grown == -1, axis=2)
+        last = np.where(tail == 0, -1, np.take_along_axis(grown, np.maximum(tail - 1, 0)[..., None],
+                                                          axis=2)[..., 0])
+        added = np.tile(symbols, width)[None, :]
+        # a label repeated right after itself (no blank between) merges into the prefix
+        repeat = ~np.repeat(ends_blank, classes, axis=1) & (last == added)
+        np.put_along_axis(grown, tail[..., None], np.where(repeat, -1, added)[..., None], axis=2)
+        grown_scores = np.repeat(scores, classes, axis=1) + np.tile(logp[:, t], width)
+        grown_blank = np.broadcast_to(added == -1, grown_scores.shape)
+        inverse, unique = _unique_rows(grown)
+        n = grown.shape[1]
+        label_scores = _merge_log_scores(inverse, np.where(grown_blank, -np.inf, grown_scores), n)
+        blank_scores = _merge_log_scores(inverse, np.where(grown_blank, grown_scores, -np.inf), n)
+        best = np.argsort(np.logaddexp(label_scores, blank_scores), axis=1,
+                          kind="stable")[:, -beam_width:]
+        kept = unique[rows, best]
+        stepped = (np.concatenate([kept, kept], axis=1),
+                   np.concatenate([label_scores[rows, best], blank_scores[rows, best]], axis=1))
+        active = (t < lengths)[:, None]
+        paths = np.where(active[..., None], stepped[0], paths)
+        scores = np.where(active, stepped[1], scores)
+        ends_blank = np.where(active, np.arange(width)[None, :] >= beam_width, ends_blank)
+    inverse, unique = _unique_rows(paths)
+    total = _merge_log_scores(inverse, scores, paths.shape[1])
+    best = np.argsort(total, axis=1, kind="stable")[:, -top_paths:][:, ::-1]
+    decoded = unique[rows, best].transpose(1, 0, 2)
+    return decoded.astype(np.int32), total[rows, best]
+
+
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
+               merge_repeated=True, mask_index=0):
+    """Decode CTC outputs into label sequences (no gradient; computed on the host).
+
+    Args:
+        inputs: (batch, max_time, classes) logits or probabilities.
+        sequence_lengths: (batch,) frame counts.
+        strategy: 'greedy' (the best class per frame, repeats merged, blanks dropped; score:
+            minus the sum of the chosen inputs) or 'beam_search' (prefix beam search on the
+            log-softmax; score: the log-probability of the decoded sequence).
+        beam_width, top_paths: for 'beam_search'.
+        merge_repeated: for 'greedy', merge repeated labels.
+        mask_index: the blank class (None: the last class).
+    Returns:
+        (decoded, scores): int32 Tensor (top_paths, batch, max_time) of labels padded with -1
+        (top_paths is 1 for greedy), and float Tensor (batch, top_paths).
+    """
+    name = "ctc_decode"
+    logits = backend.to_numpy(inputs.data if isinstance(inputs, Tensor) else inputs)
+    if logits.ndim != 3 or logits.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: inputs must be (batch, time, classes) numbers, got shape "
+                         f"{logits.shape} and dtype {logits.dtype}")
+    if logits.dtype.kind != "f":
+        logits = logits.astype(np.float32)
+    batch, frames, classes = logits.shape
+    lengths = backend.to_numpy(_ctc_lengths(name, sequence_lengths, batch, 0, frames,
+                                            "sequence_lengths"))
+    blank = classes - 1 if mask_index is None else int(mask_index)
+    if not 0 <= blank < classes:
+        raise ValueError(f"{name}: mask_index {mask_index} is not a class of inputs with "
+                         f"{classes} classes")
+    if strategy == "greedy":
+        decoded, scores = _ctc_greedy_decode(logits, lengths, merge_repeated, blank)
+    elif strategy == "beam_search":
+        if beam_width < 1 or not 1 <= top_paths <= beam_width:
+            raise ValueError(f"{name}: need beam_width >= 1 and 1 <= top_paths <= beam_width, "
+                             f"got beam_width={beam_width}, top_paths={top_paths}")
+        decoded, scores = _ctc_beam_search_decode(logits, lengths, beam_width, top_paths, blank)
+    else:
+        raise ValueError(f"{name}: strategy must be 'greedy' or 'beam_search', got {strategy!r}")
+    return Tensor(decoded, dtype=np.int32), Tensor(scores.astype(logits.dtype, copy=False))
+
+
+__getattr__ = _absent("mgp.ops.nn", "")  # the Keras names mgp.ops.nn lacks: none now

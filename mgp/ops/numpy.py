@@ -213,6 +213,12 @@ def fmod(x1, x2):
 def power(x1, x2):
     """x1 ** x2, elementwise. The gradient for x2 is taken as 0 where x1 <= 0 (the real power is
     undefined there), and for x1 as 0 where x2 == 0 (x**0 is 1 everywhere, even at 0)."""
+    if type(x2) in (int, float) and isinstance(x1, Tensor) and x1.dtype.kind == "f":
+        p = x1.dtype.type(x2)  # a float tensor to a Python power: one input, no constant node
+
+        def backward_scalar(g):
+            return (xp.zeros_like(g) if p == 0 else g * p * x1.data ** (p - 1),)
+        return _make(x1.data ** p, (x1,), backward_scalar, "power")
     a, b = _promote(x1, x2)
     out = _broadcast("power", xp.power, a, b)
 

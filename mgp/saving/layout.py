@@ -11,7 +11,11 @@ non-trainable), with the object's name as the attribute `name` of `vars`:
   attribute under its attribute name (`encoder/vars`), a list attribute as a container named
   like `layers` above; a subclassed model also lists all its layers under `layers`, and each
   object is saved once, at the first path the walk reaches it by.
-- The model's optimizer under `optimizer` (iteration, learning_rate, then the slots).
+- The model's optimizer under `optimizer`: its `variables` (iteration, learning_rate, then the
+  slots; a wrapper's include those of the optimizers it wraps), then each wrapped optimizer's
+  own again below it, as Keras writes them (`optimizer/inner_optimizer` for a
+  LossScaleOptimizer, `optimizer/optimizers/adam`, `.../sgd` for a MultiOptimizer). Only
+  `optimizer/vars` is read back.
 - The model itself at the root (`vars`).
 
 This module computes that list of (path, object, variables) for an mgp model, so the same walk
@@ -28,7 +32,14 @@ def saveables(model, include_optimizer=True):
     _visit(model, "", found, seen)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
-        found.append(("optimizer", optimizer))
+        found.extend(_optimizer_saveables(optimizer, "optimizer"))
+    return found
+
+
+def _optimizer_saveables(optimizer, path):
+    found = [(path, optimizer)]
+    for child_path, child in getattr(optimizer, "_saveable_children", list)():
+        found.extend(_optimizer_saveables(child, f"{path}/{child_path}"))
     return found
 
 

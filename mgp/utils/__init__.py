@@ -1,9 +1,11 @@
-"""Utilities: one-hot labels and the one seed that makes a run reproducible."""
+"""Utilities: one-hot labels, the one seed that makes a run reproducible, the progress bar,
+and pictures (the autograd graph, a model's layers, training curves, what a convnet learned)."""
 import random
 
 import numpy as np
 
 from mgp import backend
+from mgp.callbacks.progbar import Progbar  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):
@@ -41,3 +43,9 @@ def set_random_seed(seed):
     random.seed(seed)
     np.random.seed(seed)
     backend.seed(seed)
+
+
+# pictures (Graphviz and matplotlib are optional, used only when a picture is asked for)
+from mgp.utils.graph import draw_graph  # noqa: E402, F401
+from mgp.utils.model_visualization import model_to_dot, plot_model  # noqa: E402, F401
+from mgp.utils.plotting import plot_activations, plot_filters, plot_history  # noqa: E402, F401

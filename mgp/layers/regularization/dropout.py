@@ -1,10 +1,17 @@
-"""Dropout: randomly zero inputs while training."""
+"""Dropout: randomly zero inputs while training (and where the noise layers draw from)."""
 import numpy as np
 
 from mgp import backend
 from mgp.backend import xp
 from mgp.layers._utils import floating
 from mgp.layers.base import Layer
+
+
+def generator(own):
+    """Where a noise layer draws from: its own generator when it was given a seed (on the host,
+    so that the draws are the same on every device), else mgp's global generator for the active
+    device, which `mgp.utils.set_random_seed` seeds."""
+    return own if own is not None else backend.device_rng()
 
 
 class Dropout(Layer):
@@ -40,15 +47,15 @@ class Dropout(Layer):
         x = floating(inputs, self.dtype)
         if not training or self.rate == 0:
             return x
-        shape = x.shape
-        if self.noise_shape is not None:
-            shape = tuple(n if m is None else m for n, m in zip(x.shape, self.noise_shape))
-        # the layer's own generator draws on the host (the same masks on every device); the
-        # global one draws on the active device
-        rng = self._rng if self._rng is not None else backend.device_rng()
-        keep = rng.random(shape, dtype=np.float32) >= self.rate
+        keep = generator(self._rng).random(self._noise_shape(x), dtype=np.float32) >= self.rate
         scale = 1 / (1 - self.rate) if self.rate < 1 else 0.0
         return x * xp.asarray(keep * x.dtype.type(scale))
+
+    def _noise_shape(self, x):
+        """The keep mask's shape: `noise_shape` with its None entries filled from x."""
+        if self.noise_shape is None:
+            return x.shape
+        return tuple(n if m is None else m for n, m in zip(x.shape, self.noise_shape))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

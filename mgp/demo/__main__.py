@@ -1,0 +1,5 @@
+import sys
+
+from mgp.demo import main
+
+sys.exit(main())

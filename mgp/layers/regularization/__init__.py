@@ -1,0 +1,6 @@
+"""Regularization layers, as Keras groups them: Dropout, SpatialDropout1D/2D/3D (one class by
+rank), and the noise layers GaussianNoise, GaussianDropout, AlphaDropout."""
+from mgp.layers.regularization.dropout import Dropout  # noqa: F401
+from mgp.layers.regularization.noise import AlphaDropout, GaussianDropout, GaussianNoise  # noqa: F401
+from mgp.layers.regularization.spatial_dropout import (  # noqa: F401
+    SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
