@@ -418,6 +418,7 @@ class IndexLookup(Layer):
         path = os.path.join(dir_path, "vocabulary.txt")
         values = self._read_vocabulary_file(path)
         if self.output_mode == "tf_idf":
-            self.set_vocabulary(values, idf_weights=self.idf_weights)
+            # the saved weights may be padded to max_tokens; set_vocabulary pads them again
+            self.set_vocabulary(values, idf_weights=self.idf_weights[:len(values)])
         else:
             self.set_vocabulary(values)
