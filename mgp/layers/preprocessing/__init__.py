@@ -6,19 +6,23 @@
 The random layers draw only in training (`layer(x, training=True)`, which `fit` passes, and
 a direct call's default, as in Keras) and return their inputs at inference.
 """
-from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
-from mgp.layers.preprocessing.image_preprocessing.random_brightness import RandomBrightness
-from mgp.layers.preprocessing.image_preprocessing.random_contrast import RandomContrast
-from mgp.layers.preprocessing.image_preprocessing.random_crop import RandomCrop
-from mgp.layers.preprocessing.image_preprocessing.random_flip import RandomFlip
-from mgp.layers.preprocessing.image_preprocessing.random_rotation import RandomRotation
-from mgp.layers.preprocessing.image_preprocessing.random_translation import RandomTranslation
-from mgp.layers.preprocessing.image_preprocessing.random_zoom import RandomZoom
-from mgp.layers.preprocessing.image_preprocessing.resizing import Resizing
 from mgp.layers.preprocessing.category_encoding import CategoryEncoding
 from mgp.layers.preprocessing.discretization import Discretization
 from mgp.layers.preprocessing.hashed_crossing import HashedCrossing
 from mgp.layers.preprocessing.hashing import Hashing
+from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
+from mgp.layers.preprocessing.image_preprocessing.random_brightness import (
+    RandomBrightness,
+)
+from mgp.layers.preprocessing.image_preprocessing.random_contrast import RandomContrast
+from mgp.layers.preprocessing.image_preprocessing.random_crop import RandomCrop
+from mgp.layers.preprocessing.image_preprocessing.random_flip import RandomFlip
+from mgp.layers.preprocessing.image_preprocessing.random_rotation import RandomRotation
+from mgp.layers.preprocessing.image_preprocessing.random_translation import (
+    RandomTranslation,
+)
+from mgp.layers.preprocessing.image_preprocessing.random_zoom import RandomZoom
+from mgp.layers.preprocessing.image_preprocessing.resizing import Resizing
 from mgp.layers.preprocessing.integer_lookup import IntegerLookup
 from mgp.layers.preprocessing.normalization import Normalization
 from mgp.layers.preprocessing.rescaling import Rescaling

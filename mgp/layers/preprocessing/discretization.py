@@ -5,7 +5,10 @@ from mgp import ops
 from mgp.backend import to_numpy
 from mgp.layers._utils import describe
 from mgp.layers.base import Layer
-from mgp.layers.preprocessing.category_encoding import encode_categorical_inputs, encoded_shape
+from mgp.layers.preprocessing.category_encoding import (
+    encode_categorical_inputs,
+    encoded_shape,
+)
 from mgp.layers.preprocessing.rescaling import check_numeric
 from mgp.tensor import Tensor
 

@@ -76,7 +76,9 @@ class Normalization(Layer):
         self._build_input_shape = None
         self.mean = self.variance = None  # the statistics at the inputs' broadcast shape
 
-    def build(self, input_shape):
+    def _plan(self, input_shape):
+        """(kept axes, reduced axes, broadcast shape, statistics shape) for inputs of
+        `input_shape`; checks the axes against it."""
         ndim = len(input_shape)
         if any(a < -ndim or a >= ndim for a in self.axis):
             raise ValueError(f"{describe(self)}: axis {self.axis} is out of range for inputs of "
@@ -86,11 +88,16 @@ class Normalization(Layer):
             if input_shape[a] is None:
                 raise ValueError(f"{describe(self)} needs a known size on axis {a}, got inputs "
                                  f"of shape {tuple(input_shape)}")
+        reduce = tuple(d for d in range(ndim) if d not in keep)
+        broadcast = tuple(input_shape[d] if d in keep else 1 for d in range(ndim))
+        return keep, reduce, broadcast, tuple(input_shape[d] for d in keep)
+
+    def build(self, input_shape):
+        keep, reduce, broadcast, stats_shape = self._plan(input_shape)
+        ndim = len(input_shape)
         self._build_input_shape = tuple(input_shape)
-        self._keep_axis = keep
-        self._reduce_axis = tuple(d for d in range(ndim) if d not in keep)
-        self._broadcast_shape = tuple(input_shape[d] if d in keep else 1 for d in range(ndim))
-        self._mean_and_var_shape = tuple(input_shape[d] for d in keep)
+        self._keep_axis, self._reduce_axis = keep, reduce
+        self._broadcast_shape, self._mean_and_var_shape = broadcast, stats_shape
         if self.input_mean is None:
             self.adapt_mean = self.add_weight(shape=self._mean_and_var_shape,
                                               initializer="zeros", trainable=False, name="mean")
@@ -164,12 +171,7 @@ class Normalization(Layer):
                     raise ValueError(f"{describe(self)} was built for inputs of shape "
                                      f"{self._build_input_shape}, but adapt() got data of shape "
                                      f"{shape}")
-            plan = self._keep_axis, self._reduce_axis, self._mean_and_var_shape
-        else:
-            probe = Normalization(axis=self.axis, name=self.name + "_shapes")
-            probe.build(shape)  # checks the axes against the data before this layer changes
-            plan = probe._keep_axis, probe._reduce_axis, probe._mean_and_var_shape
-        keep, reduce, stats_shape = plan
+        keep, reduce, _, stats_shape = self._plan(shape)
         if batches is None:
             x = _host(whole)
             mean, var = np.mean(x, axis=reduce), np.var(x, axis=reduce)

@@ -1,7 +1,9 @@
 """CenterCrop: the central window of each image (resized instead when the image is smaller)."""
 from mgp import ops
 from mgp.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (
-    BaseImagePreprocessingLayer, check_size)
+    BaseImagePreprocessingLayer,
+    check_size,
+)
 
 
 def smart_resize(images, size, data_format, dtype):

@@ -1,7 +1,8 @@
 """RandomBrightness: a random offset added to each image."""
 from mgp import ops
 from mgp.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (
-    BaseImagePreprocessingLayer)
+    BaseImagePreprocessingLayer,
+)
 
 
 class RandomBrightness(BaseImagePreprocessingLayer):

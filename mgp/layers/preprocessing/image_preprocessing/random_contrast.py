@@ -1,7 +1,8 @@
 """RandomContrast: each image's contrast scaled by a random factor about its mean."""
 from mgp import ops
 from mgp.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (
-    BaseImagePreprocessingLayer)
+    BaseImagePreprocessingLayer,
+)
 
 
 class RandomContrast(BaseImagePreprocessingLayer):

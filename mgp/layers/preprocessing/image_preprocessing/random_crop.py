@@ -1,7 +1,9 @@
 """RandomCrop: a random window of each batch in training; the inputs unchanged at inference."""
 from mgp import backend, ops
 from mgp.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (
-    BaseImagePreprocessingLayer, check_size)
+    BaseImagePreprocessingLayer,
+    check_size,
+)
 
 
 class RandomCrop(BaseImagePreprocessingLayer):

@@ -3,7 +3,9 @@ import numpy as np
 
 from mgp import ops
 from mgp.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (
-    BaseImagePreprocessingLayer, check_choice)
+    BaseImagePreprocessingLayer,
+    check_choice,
+)
 
 MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 

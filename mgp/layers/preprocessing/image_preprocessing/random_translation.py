@@ -3,9 +3,13 @@ import numpy as np
 
 from mgp import ops
 from mgp.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (
-    BaseImagePreprocessingLayer, check_choice)
-from mgp.layers.preprocessing.image_preprocessing.random_rotation import (FILL_MODES,
-                                                                          INTERPOLATIONS)
+    BaseImagePreprocessingLayer,
+    check_choice,
+)
+from mgp.layers.preprocessing.image_preprocessing.random_rotation import (
+    FILL_MODES,
+    INTERPOLATIONS,
+)
 from mgp.layers.preprocessing.image_preprocessing.random_zoom import parse_factor
 
 

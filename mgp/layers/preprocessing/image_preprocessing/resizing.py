@@ -1,7 +1,10 @@
 """Resizing: images resized to a fixed size (optionally cropped or padded to its aspect ratio)."""
 from mgp import ops
 from mgp.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (
-    BaseImagePreprocessingLayer, check_choice, check_size)
+    BaseImagePreprocessingLayer,
+    check_choice,
+    check_size,
+)
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
 

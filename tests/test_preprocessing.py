@@ -1,0 +1,367 @@
+"""The numeric and image preprocessing layers against Keras 3 on its torch backend: the
+deterministic layers give Keras's outputs and dtypes; each random layer applies Keras's own
+random draw (its `get_random_transformation`) exactly as Keras does, is the identity (in
+Keras's dtype) at inference, and is reproducible with a seed; configs cross both ways; bad
+input is refused naming the layer, before anything changes."""
+import json
+
+import numpy as np
+import pytest
+
+import oracles
+
+keras = oracles.keras()
+
+import mgp  # noqa: E402
+from mgp import layers  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+rng = np.random.default_rng(0)
+IMAGES = rng.uniform(0, 255, (3, 7, 9, 2)).astype(np.float32)
+IMAGES_CF = np.ascontiguousarray(IMAGES.transpose(0, 3, 1, 2))
+UINT8 = rng.integers(0, 256, (2, 6, 8, 3)).astype(np.uint8)
+BASE_KEYS = ("name", "dtype", "trainable", "batch_input_shape")
+
+
+def knp(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def both(name, **kwargs):
+    return getattr(layers, name)(**kwargs), getattr(keras.layers, name)(**kwargs)
+
+
+def jsonable(config):
+    return json.loads(json.dumps({k: v for k, v in config.items() if k not in BASE_KEYS}))
+
+
+# ---- deterministic layers ------------------------------------------------------------------------
+DETERMINISTIC = [
+    ("Resizing", dict(height=4, width=5), IMAGES),
+    ("Resizing", dict(height=10, width=12, interpolation="bicubic"), IMAGES),
+    ("Resizing", dict(height=3, width=4, interpolation="nearest"), IMAGES),
+    ("Resizing", dict(height=3, width=4, antialias=True), IMAGES),
+    ("Resizing", dict(height=10, width=4, crop_to_aspect_ratio=True), IMAGES),
+    ("Resizing", dict(height=4, width=12, pad_to_aspect_ratio=True, fill_value=7.0), IMAGES),
+    ("Resizing", dict(height=4, width=5, data_format="channels_first"), IMAGES_CF),
+    ("Resizing", dict(height=4, width=5), IMAGES[0]),
+    ("CenterCrop", dict(height=4, width=5), IMAGES),
+    ("CenterCrop", dict(height=10, width=5), IMAGES),
+    ("CenterCrop", dict(height=3, width=3, data_format="channels_first"), IMAGES_CF),
+    ("CenterCrop", dict(height=4, width=4), UINT8),
+    ("CenterCrop", dict(height=4, width=4), IMAGES[0]),
+    ("Rescaling", dict(scale=1 / 255), UINT8),
+    ("Rescaling", dict(scale=1 / 127.5, offset=-1), IMAGES),
+    ("Rescaling", dict(scale=np.array([0.5, 2.0], np.float32)), IMAGES),
+    ("Normalization", dict(mean=[1.0, 2.0], variance=[2.0, 3.0]), IMAGES),
+    ("Normalization", dict(mean=3.0, variance=4.0, axis=None), IMAGES),
+    ("Normalization", dict(mean=[1.0, 2.0], variance=[2.0, 3.0], invert=True), IMAGES),
+    ("Normalization", dict(mean=[0.5] * 7, variance=[2.0] * 7, axis=1), IMAGES),
+    ("Discretization", dict(bin_boundaries=[0.0, 50.0, 200.0]), IMAGES[0, :, :, 0]),
+    ("Discretization", dict(bin_boundaries=[0.0, 1.0], output_mode="one_hot"),
+     np.array([[-1.0], [0.5], [3.0]], np.float32)),
+    ("Discretization", dict(bin_boundaries=[0.0, 1.0], output_mode="multi_hot"),
+     np.array([[-1.0, 0.5, 0.7], [3.0, 3.0, 0.0]], np.float32)),
+    ("Discretization", dict(bin_boundaries=[0.0, 1.0], output_mode="count"),
+     np.array([[-1.0, 0.5, 0.7], [3.0, 3.0, 0.0]], np.float32)),
+    ("CategoryEncoding", dict(num_tokens=4, output_mode="one_hot"), np.array([0, 1, 3])),
+    ("CategoryEncoding", dict(num_tokens=4, output_mode="one_hot"), np.array([[1], [2]])),
+    ("CategoryEncoding", dict(num_tokens=4, output_mode="one_hot"),
+     np.array([[0, 1], [3, 3]])),
+    ("CategoryEncoding", dict(num_tokens=4), np.array([[0, 1], [3, 3]])),
+    ("CategoryEncoding", dict(num_tokens=4, output_mode="binary"), np.array([0, 1, 3])),
+    ("CategoryEncoding", dict(num_tokens=4, output_mode="count"), np.array([[0, 1, 1], [3, 3, 2]])),
+    ("CategoryEncoding", dict(num_tokens=5, output_mode="multi_hot"), np.array(2)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,x", DETERMINISTIC,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(DETERMINISTIC)])
+def test_deterministic_layer_equals_keras(name, kwargs, x):
+    ours, theirs = both(name, **kwargs)
+    for training in (True, False):
+        a, b = ours(x, training=training).data, knp(theirs(x, training=training))
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+    assert jsonable(ours.get_config()) == jsonable(theirs.get_config())
+    assert ours.compute_output_shape((None,) + x.shape[1:]) == \
+        tuple(theirs.compute_output_shape((None,) + x.shape[1:]))
+
+
+def test_resizing_integer_images_round_as_keras():
+    """uint8 images stay uint8, each value Keras's rounded one; a value that lands exactly
+    halfway in float32 may go either way in another summation order, so there the float
+    result is checked to be that tie."""
+    ours, theirs = both("Resizing", height=4, width=5)
+    a, b = ours(UINT8).data, knp(theirs(UINT8))
+    assert a.dtype == b.dtype == np.uint8
+    exact = knp(keras.layers.Resizing(4, 5)(UINT8.astype(np.float32)))
+    differ = a != b
+    assert np.all(np.abs(a.astype(int) - b.astype(int)) <= 1)
+    np.testing.assert_allclose(np.mod(exact[differ], 1), 0.5, atol=1e-4)
+
+
+def test_count_weights_and_normalization_adapt_equal_keras():
+    ours, theirs = both("CategoryEncoding", num_tokens=4, output_mode="count")
+    x, w = np.array([[0, 1, 1], [2, 3, 3]]), np.array([[0.5, 1.0, 2.0], [1.0, 0.25, 4.0]])
+    np.testing.assert_allclose(ours(x, count_weights=w).data,
+                               knp(theirs(x, count_weights=w)), rtol=1e-6)
+    for axis in (-1, None, (1, 2), 1):
+        ours, theirs = both("Normalization", axis=axis)
+        ours.adapt(IMAGES)
+        theirs.adapt(IMAGES)
+        np.testing.assert_allclose(ours.adapt_mean.data, knp(theirs.adapt_mean), rtol=1e-6)
+        np.testing.assert_allclose(ours.adapt_variance.data, knp(theirs.adapt_variance),
+                                   rtol=1e-5)
+        np.testing.assert_allclose(ours(IMAGES).data, knp(theirs(IMAGES)), rtol=1e-4, atol=1e-5)
+        assert [w.name for w in ours.weights] == ["mean", "variance", "count"]
+        assert [w.shape for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
+        assert ours.get_build_config() == {"input_shape": list(IMAGES.shape)}
+        assert jsonable(ours.get_config()) == jsonable(theirs.get_config())
+
+
+# ---- random layers: Keras's draw, applied by both ------------------------------------------------
+RANDOM = [
+    ("RandomFlip", dict(), IMAGES),
+    ("RandomFlip", dict(mode="horizontal"), IMAGES),
+    ("RandomFlip", dict(mode="vertical", data_format="channels_first"), IMAGES_CF),
+    ("RandomRotation", dict(factor=0.2, fill_mode="constant", fill_value=3.0), IMAGES),
+    ("RandomRotation", dict(factor=(-0.3, 0.1)), IMAGES),
+    ("RandomRotation", dict(factor=0.3, fill_mode="wrap", interpolation="nearest"), IMAGES),
+    ("RandomRotation", dict(factor=0.25, fill_mode="nearest", data_format="channels_first"),
+     IMAGES_CF),
+    ("RandomZoom", dict(height_factor=0.3), IMAGES),
+    ("RandomZoom", dict(height_factor=0.3, width_factor=(-0.5, 0.2), fill_mode="nearest"),
+     IMAGES),
+    ("RandomZoom", dict(height_factor=(-0.4, -0.1), fill_mode="constant",
+                        data_format="channels_first"), IMAGES_CF),
+    ("RandomTranslation", dict(height_factor=0.3, width_factor=0.2), IMAGES),
+    ("RandomTranslation", dict(height_factor=(-0.2, 0.4), width_factor=0.5,
+                               fill_mode="wrap", interpolation="nearest"), IMAGES),
+    ("RandomContrast", dict(factor=0.5), IMAGES),
+    ("RandomContrast", dict(factor=(0.2, 0.9), value_range=(0, 100)), IMAGES),
+    ("RandomBrightness", dict(factor=0.3), IMAGES),
+    ("RandomBrightness", dict(factor=(-0.5, -0.1), value_range=(0, 1)), IMAGES / 255),
+    ("RandomCrop", dict(height=4, width=5), IMAGES),
+    ("RandomCrop", dict(height=8, width=5), IMAGES),
+    ("RandomCrop", dict(height=3, width=4, data_format="channels_first"), IMAGES_CF),
+]
+
+
+def keras_transformation(layer, x):
+    """Keras's random draw for x, as host arrays (copied: Keras's torch affine_transform
+    swaps entries of the transform it is given in place)."""
+    t = layer.get_random_transformation(x, training=True)
+    copy = {k: np.array(knp(v)) for k, v in t.items()} if isinstance(t, dict) else \
+        tuple(int(knp(v)) for v in t)
+    return t, copy
+
+
+@pytest.mark.parametrize("name,kwargs,x", RANDOM,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(RANDOM)])
+def test_random_layer_applies_keras_transformation(name, kwargs, x):
+    ours, theirs = both(name, **kwargs)
+    for images in (x, x[0]):
+        t, copy = keras_transformation(theirs, images)
+        batched = images if images.ndim == 4 else images[None]
+        expected = knp(theirs.transform_images(keras.ops.convert_to_tensor(batched), t))
+        got = ours.transform_images(mgp.ops.convert_to_tensor(batched), copy).data
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=2e-3)
+    # our own draw is of Keras's form: the same keys and shapes
+    ours_t = ours.get_random_transformation(mgp.ops.convert_to_tensor(x), training=True)
+    theirs_t = theirs.get_random_transformation(x, training=True)
+    if isinstance(theirs_t, dict):
+        assert sorted(ours_t) == sorted(theirs_t)
+        for key in theirs_t:
+            assert np.shape(ours_t[key]) == tuple(np.shape(knp(theirs_t[key])))
+    assert jsonable(ours.get_config()) == jsonable(theirs.get_config()) or name == "RandomCrop"
+
+
+INFERENCE = RANDOM + [("RandomFlip", {}, UINT8), ("RandomRotation", {"factor": 0.1}, UINT8),
+                     ("RandomCrop", {"height": 3, "width": 4}, UINT8),
+                     ("RandomContrast", {"factor": 0.3}, UINT8)]
+
+
+@pytest.mark.parametrize("name,kwargs,x", INFERENCE,
+                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(INFERENCE)])
+def test_random_layer_is_identity_at_inference_as_keras(name, kwargs, x):
+    ours, theirs = both(name, **kwargs)
+    a, b = ours(x, training=False).data, knp(theirs(x, training=False))
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a, b)
+
+
+def test_random_draws_cover_the_factor_range_and_reproduce_with_a_seed():
+    x = np.repeat(IMAGES[:1], 64, axis=0)
+    rot = layers.RandomRotation((0.1, 0.2), seed=3)
+    angles = rot.get_random_transformation(mgp.ops.convert_to_tensor(x))["angle"]
+    assert angles.min() >= 36 and angles.max() < 72 and angles.std() > 5
+    flips = layers.RandomFlip(seed=5).get_random_transformation(
+        mgp.ops.convert_to_tensor(x))["flips"]
+    assert 10 < flips.sum() < 54
+    for name, kwargs in (("RandomFlip", {}), ("RandomRotation", {"factor": 0.3}),
+                         ("RandomZoom", {"height_factor": 0.3}),
+                         ("RandomTranslation", {"height_factor": 0.2, "width_factor": 0.2}),
+                         ("RandomContrast", {"factor": 0.4}),
+                         ("RandomBrightness", {"factor": 0.2}),
+                         ("RandomCrop", {"height": 4, "width": 4})):
+        make = getattr(layers, name)
+        a, b = make(**kwargs, seed=11), make(**kwargs, seed=11)
+        first, second = a(x[:8]).data, a(x[:8]).data
+        np.testing.assert_array_equal(first, b(x[:8]).data)
+        np.testing.assert_array_equal(second, b(x[:8]).data)
+        assert not np.array_equal(first, second), name  # the stream advances
+        mgp.utils.set_random_seed(7)
+        c = make(**kwargs)(x[:8]).data
+        mgp.utils.set_random_seed(7)
+        np.testing.assert_array_equal(c, make(**kwargs)(x[:8]).data)
+
+
+def test_collapsed_factors_give_the_fixed_transform_keras_gives():
+    """A factor range of one value removes the randomness: the layers' calls equal Keras's."""
+    for name, kwargs in (("RandomRotation", {"factor": (0.125, 0.125)}),
+                         ("RandomZoom", {"height_factor": (0.25, 0.25), "width_factor": (-0.2, -0.2)}),
+                         ("RandomTranslation", {"height_factor": (0.25, 0.25),
+                                                "width_factor": (-0.5, -0.5)}),
+                         ("RandomContrast", {"factor": (0.0, 0.0)}),
+                         ("RandomBrightness", {"factor": (0.1, 0.1)})):
+        ours, theirs = both(name, **kwargs)
+        np.testing.assert_allclose(ours(IMAGES).data, knp(theirs(IMAGES)), rtol=1e-5, atol=2e-3)
+
+
+def test_dict_inputs_transform_images_labels_and_masks_alike():
+    x = {"images": IMAGES, "labels": np.arange(3), "segmentation_masks": IMAGES[..., :1] > 100}
+    out = layers.RandomFlip("horizontal", seed=2)(x, training=True)
+    flipped = np.array([np.array_equal(out["images"].data[i], IMAGES[i, :, ::-1])
+                        for i in range(3)])
+    assert out["labels"].data.tolist() == [0, 1, 2]
+    for i in range(3):
+        expected = IMAGES[i, :, ::-1, :1] > 100 if flipped[i] else IMAGES[i, :, :, :1] > 100
+        np.testing.assert_array_equal(out["segmentation_masks"].data[i].astype(bool), expected)
+    with pytest.raises(ValueError, match="bounding boxes are not supported"):
+        layers.RandomFlip()({"images": IMAGES, "bounding_boxes": {}})
+
+
+# ---- inside models -------------------------------------------------------------------------------
+
+def test_augmentation_in_a_model_trains_and_predicts_as_keras():
+    """In fit the augmentation runs; predict and evaluate see the identity."""
+    model = mgp.Sequential([mgp.Input((7, 9, 2)), layers.Rescaling(1 / 255),
+                            layers.RandomFlip("horizontal", seed=1),
+                            layers.RandomTranslation(0.2, 0.2, seed=2), layers.Flatten()])
+    np.testing.assert_allclose(model.predict(IMAGES, verbose=0), IMAGES.reshape(3, -1) / 255,
+                               rtol=1e-6)
+    trained = model(IMAGES, training=True).data
+    assert not np.allclose(trained, IMAGES.reshape(3, -1) / 255)
+    clf = mgp.Sequential([mgp.Input((7, 9, 2)), layers.RandomFlip(seed=0),
+                          layers.Normalization(mean=100.0, variance=900.0, axis=None),
+                          layers.Flatten(), layers.Dense(2, activation="softmax")])
+    clf.compile("sgd", "sparse_categorical_crossentropy")
+    history = clf.fit(IMAGES, np.array([0, 1, 0]), epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+
+
+def test_configs_cross_with_keras():
+    for name, kwargs in [("RandomRotation", {"factor": 0.2, "seed": 4}),
+                         ("RandomZoom", {"height_factor": 0.1, "width_factor": (0.1, 0.3)}),
+                         ("Resizing", {"height": 3, "width": 4, "crop_to_aspect_ratio": True}),
+                         ("RandomCrop", {"height": 3, "width": 4, "seed": 9}),
+                         ("Normalization", {"axis": (1, 2), "invert": True}),
+                         ("Rescaling", {"scale": 0.5, "offset": 1.0}),
+                         ("Discretization", {"bin_boundaries": [0.0, 1.0],
+                                             "output_mode": "count"}),
+                         ("CategoryEncoding", {"num_tokens": 3, "output_mode": "one_hot"})]:
+        ours, theirs = both(name, **kwargs)
+        config = jsonable(ours.get_config())
+        assert config == jsonable(theirs.get_config())
+        again = getattr(keras.layers, name).from_config(config)
+        assert jsonable(again.get_config()) == config
+        back = getattr(layers, name).from_config(jsonable(theirs.get_config()))
+        assert jsonable(back.get_config()) == config
+
+
+# ---- bad input -----------------------------------------------------------------------------------
+
+def test_image_layers_refuse_bad_input_naming_the_layer():
+    flip = layers.RandomFlip(name="flip")
+    with pytest.raises(ValueError, match="RandomFlip 'flip' expected images of rank 3 .* got "
+                                         "shape \\(4, 5\\)"):
+        flip(np.ones((4, 5)))
+    with pytest.raises(TypeError, match="RandomFlip 'flip' expected numeric images, got dtype "
+                                        "<U1"):
+        flip(np.array([[["a"]]]))
+    with pytest.raises(ValueError, match="Resizing: height must be a positive int, got -2"):
+        layers.Resizing(-2, 3)
+    with pytest.raises(ValueError, match="CenterCrop: width must be a positive int, got 2.5"):
+        layers.CenterCrop(2, 2.5)
+    with pytest.raises(ValueError, match="RandomRotation: factor must be .* got factor=2"):
+        layers.RandomRotation(2)
+    with pytest.raises(ValueError, match="RandomZoom: height_factor .* \\(-1, 1\\]"):
+        layers.RandomZoom(-1.0)
+    with pytest.raises(ValueError, match="fill_mode must be one of"):
+        layers.RandomTranslation(0.1, 0.1, fill_mode="edge")
+    with pytest.raises(ValueError, match="RandomFlip: mode must be one of"):
+        layers.RandomFlip("diagonal")
+    with pytest.raises(ValueError, match="RandomContrast: factor must be .* \\[0, 1\\]"):
+        layers.RandomContrast(-0.5)
+    with pytest.raises(ValueError, match="seed must be an int or None"):
+        layers.RandomFlip(seed="x")
+
+
+def test_numeric_layers_refuse_strings_and_bad_values():
+    with pytest.raises(TypeError, match="Rescaling 'scale' expected numeric inputs, got dtype "
+                                        "<U1"):
+        layers.Rescaling(0.5, name="scale")(np.array([["a"]]))
+    with pytest.raises(ValueError, match="CategoryEncoding 'enc': values must be in \\[0, 3\\), "
+                                         "got values from 0 to 5"):
+        layers.CategoryEncoding(3, name="enc")(np.array([[0, 5]]))
+    with pytest.raises(TypeError, match="CategoryEncoding 'enc' expected integer categories"):
+        layers.CategoryEncoding(3, name="enc")(np.array([[0.5]]))
+    with pytest.raises(ValueError, match="num_tokens must be an int >= 1"):
+        layers.CategoryEncoding(0)
+    with pytest.raises(ValueError, match="Discretization 'd' has no bin boundaries yet"):
+        layers.Discretization(num_bins=3, name="d")(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="give num_bins or bin_boundaries, not both"):
+        layers.Discretization(bin_boundaries=[0.0], num_bins=2)
+    with pytest.raises(ValueError, match="bin_boundaries must be a sorted list"):
+        layers.Discretization(bin_boundaries=[1.0, 0.0])
+
+
+def test_normalization_before_adapt_and_bad_adapt_change_nothing():
+    norm = layers.Normalization(name="norm")
+    with pytest.raises(ValueError, match="Normalization 'norm' has no mean and variance yet: "
+                                         "call adapt"):
+        norm(np.ones((2, 3), np.float32))
+    assert not norm.built and norm.weights == []
+    with pytest.raises(ValueError, match="Normalization 'norm': axis \\(-1,\\) is out of range"):
+        norm.adapt(np.ones(()))
+    with pytest.raises(TypeError, match="adapt\\(\\) expected numeric data, got dtype <U1"):
+        norm.adapt(np.array([["a"]]))
+    assert not norm.built
+    norm.adapt(np.array([[1.0, 2.0], [3.0, 6.0]], np.float32))
+    before = [w.copy() for w in norm.get_weights()]
+    with pytest.raises(ValueError, match="was built for inputs of shape \\(2, 2\\), but adapt"):
+        norm.adapt(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="adapt\\(\\) got a batch of shape \\(1, 3\\)"):
+        norm.adapt([np.ones((2, 2)), np.ones((1, 3))])
+    for a, b in zip(before, norm.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="expected inputs of shape \\(2, 2\\) on axes \\(1,\\), "
+                                         "got \\(2, 3\\)"):
+        norm(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="Normalization 'norm' expected numeric inputs"):
+        norm(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="give both mean and variance or neither"):
+        layers.Normalization(mean=1.0)
+    with pytest.raises(ValueError, match="variance must be >= 0"):
+        layers.Normalization(mean=1.0, variance=-1.0)
+
+
+def test_normalization_in_a_functional_model_before_adapt():
+    """A model may be built through an un-adapted Normalization; adapt() before fit."""
+    norm = layers.Normalization()
+    inputs = mgp.Input((2,))
+    model = mgp.Model(inputs, layers.Dense(1)(norm(inputs)))
+    norm.adapt(np.array([[1.0, 2.0], [3.0, 6.0]], np.float32))
+    assert model.predict(np.ones((3, 2), np.float32), verbose=0).shape == (3, 1)
