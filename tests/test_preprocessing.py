@@ -365,3 +365,25 @@ def test_normalization_in_a_functional_model_before_adapt():
     model = mgp.Model(inputs, layers.Dense(1)(norm(inputs)))
     norm.adapt(np.array([[1.0, 2.0], [3.0, 6.0]], np.float32))
     assert model.predict(np.ones((3, 2), np.float32), verbose=0).shape == (3, 1)
+
+
+def test_pipeline_applies_its_layers_in_order_and_crosses_configs_with_keras():
+    def make(L):
+        return L.Pipeline([L.RandomFlip("horizontal", seed=1), L.Rescaling(0.5, offset=1.0),
+                           L.CenterCrop(5, 5)], name="augment")
+    ours, theirs = make(layers), make(keras.layers)
+    np.testing.assert_allclose(ours(IMAGES, training=False).data,
+                               knp(theirs(IMAGES, training=False)), rtol=1e-6)
+    trained = ours(IMAGES).data  # training=True by default: the flips are drawn
+    assert trained.shape == (3, 5, 5, 2)
+    assert ours.compute_output_shape((None, 7, 9, 2)) == (None, 5, 5, 2)
+    config = ours.get_config()
+    assert [e["class_name"] for e in config["layers"]] == \
+        [e["class_name"] for e in theirs.get_config()["layers"]]
+    for entry, theirs_entry in zip(config["layers"], theirs.get_config()["layers"]):
+        assert jsonable(entry["config"]) == jsonable(theirs_entry["config"])
+    again = layers.Pipeline.from_config(config)
+    np.testing.assert_allclose(again(IMAGES, training=False).data,
+                               ours(IMAGES, training=False).data)
+    with pytest.raises(ValueError, match="Pipeline: layers must be a list of layers"):
+        layers.Pipeline("flip")

@@ -25,13 +25,14 @@ from mgp.layers.preprocessing.image_preprocessing.random_zoom import RandomZoom
 from mgp.layers.preprocessing.image_preprocessing.resizing import Resizing
 from mgp.layers.preprocessing.integer_lookup import IntegerLookup
 from mgp.layers.preprocessing.normalization import Normalization
+from mgp.layers.preprocessing.pipeline import Pipeline
 from mgp.layers.preprocessing.rescaling import Rescaling
 from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
     "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing",
-    "IntegerLookup", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
+    "IntegerLookup", "Normalization", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
     "StringLookup", "TextVectorization",
 ]
