@@ -20,6 +20,8 @@ rng = np.random.default_rng(0)
 IMAGES = rng.uniform(0, 255, (3, 7, 9, 2)).astype(np.float32)
 IMAGES_CF = np.ascontiguousarray(IMAGES.transpose(0, 3, 1, 2))
 UINT8 = rng.integers(0, 256, (2, 6, 8, 3)).astype(np.uint8)
+RGB = rng.uniform(0, 255, (4, 6, 7, 3)).astype(np.float32)
+RGB_CF = np.ascontiguousarray(RGB.transpose(0, 3, 1, 2))
 BASE_KEYS = ("name", "dtype", "trainable", "batch_input_shape")
 
 
@@ -50,6 +52,9 @@ DETERMINISTIC = [
     ("CenterCrop", dict(height=3, width=3, data_format="channels_first"), IMAGES_CF),
     ("CenterCrop", dict(height=4, width=4), UINT8),
     ("CenterCrop", dict(height=4, width=4), IMAGES[0]),
+    ("AutoContrast", dict(), RGB / 2 + 20),
+    ("AutoContrast", dict(value_range=(0, 1)), RGB / 400),
+    ("AutoContrast", dict(), UINT8 // 2 + 10),
     ("Rescaling", dict(scale=1 / 255), UINT8),
     ("Rescaling", dict(scale=1 / 127.5, offset=-1), IMAGES),
     ("Rescaling", dict(scale=np.array([0.5, 2.0], np.float32)), IMAGES),
@@ -145,6 +150,24 @@ RANDOM = [
     ("RandomCrop", dict(height=4, width=5), IMAGES),
     ("RandomCrop", dict(height=8, width=5), IMAGES),
     ("RandomCrop", dict(height=3, width=4, data_format="channels_first"), IMAGES_CF),
+    ("RandomGrayscale", dict(factor=0.5), RGB),
+    ("RandomGrayscale", dict(factor=0.7, data_format="channels_first"), RGB_CF),
+    ("RandomInvert", dict(factor=0.6), RGB),
+    ("RandomInvert", dict(factor=(0.2, 0.9), value_range=(0, 1)), RGB / 255),
+    ("Solarization", dict(addition_factor=0.3, threshold_factor=(0.4, 0.8)), RGB),
+    ("Solarization", dict(threshold_factor=0.5, value_range=(0, 1)), RGB / 255),
+    ("RandomPosterization", dict(factor=(2, 6)), RGB),
+    ("RandomPosterization", dict(factor=(3, 3), value_range=(0, 1)), RGB / 255),
+    ("RandomHue", dict(factor=0.5), RGB),
+    ("RandomHue", dict(factor=(0.2, 0.9), value_range=(0, 1), data_format="channels_first"),
+     RGB_CF / 255),
+    ("RandomSaturation", dict(factor=(0.2, 0.8), value_range=(0, 1)), RGB / 255),
+    ("RandomSaturation", dict(factor=0.5, value_range=(0, 1), data_format="channels_first"),
+     RGB_CF / 255),
+    ("RandomColorDegeneration", dict(factor=0.7), RGB),
+    ("RandomColorDegeneration", dict(factor=(0.2, 0.5), data_format="channels_first"), RGB_CF),
+    ("RandomSharpness", dict(factor=0.8), RGB),
+    ("RandomSharpness", dict(factor=(0.1, 0.3), data_format="channels_first"), RGB_CF),
 ]
 
 
@@ -152,8 +175,12 @@ def keras_transformation(layer, x):
     """Keras's random draw for x, as host arrays (copied: Keras's torch affine_transform
     swaps entries of the transform it is given in place)."""
     t = layer.get_random_transformation(x, training=True)
-    copy = {k: np.array(knp(v)) for k, v in t.items()} if isinstance(t, dict) else \
-        tuple(int(knp(v)) for v in t)
+    if isinstance(t, dict):
+        copy = {k: np.array(knp(v)) for k, v in t.items()}
+    elif isinstance(t, tuple):
+        copy = tuple(int(knp(v)) for v in t)
+    else:
+        copy = np.array(knp(t))
     return t, copy
 
 

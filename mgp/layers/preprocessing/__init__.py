@@ -10,19 +10,38 @@ from mgp.layers.preprocessing.category_encoding import CategoryEncoding
 from mgp.layers.preprocessing.discretization import Discretization
 from mgp.layers.preprocessing.hashed_crossing import HashedCrossing
 from mgp.layers.preprocessing.hashing import Hashing
+from mgp.layers.preprocessing.image_preprocessing.auto_contrast import AutoContrast
 from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
 from mgp.layers.preprocessing.image_preprocessing.random_brightness import (
     RandomBrightness,
 )
+from mgp.layers.preprocessing.image_preprocessing.random_color_degeneration import (
+    RandomColorDegeneration,
+)
 from mgp.layers.preprocessing.image_preprocessing.random_contrast import RandomContrast
 from mgp.layers.preprocessing.image_preprocessing.random_crop import RandomCrop
 from mgp.layers.preprocessing.image_preprocessing.random_flip import RandomFlip
+from mgp.layers.preprocessing.image_preprocessing.random_grayscale import (
+    RandomGrayscale,
+)
+from mgp.layers.preprocessing.image_preprocessing.random_hue import RandomHue
+from mgp.layers.preprocessing.image_preprocessing.random_invert import RandomInvert
+from mgp.layers.preprocessing.image_preprocessing.random_posterization import (
+    RandomPosterization,
+)
 from mgp.layers.preprocessing.image_preprocessing.random_rotation import RandomRotation
+from mgp.layers.preprocessing.image_preprocessing.random_saturation import (
+    RandomSaturation,
+)
+from mgp.layers.preprocessing.image_preprocessing.random_sharpness import (
+    RandomSharpness,
+)
 from mgp.layers.preprocessing.image_preprocessing.random_translation import (
     RandomTranslation,
 )
 from mgp.layers.preprocessing.image_preprocessing.random_zoom import RandomZoom
 from mgp.layers.preprocessing.image_preprocessing.resizing import Resizing
+from mgp.layers.preprocessing.image_preprocessing.solarization import Solarization
 from mgp.layers.preprocessing.integer_lookup import IntegerLookup
 from mgp.layers.preprocessing.normalization import Normalization
 from mgp.layers.preprocessing.pipeline import Pipeline
@@ -31,6 +50,7 @@ from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
+    "AutoContrast", "RandomColorDegeneration", "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
     "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing",
     "IntegerLookup", "Normalization", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",

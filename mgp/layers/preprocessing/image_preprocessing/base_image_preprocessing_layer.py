@@ -95,6 +95,14 @@ class BaseImagePreprocessingLayer(Layer):
             raise ValueError(message)
         self.factor = (lower, upper)
 
+    def _set_value_range(self, value_range):
+        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or any(
+                isinstance(v, bool) or not isinstance(v, (int, float, np.number))
+                for v in value_range):
+            raise ValueError(f"{type(self).__name__}: value_range must be a list of two numbers, "
+                             f"got value_range={value_range!r}")
+        self.value_range = sorted(value_range)
+
     def _make_generator(self, seed):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise ValueError(f"{type(self).__name__}: seed must be an int or None, got {seed!r}")
