@@ -168,6 +168,19 @@ RANDOM = [
     ("RandomColorDegeneration", dict(factor=(0.2, 0.5), data_format="channels_first"), RGB_CF),
     ("RandomSharpness", dict(factor=0.8), RGB),
     ("RandomSharpness", dict(factor=(0.1, 0.3), data_format="channels_first"), RGB_CF),
+    ("RandomShear", dict(x_factor=0.3, y_factor=0.2), IMAGES),
+    ("RandomShear", dict(x_factor=(0.1, 0.5), fill_mode="constant", interpolation="nearest",
+                         data_format="channels_first"), IMAGES_CF),
+    ("RandomGaussianBlur", dict(factor=0.7, kernel_size=5, sigma=(0.3, 0.9)), RGB),
+    ("RandomGaussianBlur", dict(kernel_size=(5, 5), sigma=0.5), RGB),
+    ("RandomGaussianBlur", dict(data_format="channels_first"), RGB_CF),
+    ("RandomErasing", dict(), RGB),
+    ("RandomErasing", dict(factor=0.8, scale=(0.1, 0.5), fill_value=(1.0, 2.0, 3.0)), RGB),
+    ("RandomErasing", dict(fill_value=7.0, data_format="channels_first"), RGB_CF),
+    ("MixUp", dict(alpha=0.4), RGB),
+    ("MixUp", dict(data_format="channels_first"), RGB_CF),
+    ("CutMix", dict(), RGB),
+    ("CutMix", dict(factor=(0.3, 0.6), data_format="channels_first"), RGB_CF),
 ]
 
 
@@ -175,7 +188,9 @@ def keras_transformation(layer, x):
     """Keras's random draw for x, as host arrays (copied: Keras's torch affine_transform
     swaps entries of the transform it is given in place)."""
     t = layer.get_random_transformation(x, training=True)
-    if isinstance(t, dict):
+    if t is None:  # CutMix on one image
+        copy = None
+    elif isinstance(t, dict):
         copy = {k: np.array(knp(v)) for k, v in t.items()}
     elif isinstance(t, tuple):
         copy = tuple(int(knp(v)) for v in t)

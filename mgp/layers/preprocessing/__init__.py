@@ -12,6 +12,8 @@ from mgp.layers.preprocessing.hashed_crossing import HashedCrossing
 from mgp.layers.preprocessing.hashing import Hashing
 from mgp.layers.preprocessing.image_preprocessing.auto_contrast import AutoContrast
 from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
+from mgp.layers.preprocessing.image_preprocessing.cut_mix import CutMix
+from mgp.layers.preprocessing.image_preprocessing.mix_up import MixUp
 from mgp.layers.preprocessing.image_preprocessing.random_brightness import (
     RandomBrightness,
 )
@@ -20,7 +22,11 @@ from mgp.layers.preprocessing.image_preprocessing.random_color_degeneration impo
 )
 from mgp.layers.preprocessing.image_preprocessing.random_contrast import RandomContrast
 from mgp.layers.preprocessing.image_preprocessing.random_crop import RandomCrop
+from mgp.layers.preprocessing.image_preprocessing.random_erasing import RandomErasing
 from mgp.layers.preprocessing.image_preprocessing.random_flip import RandomFlip
+from mgp.layers.preprocessing.image_preprocessing.random_gaussian_blur import (
+    RandomGaussianBlur,
+)
 from mgp.layers.preprocessing.image_preprocessing.random_grayscale import (
     RandomGrayscale,
 )
@@ -36,6 +42,7 @@ from mgp.layers.preprocessing.image_preprocessing.random_saturation import (
 from mgp.layers.preprocessing.image_preprocessing.random_sharpness import (
     RandomSharpness,
 )
+from mgp.layers.preprocessing.image_preprocessing.random_shear import RandomShear
 from mgp.layers.preprocessing.image_preprocessing.random_translation import (
     RandomTranslation,
 )
@@ -50,6 +57,7 @@ from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
+    "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
     "AutoContrast", "RandomColorDegeneration", "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
     "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing",
     "IntegerLookup", "Normalization", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop",
