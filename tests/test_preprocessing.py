@@ -181,6 +181,9 @@ RANDOM = [
     ("MixUp", dict(data_format="channels_first"), RGB_CF),
     ("CutMix", dict(), RGB),
     ("CutMix", dict(factor=(0.3, 0.6), data_format="channels_first"), RGB_CF),
+    ("RandomPerspective", dict(), IMAGES),
+    ("RandomPerspective", dict(factor=0.6, scale=0.4, interpolation="nearest",
+                               fill_value=5.0, data_format="channels_first"), IMAGES_CF),
 ]
 
 
@@ -270,6 +273,38 @@ def test_collapsed_factors_give_the_fixed_transform_keras_gives():
                          ("RandomBrightness", {"factor": (0.1, 0.1)})):
         ours, theirs = both(name, **kwargs)
         np.testing.assert_allclose(ours(IMAGES).data, knp(theirs(IMAGES)), rtol=1e-5, atol=2e-3)
+
+
+def test_color_jitter_is_its_steps_with_the_same_draws():
+    """RandomColorJitter draws each step's factor in turn from its generator: with a seed it
+    equals the steps applied with a generator of that seed; at inference it is the identity;
+    its config is Keras's."""
+    from mgp.random import SeedGenerator
+    kwargs = dict(brightness_factor=0.2, contrast_factor=0.3, saturation_factor=(0.3, 0.7),
+                  hue_factor=0.2)
+    jitter = layers.RandomColorJitter(seed=3, **kwargs)
+    generator = SeedGenerator(3)
+    x = mgp.ops.convert_to_tensor(RGB)
+    for step in (layers.RandomBrightness(0.2), layers.RandomContrast(0.3),
+                 layers.RandomSaturation((0.3, 0.7)), layers.RandomHue(0.2)):
+        x = step.transform_images(x, step.get_random_transformation(x, seed=generator))
+    np.testing.assert_allclose(jitter(RGB).data, x.data, rtol=1e-6)
+    np.testing.assert_array_equal(jitter(RGB, training=False).data, RGB)
+    theirs = keras.layers.RandomColorJitter(seed=3, **kwargs)
+    np.testing.assert_array_equal(knp(theirs(RGB, training=False)), RGB)
+    assert jsonable(jitter.get_config()) == jsonable(theirs.get_config())
+
+
+def test_mix_layers_mix_labels_as_keras():
+    labels = np.eye(4, dtype=np.float32)[[0, 1, 2, 3]]
+    for name, kwargs in (("MixUp", {"alpha": 0.5}), ("CutMix", {"factor": 0.8})):
+        ours, theirs = both(name, **kwargs)
+        t, copy = keras_transformation(theirs, RGB)
+        expected = knp(theirs.transform_labels(keras.ops.convert_to_tensor(labels), t))
+        got = ours.transform_labels(mgp.ops.convert_to_tensor(labels), copy).data
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+        out = ours({"images": RGB, "labels": labels})
+        np.testing.assert_allclose(out["labels"].data.sum(1), 1.0, rtol=1e-5)
 
 
 def test_dict_inputs_transform_images_labels_and_masks_alike():

@@ -20,6 +20,9 @@ from mgp.layers.preprocessing.image_preprocessing.random_brightness import (
 from mgp.layers.preprocessing.image_preprocessing.random_color_degeneration import (
     RandomColorDegeneration,
 )
+from mgp.layers.preprocessing.image_preprocessing.random_color_jitter import (
+    RandomColorJitter,
+)
 from mgp.layers.preprocessing.image_preprocessing.random_contrast import RandomContrast
 from mgp.layers.preprocessing.image_preprocessing.random_crop import RandomCrop
 from mgp.layers.preprocessing.image_preprocessing.random_erasing import RandomErasing
@@ -32,6 +35,9 @@ from mgp.layers.preprocessing.image_preprocessing.random_grayscale import (
 )
 from mgp.layers.preprocessing.image_preprocessing.random_hue import RandomHue
 from mgp.layers.preprocessing.image_preprocessing.random_invert import RandomInvert
+from mgp.layers.preprocessing.image_preprocessing.random_perspective import (
+    RandomPerspective,
+)
 from mgp.layers.preprocessing.image_preprocessing.random_posterization import (
     RandomPosterization,
 )
@@ -57,6 +63,7 @@ from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
+    "RandomColorJitter", "RandomPerspective",
     "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
     "AutoContrast", "RandomColorDegeneration", "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
     "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing",
