@@ -181,6 +181,10 @@ RANDOM = [
     ("MixUp", dict(data_format="channels_first"), RGB_CF),
     ("CutMix", dict(), RGB),
     ("CutMix", dict(factor=(0.3, 0.6), data_format="channels_first"), RGB_CF),
+    ("Equalization", dict(), RGB),
+    ("Equalization", dict(value_range=(0, 1), bins=64, data_format="channels_first"),
+     RGB_CF / 255),
+    ("Equalization", dict(), np.round(RGB / 8) * 8),
     ("RandomPerspective", dict(), IMAGES),
     ("RandomPerspective", dict(factor=0.6, scale=0.4, interpolation="nearest",
                                fill_value=5.0, data_format="channels_first"), IMAGES_CF),
@@ -293,6 +297,24 @@ def test_color_jitter_is_its_steps_with_the_same_draws():
     theirs = keras.layers.RandomColorJitter(seed=3, **kwargs)
     np.testing.assert_array_equal(knp(theirs(RGB, training=False)), RGB)
     assert jsonable(jitter.get_config()) == jsonable(theirs.get_config())
+
+
+def test_elastic_transform_draws_reproduce_and_stay_in_range():
+    """Its displacement fields come from mgp's generators (not comparable value by value with
+    Keras's); the layer reproduces them with a seed, keeps values in value_range, moves nothing
+    with scale 0, and is the identity at inference, as Keras's is."""
+    x = RGB
+    a = layers.RandomElasticTransform(scale=0.5, seed=4)(x).data
+    np.testing.assert_array_equal(a, layers.RandomElasticTransform(scale=0.5, seed=4)(x).data)
+    assert a.shape == x.shape and a.min() >= 0 and a.max() <= 255
+    assert not np.allclose(a, x)
+    np.testing.assert_array_equal(layers.RandomElasticTransform(scale=0.0)(x).data, x)
+    theirs = keras.layers.RandomElasticTransform(scale=0.5)
+    np.testing.assert_array_equal(layers.RandomElasticTransform(scale=0.5)(
+        x, training=False).data, knp(theirs(x, training=False)))
+    ours = layers.RandomElasticTransform(fill_mode="mirror", scale=(0.1, 0.4), seed=1)
+    theirs = keras.layers.RandomElasticTransform(fill_mode="mirror", scale=(0.1, 0.4), seed=1)
+    assert jsonable(ours.get_config()) == jsonable(theirs.get_config())
 
 
 def test_mix_layers_mix_labels_as_keras():

@@ -13,6 +13,7 @@ from mgp.layers.preprocessing.hashing import Hashing
 from mgp.layers.preprocessing.image_preprocessing.auto_contrast import AutoContrast
 from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
 from mgp.layers.preprocessing.image_preprocessing.cut_mix import CutMix
+from mgp.layers.preprocessing.image_preprocessing.equalization import Equalization
 from mgp.layers.preprocessing.image_preprocessing.mix_up import MixUp
 from mgp.layers.preprocessing.image_preprocessing.random_brightness import (
     RandomBrightness,
@@ -25,6 +26,9 @@ from mgp.layers.preprocessing.image_preprocessing.random_color_jitter import (
 )
 from mgp.layers.preprocessing.image_preprocessing.random_contrast import RandomContrast
 from mgp.layers.preprocessing.image_preprocessing.random_crop import RandomCrop
+from mgp.layers.preprocessing.image_preprocessing.random_elastic_transform import (
+    RandomElasticTransform,
+)
 from mgp.layers.preprocessing.image_preprocessing.random_erasing import RandomErasing
 from mgp.layers.preprocessing.image_preprocessing.random_flip import RandomFlip
 from mgp.layers.preprocessing.image_preprocessing.random_gaussian_blur import (
@@ -63,6 +67,7 @@ from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
+    "Equalization", "RandomElasticTransform",
     "RandomColorJitter", "RandomPerspective",
     "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
     "AutoContrast", "RandomColorDegeneration", "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
