@@ -138,7 +138,7 @@ def mgp_train_resident(mgp, cupy, x, y, batch, n):
         order = cupy.random.permutation(n)
         for start in range(0, n, batch):
             idx = order[start:start + batch]
-            model.train_step(mgp.Tensor(xd[idx]), yd[idx])  # logs call loss.item()
+            model.train_step((mgp.Tensor(xd[idx]), yd[idx]))  # logs call loss.item()
     return rep
 
 

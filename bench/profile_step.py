@@ -90,7 +90,7 @@ def main():
     if hasattr(model, "train_step"):
         start = clock()
         for xb, yb in batches:
-            model.train_step(xb, yb)
+            model.train_step((mgp.tensor(xb), yb))
         t = (clock() - start) / args.steps
         print(f"model.train_step:  {t * 1e3:.1f} ms (= {t * epoch:.1f} s per epoch)")
 

@@ -7,8 +7,12 @@ import numpy as np
 from mgp import backend
 
 
-def _fans(shape):
-    """fan_in, fan_out as Keras computes them (conv kernels: receptive field times channels)."""
+def _fans(shape, input_axes=None, output_axes=None):
+    """fan_in, fan_out as Keras computes them (conv kernels: receptive field times channels;
+    the sizes of `input_axes` and `output_axes` when both are given)."""
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[a] for a in input_axes),
+                math.prod(shape[a] for a in output_axes))
     if len(shape) == 0:
         return 1, 1
     if len(shape) == 1:
@@ -104,11 +108,13 @@ class RandomUniform(Initializer):
 class VarianceScaling(Initializer):
     """Keras's family behind glorot_*, he_* and lecun_*: variance scale / fan."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.input_axes, self.output_axes = input_axes, output_axes
 
     def __call__(self, shape, dtype="float32"):
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, fan)
         if self.distribution == "uniform":
@@ -122,15 +128,17 @@ class VarianceScaling(Initializer):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
 
 def _variant(name, scale, mode, distribution):
-    def __init__(self, seed=None):
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
                                            "__doc__": f"VarianceScaling({scale}, {mode!r}, "
                                                       f"{distribution!r})."})
@@ -159,10 +167,16 @@ def get(identifier):
             not isinstance(identifier, type):
         return identifier
     if isinstance(identifier, dict):
-        return _lookup(identifier["class_name"]).from_config(identifier.get("config", {}))
+        from mgp.saving.serialization_lib import deserialize_keras_object
+        return deserialize_keras_object(identifier, module_objects=_classes(),
+                                        kind="initializer")
     if isinstance(identifier, str):
         return _lookup(identifier)()
     raise ValueError(f"could not interpret initializer {identifier!r}")
+
+
+def _classes():
+    return {cls.__name__: cls for cls in [Initializer] + list(_BY_NAME.values())}
 
 
 def _lookup(name):
@@ -174,4 +188,6 @@ def _lookup(name):
 
 
 def serialize(initializer):
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    """Keras's serialized form: `{"module", "class_name", "config", "registered_name"}`."""
+    from mgp.saving.serialization_lib import serialize_keras_object
+    return serialize_keras_object(initializer)

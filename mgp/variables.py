@@ -8,14 +8,26 @@ class Variable(Tensor):
 
     Trainable variables require grad; non-trainable ones (BatchNormalization's moving statistics)
     do not. `assign` replaces the value in place of the name, keeping shape and dtype.
+
+    Attributes set by `Layer.add_weight`, as Keras has them: `path` ("dense/kernel"),
+    `regularizer` (its penalty goes into `layer.losses`), `constraint` (applied by the optimizer
+    after each update), `aggregation`. `value` is the variable itself, so that Keras's
+    torch-style `v.value.grad` reads the gradient.
     """
 
-    __slots__ = ("name", "trainable")
+    __slots__ = ("name", "trainable", "path", "regularizer", "constraint", "aggregation")
 
-    def __init__(self, data, name="variable", trainable=True, dtype=None):
+    def __init__(self, data, name="variable", trainable=True, dtype=None, path=None):
         super().__init__(data, dtype=dtype, requires_grad=trainable)
         self.name = name
         self.trainable = trainable
+        self.path = path or name
+        self.regularizer = self.constraint = None
+        self.aggregation = "none"
+
+    @property
+    def value(self):
+        return self
 
     def assign(self, value):
         value = value.data if isinstance(value, Tensor) else value
@@ -33,5 +45,5 @@ class Variable(Tensor):
         return self.assign(self.data - (delta.data if isinstance(delta, Tensor) else delta))
 
     def __repr__(self):
-        return f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype} " \
+        return f"<Variable '{self.path}' shape={self.shape} dtype={self.dtype} " \
                f"trainable={self.trainable}>"

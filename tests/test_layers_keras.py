@@ -8,6 +8,7 @@ import oracles
 
 keras = oracles.keras()
 
+import mgp  # noqa: E402
 from mgp import activations, layers  # noqa: E402
 
 # Keras's own NumPy 2 deprecation notices (torch tensors converted without `copy=`)
@@ -64,6 +65,48 @@ CASES = [
 ]
 
 
+# activation layers, and layers with the regularization and constraint arguments (which must
+# leave the forward and backward pass alone)
+CASES += [
+    ("ReLU", dict(), rng.normal(size=(3, 7)).astype(np.float32)),
+    ("ReLU", dict(max_value=0.8, negative_slope=0.1, threshold=0.2),
+     rng.normal(size=(3, 7)).astype(np.float32)),
+    ("LeakyReLU", dict(), rng.normal(size=(3, 7)).astype(np.float32)),
+    ("LeakyReLU", dict(negative_slope=0.05), rng.normal(size=(2, 3, 4)).astype(np.float32)),
+    ("PReLU", dict(alpha_initializer="random_uniform"), IMAGES),
+    ("PReLU", dict(alpha_initializer="random_uniform", shared_axes=[1, 2]), IMAGES),
+    ("ELU", dict(), rng.normal(size=(3, 7)).astype(np.float32)),
+    ("ELU", dict(alpha=0.4), rng.normal(size=(3, 7)).astype(np.float32)),
+    ("Softmax", dict(), rng.normal(size=(3, 7)).astype(np.float32)),
+    ("Softmax", dict(axis=1), rng.normal(size=(2, 5, 3)).astype(np.float32)),
+    ("Softmax", dict(axis=[1, 2]), rng.normal(size=(2, 5, 3)).astype(np.float32)),
+    ("ActivityRegularization", dict(l1=0.1, l2=0.2), rng.normal(size=(3, 7)).astype(np.float32)),
+    ("Dense", dict(units=3, kernel_regularizer="l2", bias_regularizer="l1",
+                   activity_regularizer="l2", kernel_constraint="max_norm"),
+     rng.normal(size=(4, 5)).astype(np.float32)),
+    ("Conv2D", dict(filters=2, kernel_size=2, kernel_regularizer="l1",
+                    bias_constraint="non_neg"), IMAGES),
+    ("BatchNormalization", dict(gamma_regularizer="l2", beta_constraint="non_neg"),
+     rng.normal(size=(8, 3)).astype(np.float32)),
+]
+
+
+def gradients_as_keras(ours_layer, keras_layer, x, training):
+    """d(sum(out * g))/d(inputs) and /d(each trainable weight), in both frameworks."""
+    import torch
+    g = rng.normal(size=ours_layer(x, training=training).shape).astype(np.float32)
+    x_ours = mgp.tensor(x, requires_grad=True)
+    ours_layer.zero_grad()
+    (ours_layer(x_ours, training=training) * g).sum().backward()
+    x_theirs = torch.tensor(x, requires_grad=True)
+    keras_layer.zero_grad()
+    (keras_layer(x_theirs, training=training) * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(x_ours.grad, x_theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
+    for a, b in zip(ours_layer.trainable_weights, keras_layer.trainable_weights):
+        np.testing.assert_allclose(a.grad, b.value.grad.numpy(), rtol=1e-5, atol=1e-5,
+                                   err_msg=a.name)
+
+
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("name, kwargs, x", CASES, ids=[c[0] for c in CASES])
 def test_same_outputs_as_keras(name, kwargs, x, training):
@@ -77,6 +120,10 @@ def test_same_outputs_as_keras(name, kwargs, x, training):
     if name == "BatchNormalization":  # the moving statistics were updated alike
         for a, b in zip(ours.get_weights(), theirs.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    gradients_as_keras(ours, theirs, x, training)
+    assert len(ours.losses) == len(theirs.losses)
+    for a, b in zip(ours.losses, theirs.losses):  # regularizers of the weights and outputs
+        np.testing.assert_allclose(a.item(), float(keras.ops.convert_to_numpy(b)), rtol=1e-5)
 
 
 def test_merge_layers_as_keras():
@@ -123,7 +170,8 @@ KERAS_ONLY = {"quantization_config", "renorm", "renorm_clipping", "renorm_moment
     ("Dense", (3,)), ("Conv2D", (3, 3)), ("MaxPooling2D", ()), ("AveragePooling2D", (2,)),
     ("GlobalAveragePooling2D", ()), ("Flatten", ()), ("Reshape", ((2, 2),)), ("Dropout", (0.5,)),
     ("BatchNormalization", ()), ("Activation", ("relu",)), ("Add", ()), ("Concatenate", ()),
-    ("InputLayer", ((3,),))])
+    ("InputLayer", ((3,),)), ("ReLU", ()), ("LeakyReLU", ()), ("PReLU", ()), ("ELU", ()),
+    ("Softmax", ()), ("ActivityRegularization", ()), ("Lambda", (abs,))])
 def test_config_keys_as_keras(name, args):
     ours = set(getattr(layers, name)(*args).get_config())
     theirs = set(getattr(keras.layers, name)(*args).get_config()) - KERAS_ONLY

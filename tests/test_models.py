@@ -393,3 +393,28 @@ def test_validation_freq_and_batch_size():
     history = model.fit(x, y, epochs=4, validation_data=(x[:16], y[:16]), validation_freq=2,
                         validation_batch_size=5, verbose=0)
     assert len(history.history["loss"]) == 4 and len(history.history["val_loss"]) == 2
+
+
+def test_bad_input_leaves_the_model_and_optimizer_as_they_were():
+    x, y = small_data()
+    model = compiled(functional_mlp(), x)
+    model.fit(x, y, epochs=1, verbose=0)
+    before = [w.copy() for w in model.get_weights()]
+    state = [v.numpy().copy() for v in model.optimizer.variables]
+    bad = [
+        dict(x=x[:, :5], y=y),                              # wrong feature count
+        dict(x=x, y=y[:10]),                                # sample counts differ
+        dict(x=x, y=y, sample_weight=np.ones(3)),           # one weight per sample
+        dict(x=x, y=y, sample_weight=np.ones(len(x)), class_weight={0: 1, 1: 1, 2: 1}),
+        dict(x=x, y=y, batch_size=0),
+        dict(x=np.full_like(x, np.nan), y=y),               # NaN inputs
+    ]
+    for kwargs in bad:
+        with pytest.raises(ValueError):
+            model.fit(verbose=0, **kwargs)
+    with pytest.raises(ValueError, match=r"expected input shape \(None, 6\), got \(4, 5\)"):
+        model.predict(x[:4, :5], verbose=0)
+    with pytest.raises(ValueError):
+        model.evaluate(x[:, :5], y, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(state, model.optimizer.variables))

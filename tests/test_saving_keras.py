@@ -192,10 +192,12 @@ def test_weights_inside_a_keras_zip_file():
     np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], atol=1e-5)
 
 
-def test_load_model_on_a_keras_zip_says_what_to_do():
+def test_load_model_rebuilds_a_keras_zip_and_predicts_as_keras():
     from mgp.models import load_model
-    with pytest.raises(ValueError, match=r"written by Keras 3\.\d+.*load_weights"):
-        load_model(os.path.join(FIXTURES, "mlp.keras"))
+    model = load_model(os.path.join(FIXTURES, "mlp.keras"))
+    assert [layer.name for layer in model.layers] == ["hidden", "drop", "head"]
+    data = fixture("mlp")
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], atol=1e-5)
 
 
 # ---- mgp's files in Keras (skipped when Keras is not installed) -----------------------------------

@@ -41,7 +41,7 @@ class MonitorCallback(Callback):
         name = self.monitor.removeprefix("val_")
         if name == "loss" or name.endswith("loss"):
             return False
-        for m in getattr(self.model, "_metrics", None) or []:
+        for m in _leaf_metrics(self.model):
             if getattr(m, "name", None) == name and getattr(m, "_direction", None):
                 return m._direction == "up"
         return any(key in name for key in _HIGHER_IS_BETTER)
@@ -67,3 +67,9 @@ class MonitorCallback(Callback):
         mode = self.mode if self.monitor_op is None else \
             ("max" if self.monitor_op is operator.gt else "min")
         return f"<{type(self).__name__} monitor={self.monitor!r} mode={mode!r} best={self.best}>"
+
+
+def _leaf_metrics(model):
+    """The model's metric objects, the compiled metrics' own ones included."""
+    for m in getattr(model, "metrics", None) or []:
+        yield from getattr(m, "metrics", None) or [m]

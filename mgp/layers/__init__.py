@@ -1,11 +1,12 @@
 """Layers, as Keras names them: `from mgp import layers; layers.Dense(10)`.
 
-Grouped by family as Keras groups them: core, convolutional, pooling, reshaping, regularization,
-normalization, merging, preprocessing.
+Grouped by family as Keras groups them: core, activations, convolutional, pooling, reshaping,
+regularization, normalization, merging, preprocessing.
 """
 from mgp.layers.base import Layer
 from mgp.layers.input_layer import Input, InputLayer
-from mgp.layers.core import Activation, Dense, Identity
+from mgp.layers.core import Activation, Dense, Identity, Lambda
+from mgp.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from mgp.layers.convolutional import (
     Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
     Convolution1DTranspose, Convolution2D, Convolution2DTranspose, Convolution3D,
@@ -21,7 +22,7 @@ from mgp.layers.reshaping import (
     Cropping1D, Cropping2D, Cropping3D, Flatten, Permute, RepeatVector, Reshape, UpSampling1D,
     UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from mgp.layers.regularization import (
-    AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
+    ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
     SpatialDropout3D)
 from mgp.layers.normalization import BatchNormalization
 from mgp.layers.preprocessing import *  # noqa: F401,F403  (each listed in its __all__)
@@ -31,7 +32,8 @@ from mgp.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum
                                 multiply, subtract)
 
 __all__ = [
-    "Layer", "Input", "InputLayer", "Dense", "Activation", "Identity",
+    "Layer", "Input", "InputLayer", "Dense", "Activation", "Identity", "Lambda",
+    "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
     "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D",
     "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution1DTranspose",
     "Convolution2DTranspose", "Convolution3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D",
@@ -46,7 +48,7 @@ __all__ = [
     "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D",
     "Cropping2D", "Cropping3D",
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout",
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization",
     "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "concatenate", "dot",

@@ -1,10 +1,18 @@
 """Merge layers: combine a list of inputs (Add, Subtract, Multiply, Average, Maximum, Minimum,
-Concatenate), and the lowercase functions Keras offers for them (`add([a, b])`)."""
+Concatenate), and the lowercase functions Keras offers for them (`add([a, b])`).
+
+Masks, as Keras merges them: the elementwise layers give the union (logical or) of their
+inputs' masks when every input has one; Concatenate joins the masks (a missing one counted as
+all True) along its axis, then a time step counts where any of its entries does.
+"""
 import functools
 
 from mgp import ops
+from mgp.backend import xp
 from mgp.layers._utils import describe, floating
 from mgp.layers.base import Layer
+from mgp.layers.symbolic import SymbolicTensor
+from mgp.tensor import Tensor
 
 
 def _broadcast_shape(shapes):
@@ -23,10 +31,37 @@ def _is_shape_list(input_shape):
     return bool(input_shape) and all(isinstance(s, (tuple, list)) for s in input_shape)
 
 
+def _check_mask_list(layer, inputs, mask):
+    if not isinstance(mask, (list, tuple)) or not isinstance(inputs, (list, tuple)):
+        raise ValueError(f"{describe(layer)}: compute_mask expects a list of inputs and a list "
+                         f"of masks, got {type(inputs).__name__} and {type(mask).__name__}")
+    if len(mask) != len(inputs):
+        raise ValueError(f"{describe(layer)}: {len(inputs)} inputs but {len(mask)} masks")
+
+
+def _mask_array(m):
+    return m.data if isinstance(m, Tensor) else xp.asarray(m)
+
+
 class _Merge(Layer):
     """Checks that the inputs are a list of compatible shapes, then `_merge`s them."""
 
     _min_inputs = 1
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        _check_mask_list(self, inputs, mask)
+        if any(m is None for m in mask):
+            return None
+        if any(isinstance(m, SymbolicTensor) for m in mask):
+            shape = _broadcast_shape([m.shape for m in mask])
+            return SymbolicTensor(shape, "bool")
+        return Tensor(functools.reduce(xp.logical_or, [_mask_array(m) for m in mask]))
 
     def _check(self, shapes):
         if len(shapes) < self._min_inputs:
@@ -138,6 +173,26 @@ class Concatenate(_Merge):
 
     def _merge(self, xs):
         return ops.concatenate(xs, axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        _check_mask_list(self, inputs, mask)
+        if all(m is None for m in mask):
+            return None
+        if any(isinstance(t, SymbolicTensor) for t in list(inputs) + list(mask)):
+            shape = self.compute_output_shape([t.shape for t in inputs])
+            return SymbolicTensor(shape[:-1], "bool")
+        # each mask at its input's shape (a missing one all True), joined, then any over the
+        # last axis
+        masks = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                masks.append(xp.ones(tuple(x.shape), dtype=bool))
+            else:
+                m = _mask_array(m)
+                masks.append(xp.broadcast_to(m[..., None], x.shape) if m.ndim < x.ndim else m)
+        return Tensor(xp.concatenate(masks, axis=self.axis).any(axis=-1))
 
     def compute_output_shape(self, input_shape):
         shapes = [tuple(s) for s in input_shape]

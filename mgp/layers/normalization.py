@@ -1,9 +1,12 @@
 """BatchNormalization: normalize with batch statistics in training, moving ones at inference."""
 import numpy as np
 
-from mgp import initializers, ops
-from mgp.layers._utils import describe, floating, reject, serialize_initializer
-from mgp.layers.base import Layer, _flatten
+from mgp import constraints, initializers, ops, regularizers
+from mgp.backend import xp
+from mgp.layers._utils import describe, floating, serialize_initializer
+from mgp.layers.base import Layer
+
+EPSILON = 1e-7  # Keras's backend.epsilon(), in the masked statistics' counts
 
 
 class BatchNormalization(Layer):
@@ -23,7 +26,8 @@ class BatchNormalization(Layer):
         center, scale: whether to learn an offset `beta` and a scale `gamma`.
         beta_initializer, gamma_initializer, moving_mean_initializer,
             moving_variance_initializer: Keras's defaults 'zeros', 'ones', 'zeros', 'ones'.
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: only None.
+        beta_regularizer, gamma_regularizer: penalties on beta and gamma (`mgp.regularizers`).
+        beta_constraint, gamma_constraint: projections after each update (`mgp.constraints`).
 
     Weights, in Keras's order: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance`
     (non-trainable), each of shape (features,).
@@ -42,9 +46,6 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
-        reject("BatchNormalization", beta_regularizer=beta_regularizer,
-               gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
-               gamma_constraint=gamma_constraint)
         self.axis = int(axis)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
@@ -55,6 +56,11 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
     def _features(self, shape):
@@ -69,22 +75,35 @@ class BatchNormalization(Layer):
             raise ValueError(f"{describe(self)} needs a known size on axis {self.axis}, got "
                              f"shape {tuple(input_shape)}")
         if self.scale:
-            self.gamma = self.add_weight((n,), self.gamma_initializer, name="gamma")
+            self.gamma = self.add_weight(shape=(n,), initializer=self.gamma_initializer,
+                                         name="gamma", regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
         if self.center:
-            self.beta = self.add_weight((n,), self.beta_initializer, name="beta")
-        self.moving_mean = self.add_weight((n,), self.moving_mean_initializer, trainable=False,
-                                           name="moving_mean")
-        self.moving_variance = self.add_weight((n,), self.moving_variance_initializer,
+            self.beta = self.add_weight(shape=(n,), initializer=self.beta_initializer,
+                                        name="beta", regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self.moving_mean = self.add_weight(shape=(n,), initializer=self.moving_mean_initializer,
+                                           trainable=False, name="moving_mean")
+        self.moving_variance = self.add_weight(shape=(n,),
+                                               initializer=self.moving_variance_initializer,
                                                trainable=False, name="moving_variance")
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
         x = floating(inputs, self.dtype)
         n = self.moving_mean.shape[0]
         if self._features(x.shape) != n:
             raise ValueError(f"{describe(self)} expected inputs with {n} features on axis "
                              f"{self.axis}, got {tuple(x.shape)}")
+        if mask is not None and mask.ndim != x.ndim - 1:
+            raise ValueError(f"{describe(self)}: the mask must have one axis less than the "
+                             f"inputs, got mask {tuple(mask.shape)} for inputs "
+                             f"{tuple(x.shape)}")
         if training and self.trainable:
-            out, mean, var = ops.nn.batch_norm(x, self.gamma, self.beta, self.axis, self.epsilon)
+            if mask is not None:  # statistics over the unmasked positions only, as Keras
+                out, mean, var = self._masked_batch_norm(x, mask)
+            else:
+                out, mean, var = ops.nn.batch_norm(x, self.gamma, self.beta, self.axis,
+                                                   self.epsilon)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean.data * m + mean * (1 - m))
             self.moving_variance.assign(self.moving_variance.data * m + var * (1 - m))
@@ -98,16 +117,23 @@ class BatchNormalization(Layer):
             shift = shift + self.beta
         return x * ops.reshape(scale, bshape) + ops.reshape(shift, bshape)
 
-    def _call_symbolic(self, inputs, *args, **kwargs):
-        # tracing a functional model runs the layer on a zero sample: keep that out of the
-        # moving statistics
-        self._maybe_build([t.shape for t in _flatten(inputs)])
-        saved = [(w, w.data) for w in (self.moving_mean, self.moving_variance)]
-        try:
-            return super()._call_symbolic(inputs, *args, **kwargs)
-        finally:
-            for w, data in saved:
-                w.data = data
+    def _masked_batch_norm(self, x, mask):
+        """Batch normalization with the mean and variance of the positions where `mask` is
+        True (composed from differentiable ops; returns the statistics as arrays too)."""
+        axis = self.axis % x.ndim
+        axes = tuple(i for i in range(x.ndim) if i != axis)
+        keep = xp.broadcast_to(xp.expand_dims(xp.asarray(mask.data, dtype=bool), -1), x.shape)
+        count = keep.sum(axis=axes, keepdims=True).astype(x.dtype) + x.dtype.type(EPSILON)
+        mean = ops.sum(ops.where(keep, x, 0.0), axis=axes, keepdims=True) / count
+        centered = ops.where(keep, x - mean, 0.0)
+        var = ops.sum(centered * centered, axis=axes, keepdims=True) / count
+        out = (x - mean) / ops.sqrt(var + self.epsilon)
+        bshape = mean.shape
+        if self.gamma is not None:
+            out = out * ops.reshape(self.gamma, bshape)
+        if self.beta is not None:
+            out = out + ops.reshape(self.beta, bshape)
+        return out, mean.data.reshape(-1), var.data.reshape(-1)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -120,5 +146,8 @@ class BatchNormalization(Layer):
                 "moving_mean_initializer": serialize_initializer(self.moving_mean_initializer),
                 "moving_variance_initializer":
                     serialize_initializer(self.moving_variance_initializer),
-                "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
-                "gamma_constraint": None, "synchronized": self.synchronized}
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": constraints.serialize(self.beta_constraint),
+                "gamma_constraint": constraints.serialize(self.gamma_constraint),
+                "synchronized": self.synchronized}

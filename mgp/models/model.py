@@ -1,65 +1,13 @@
 """Model: a functional graph of layers (`Model(inputs, outputs)`) or a subclass with `call`."""
-from mgp.layers.base import Layer, SymbolicTensor, _flatten, _map
+from mgp.layers.base import Layer, unique_name
+from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure
+from mgp.models import functional
 from mgp.models.training import Trainer
 
 
-def _layer_order(outputs):
-    """Symbolic tensors reachable from `outputs`, each after the ones it depends on."""
-    order, seen, stack = [], set(), [(o, False) for o in reversed(outputs)]
-    while stack:
-        sym, expanded = stack.pop()
-        if expanded:
-            order.append(sym)
-            continue
-        if id(sym) in seen:
-            continue
-        seen.add(id(sym))
-        stack.append((sym, True))
-        stack.extend((s, False) for s in reversed(_flatten(sym.inputs)) if id(s) not in seen)
-    return order
-
-
 def functional_layers(model):
-    """A functional model's layers in Keras's order: by decreasing depth (the longest path to
-    an output), ties broken by the order a depth-first walk from the outputs first meets them
-    (Keras's `map_graph`); InputLayers included."""
-    def node_of(sym):
-        return (id(sym.layer), id(sym.inputs))
-
-    layer_of, parents, index, order, finished = {}, {}, {}, [], set()
-    stack = [(sym, False) for sym in reversed(model.outputs)]
-    while stack:
-        sym, done = stack.pop()
-        node = node_of(sym)
-        if done:
-            if node not in finished:
-                finished.add(node)
-                order.append(node)
-            continue
-        if node in finished:
-            continue
-        layer_of[node] = sym.layer
-        index.setdefault(id(sym.layer), len(index))
-        inputs = _flatten(sym.inputs) if sym.inputs != () else []
-        parents[node] = [node_of(s) for s in inputs]
-        stack.append((sym, True))
-        stack.extend((s, False) for s in reversed(inputs))
-
-    node_depth, layer_depth = {}, {}
-    for node in reversed(order):
-        layer = id(layer_of[node])
-        depth = max(node_depth.setdefault(node, 0), layer_depth.get(layer, 0))
-        layer_depth[layer] = node_depth[node] = depth
-        for parent in parents[node]:
-            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
-    for sym in model.inputs:  # inputs no output depends on
-        if id(sym.layer) not in layer_depth:
-            layer_depth[id(sym.layer)] = 0
-            index[id(sym.layer)] = -1
-            layer_of[node_of(sym)] = sym.layer
-    by_id = {id(layer): layer for layer in layer_of.values()}
-    ids = sorted(layer_depth, key=lambda i: (-layer_depth[i], index[i]))
-    return [by_id[i] for i in ids]
+    """A functional model's layers in Keras's order (see `functional.functional_layers`)."""
+    return functional.functional_layers(model.inputs, model.outputs)
 
 
 class Model(Trainer, Layer):
@@ -72,46 +20,63 @@ class Model(Trainer, Layer):
         model = mgp.Model(inputs, outputs)
 
     Subclassed: override `__init__` (create layers as attributes; they are found by walking the
-    attributes) and `call(self, x, training=False)`.
+    attributes) and `call(self, x, training=False)`; override `train_step(self, data)` (and
+    `test_step`, `predict_step`) to change what `fit` does with each batch.
     """
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
-        if name is None and type(self) is Model:
-            from mgp.layers.base import unique_name
+        if name is None and type(self) is Model and inputs is not None:
             name = unique_name("functional")  # Keras's name for a functional model
         super().__init__(name=name, **kwargs)
         self.history = None
-        self._graph = None
+        self._nodes = None
+        self.inputs = self.outputs = None
         if inputs is None and outputs is None:
             return
         if inputs is None or outputs is None:
             raise ValueError("a functional Model needs both inputs and outputs")
-        self._inputs_structure, self._outputs_structure = inputs, outputs
-        self.inputs, self.outputs = _flatten(inputs), _flatten(outputs)
-        for t in self.inputs + self.outputs:
+        self._set_graph(inputs, outputs)
+
+    def _set_graph(self, inputs, outputs):
+        if isinstance(inputs, dict):  # {name: Input}: ordered by the dict
+            flat_inputs = list(inputs.values())
+        else:
+            flat_inputs = flatten(inputs)
+        flat_outputs = flatten(outputs)
+        for t in flat_inputs + flat_outputs:
             if not isinstance(t, SymbolicTensor):
                 raise TypeError(f"Model(inputs, outputs) takes symbolic tensors from mgp.Input "
                                 f"and layer calls, got {type(t).__name__}")
-        self._graph = _layer_order(self.outputs)
-        known = {id(t) for t in self.inputs}
-        for sym in self._graph:
-            if not sym.inputs and id(sym) not in known:
-                raise ValueError(f"output depends on input '{sym.layer.name}', which is not "
-                                 f"among the model's inputs")
+        nodes = functional.graph_nodes(flat_outputs)
+        functional.check_graph(flat_inputs, nodes)
+        self._inputs_structure, self._outputs_structure = inputs, outputs
+        self.inputs, self.outputs = flat_inputs, flat_outputs
+        self._nodes = nodes
+        # the graph does not change once made: its layers in Keras's order, found once
+        self._functional_layers = functional.functional_layers(flat_inputs, flat_outputs)
         self.built = True
+
+    _is_graph_network = property(lambda self: self._nodes is not None)
+    @property
+    def _graph(self):
+        """The graph's SymbolicTensors, each after the ones its call reads (None for a
+        subclassed model): what the summary, plot_model and the weights layout walk."""
+        if self._nodes is None:
+            return None
+        return [sym for node in self._nodes for sym in node.outputs]
 
     # ---- structure -------------------------------------------------------------------------------
     @property
     def layers(self):
         """The model's layers: in Keras's graph order (inputs first, then by decreasing depth)
         for functional models, in attribute order for subclassed ones."""
-        if self._graph is None:
+        if self._nodes is None:
             return self._sublayers()
-        return functional_layers(self)
+        return list(self._functional_layers)
 
     def _sublayers(self):
-        if self._graph is not None:
-            return [l for l in self.layers]
+        if self._nodes is not None:
+            return list(self._functional_layers)
         return super()._sublayers()
 
     def get_layer(self, name=None, index=None):
@@ -129,42 +94,81 @@ class Model(Trainer, Layer):
                          f"{[l.name for l in layers]}")
 
     @property
+    def output_names(self):
+        """The names of the layers that make the outputs (Keras names the outputs so)."""
+        if isinstance(getattr(self, "_outputs_structure", None), dict):
+            return list(self._outputs_structure)
+        return [o.layer.name for o in self.outputs or []]
+
+    @property
+    def input_names(self):
+        return [i.layer.name for i in self.inputs or []]
+
+    @property
     def output_shape(self):
-        shapes = [o.shape for o in getattr(self, "outputs", None) or []]
+        shapes = [o.shape for o in self.outputs or []]
         if not shapes:
             raise AttributeError(f"model '{self.name}' has no defined output shape yet")
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def input_shape(self):
-        shapes = [i.shape for i in getattr(self, "inputs", None) or []]
+        shapes = [i.shape for i in self.inputs or []]
         if not shapes:
             raise AttributeError(f"model '{self.name}' has no defined input shape yet")
         return shapes[0] if len(shapes) == 1 else shapes
 
     # ---- running ---------------------------------------------------------------------------------
-    def call(self, inputs, training=False):
-        if self._graph is None:
-            raise NotImplementedError(f"subclasses of Model must implement call(); model "
-                                      f"'{self.name}' has no functional graph")
-        given = _flatten(inputs)
+    def _flat_inputs(self, inputs):
+        """The given inputs in the order of `self.inputs` (a dict is matched by input name)."""
+        if isinstance(inputs, dict) and not isinstance(self._inputs_structure, dict):
+            names = self.input_names
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(f"model '{self.name}' takes inputs {names}; the dict given "
+                                 f"has {sorted(inputs)}")
+            return [inputs[n] for n in names]
+        given = list(inputs.values()) if isinstance(inputs, dict) else flatten(inputs)
         if len(given) != len(self.inputs):
             raise ValueError(f"model '{self.name}' expects {len(self.inputs)} inputs, got "
                              f"{len(given)}")
-        values = {id(sym): t for sym, t in zip(self.inputs, given)}
-        calls = {}  # one evaluation per layer call, even when it has several outputs
-        for sym in self._graph:
-            if id(sym) in values:
-                continue
-            key = (id(sym.layer), id(sym.inputs))
-            if key not in calls:
-                args = _map(lambda s: values[id(s)], sym.inputs)
-                kwargs = {"training": training, **sym.call_kwargs}
-                calls[key] = _flatten(sym.layer(args, **kwargs))
-            values[id(sym)] = calls[key][sym.index]
-        return _map(lambda s: values[id(s)], self._outputs_structure)
+        return given
 
-    def build(self, input_shape):
+    def call(self, inputs, training=None, mask=None):
+        if self._nodes is None:
+            raise NotImplementedError(f"subclasses of Model must implement call(); model "
+                                      f"'{self.name}' has no functional graph")
+        given = self._flat_inputs(inputs)
+        functional.attach_input_masks(given, mask)
+
+        def run(node, args, kwargs):
+            if training is not None:  # the model's own training wins over a recorded one
+                kwargs = {**kwargs, "training": training}
+            return node.layer(*args, **kwargs)
+        return functional.run_graph(self.inputs, self._nodes, self._outputs_structure, given,
+                                    run)
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        """The outputs on placeholders: the graph's layers inferred in turn (a functional
+        model), or `call` run on probes (a subclassed one)."""
+        if self._nodes is None:
+            return super().compute_output_spec(inputs, *args, **kwargs)
+        given = self._flat_inputs(inputs)
+        functional.attach_input_masks(given, kwargs.get("mask"))
+
+        def infer(node, args, kw):
+            return node.layer.symbolic_outputs(*args, **kw)
+        return functional.run_graph(self.inputs, self._nodes, self._outputs_structure, given,
+                                    infer)
+
+    def compute_output_shape(self, input_shape):
+        if self._nodes is None:
+            return super().compute_output_shape(input_shape)
+        from mgp.layers.symbolic import map_shapes
+        out = self.compute_output_spec(map_shapes(SymbolicTensor, input_shape))
+        return map_structure(lambda t: t.shape, out)
+
+    def build(self, input_shape=None):
         self.built = True
 
     def summary(self, line_length=None, print_fn=None):
@@ -172,7 +176,7 @@ class Model(Trainer, Layer):
         from mgp.models.summary import print_summary
         print_summary(self, print_fn=print_fn or print)
 
-    # ---- saving (the file formats live in mgp.saving) ----------------------------------------------
+    # ---- saving (the file formats live in mgp.saving) --------------------------------------------
     def save_weights(self, filepath, overwrite=True):
         """Write the weights to a Keras 3 compatible `.weights.h5` file (atomically)."""
         from mgp import saving
@@ -192,19 +196,50 @@ class Model(Trainer, Layer):
                           include_optimizer=include_optimizer)
 
     # ---- config ----------------------------------------------------------------------------------
+    def to_json(self, **kwargs):
+        """The architecture as Keras's JSON (`mgp.models.model_from_json` reads it back)."""
+        import json
+
+        from mgp.saving.serialization_lib import serialize_keras_object
+        return json.dumps(serialize_keras_object(self), **kwargs)
+
     def get_config(self):
-        from mgp.models.serialization import functional_config
-        if self._graph is None:
+        if self._nodes is None:  # a subclassed model: what Layer saves
             return {"name": self.name, "trainable": self.trainable}
+        from mgp.models.serialization import functional_config
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from mgp.models.serialization import functional_from_config
         if "layers" in config and "input_layers" in config:
-            return functional_from_config(config, custom_objects)
+            from mgp.models.serialization import functional_from_config
+            return functional_from_config(config, custom_objects,
+                                          cls=cls if cls is not Model else None)
         return cls(**config)
 
+    def get_build_config(self):
+        if self._nodes is not None:
+            return None  # a functional model is built by its config
+        return super().get_build_config()
+
+    def build_from_config(self, config):
+        """Build from `get_build_config()`'s result: a subclassed model by calling it once on
+        zeros of the saved input shape(s) (unknown sizes as 1)."""
+        if self.built or not config:
+            return
+        if "input_shape" not in config:
+            return super().build_from_config(config)
+        import numpy as np
+
+        from mgp.tensor import no_grad
+        shape = config["input_shape"]
+        several = bool(shape) and not isinstance(shape[0], (int, type(None)))
+        inputs = [np.zeros([1] + [d or 1 for d in s[1:]], np.float32)
+                  for s in (shape if several else [shape])]
+        with no_grad():
+            self(inputs if several else inputs[0], training=False)
+        self.built = True
+
     def __repr__(self):
-        kind = "functional" if self._graph is not None else "subclassed"
+        kind = "functional" if self._nodes is not None else "subclassed"
         return f"<{type(self).__name__} '{self.name}' ({kind}), {len(self.layers)} layers>"

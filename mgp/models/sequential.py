@@ -1,5 +1,6 @@
 """Sequential: a plain stack of layers, each feeding the next."""
-from mgp.layers.base import Layer, SymbolicTensor
+from mgp.layers.base import Layer
+from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure, set_mask
 from mgp.models.model import Model
 
 
@@ -10,7 +11,10 @@ class Sequential(Model):
         layers: list of layers; may start with `mgp.Input(shape)` (or the first layer may be
             given `input_shape=`) so the model is built at once and `summary()` works before
             any data is seen.
+        trainable: whether training updates the layers' weights.
         name: the model's name (default 'sequential', numbered).
+
+    Masks pass from each layer to the next, as in a functional model.
 
     Example:
         model = mgp.Sequential([
@@ -20,7 +24,7 @@ class Sequential(Model):
         ])
     """
 
-    def __init__(self, layers=None, name=None, trainable=True):
+    def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name, trainable=trainable)
         self._layers = []
         self._input = None  # the Input placeholder, once the input shape is known
@@ -30,15 +34,17 @@ class Sequential(Model):
 
     def add(self, layer, rebuild=True):
         """Append a layer (or start the stack with `mgp.Input(shape)`)."""
-        if isinstance(layer, SymbolicTensor):
+        from mgp.layers import InputLayer
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.layer, InputLayer):
             if self._layers or self._input is not None:
                 raise ValueError("mgp.Input can only start a Sequential model")
             self._input = layer
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes layers, got {type(layer).__name__}: {layer!r}")
-        from mgp.layers import InputLayer
         if isinstance(layer, InputLayer):
+            if self._layers or self._input is not None:
+                raise ValueError("an InputLayer can only start a Sequential model")
             self._input = layer.output
             return
         if any(l is layer for l in self._layers):
@@ -61,7 +67,6 @@ class Sequential(Model):
         if self._input is None and self._layers and self._layers[0]._input_shape_arg:
             from mgp.layers import Input
             self._input = Input(shape=self._layers[0]._input_shape_arg)
-        self._graph = None
         self.inputs = self.outputs = None
         if self._input is None or not self._layers:
             self.built = False
@@ -69,7 +74,8 @@ class Sequential(Model):
         x = self._input
         for layer in self._layers:
             x = layer(x)
-        self.inputs, self.outputs = [self._input], [x]
+        self.inputs, self.outputs = [self._input], flatten(x)
+        self._outputs_structure = x
         self.built = True
 
     @property
@@ -79,18 +85,34 @@ class Sequential(Model):
     def _sublayers(self):
         return list(self._layers)
 
+    @property
+    def output_names(self):
+        return [self._layers[-1].name] if self._layers else []
+
     def build(self, input_shape=None):
         """Build all layers for inputs of `input_shape` (batch axis first)."""
         if input_shape is not None and self._input is None:
             from mgp.layers import Input
-            self._input = Input(shape=tuple(input_shape)[1:])
+            self._input = Input(batch_shape=(None,) + tuple(input_shape)[1:])
             self._rebuild()
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=None, mask=None):
+        x = inputs
+        if mask is not None:
+            set_mask(x, mask)
+        for layer in self._layers:
+            x = layer(x) if training is None else layer(x, training=training)
+        return x
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
         x = inputs
         for layer in self._layers:
-            x = layer(x, training=training)
+            x = layer.symbolic_outputs(x)
         return x
+
+    def compute_output_shape(self, input_shape):
+        out = self.compute_output_spec(SymbolicTensor(input_shape))
+        return map_structure(lambda t: t.shape, out)
 
     def __call__(self, inputs, *args, **kwargs):
         if not self.built and not isinstance(inputs, SymbolicTensor):
@@ -101,10 +123,11 @@ class Sequential(Model):
         from mgp.models.serialization import serialize_layer
         layers = [serialize_layer(l) for l in self._layers]
         if self._input is not None:
-            layers.insert(0, {"class_name": "InputLayer", "config": {
-                "batch_shape": list(self._input.shape), "dtype": self._input.dtype.name,
-                "name": self._input.layer.name}})
-        return {"name": self.name, "trainable": self.trainable, "layers": layers}
+            layers.insert(0, serialize_layer(self._input.layer))
+        config = {**Layer.get_config(self), "layers": layers}
+        if self._input is not None:
+            config["build_input_shape"] = list(self._input.shape)
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -114,10 +137,25 @@ class Sequential(Model):
         for entry in config["layers"]:
             if entry["class_name"] == "InputLayer":
                 c = entry["config"]
-                model.add(Input(shape=tuple(c["batch_shape"][1:]), dtype=c.get("dtype",
-                                                                                "float32")),
-                          rebuild=False)
+                shape = c.get("batch_shape") or c.get("batch_input_shape")
+                model.add(Input(batch_shape=tuple(shape), dtype=c.get("dtype"),
+                                name=c.get("name")), rebuild=False)
             else:
                 model.add(deserialize_layer(entry, custom_objects), rebuild=False)
+        if model._input is None and config.get("build_input_shape"):
+            model._input = Input(batch_shape=tuple(config["build_input_shape"]))
         model._rebuild()
         return model
+
+    def get_build_config(self):
+        if self._input is None:
+            return None
+        return {"input_shape": list(self._input.shape)}
+
+    def build_from_config(self, config):
+        if not self.built and config and config.get("input_shape"):
+            self.build(config["input_shape"])
+
+    def __repr__(self):
+        return f"<Sequential '{self.name}', {len(self._layers)} layers, built={self.built}>"
+

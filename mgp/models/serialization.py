@@ -1,112 +1,187 @@
-"""Model architectures as JSON-ready configs, and back (Keras's get_config / from_config)."""
-from mgp.layers.base import _flatten, _map
+"""Model architectures as Keras 3 configs, and back.
+
+A layer is `{"module", "class_name", "config", "registered_name", "build_config"}` (see
+`mgp.saving.serialization_lib`). A functional model's config lists its layers, each with its
+`inbound_nodes`: for each call, the arguments, in which a tensor is written as Keras writes it,
+`{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history":
+[layer name, node index, tensor index]}}`; `input_layers` and `output_layers` are such
+`[layer, node, index]` triples. A Sequential's config lists its layers, its InputLayer first.
+"""
+import inspect
+
+from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure
+from mgp.saving.serialization_lib import (deserialize_keras_object, register_keras_serializable,
+                                          serialize_keras_object)
+
+# Keras 3 config entries for features mgp does not have, with the value meaning "off": a
+# config holding that value loads (the entry is dropped), any other value is an error naming it
+KERAS_ONLY = {"quantization_config": None, "renorm": False, "renorm_clipping": None,
+              "renorm_momentum": 0.99, "lora_rank": None, "lora_alpha": None, "ragged": False,
+              "optional": False, "sparse": False}
 
 
-def _registry(custom_objects=None):
+def register_serializable(cls=None, name=None, package="Custom"):
+    """Class decorator: make a custom layer or model loadable by `load_model` without passing
+    `custom_objects` (Keras's `register_keras_serializable`, as `@register_serializable` or
+    `@register_serializable(name=..., package=...)`)."""
+    decorator = register_keras_serializable(package=package, name=name)
+    return decorator(cls) if cls is not None else decorator
+
+
+def layer_classes():
+    """The layer and model classes a config may name: mgp's own, by class name."""
     from mgp import layers, models
-    known = {name: obj for name, obj in vars(layers).items() if isinstance(obj, type)}
+    known = {name: obj for name, obj in vars(layers).items()
+             if isinstance(obj, type) and issubclass(obj, layers.Layer)}
     known.update({"Sequential": models.Sequential, "Model": models.Model,
                   "Functional": models.Model})
-    known.update(custom_objects or {})
-    known.update(_registered)
     return known
 
 
-_registered = {}
-
-
-def register_serializable(cls=None, name=None):
-    """Class decorator: make a custom layer or model loadable by `load_model` without passing
-    `custom_objects` (Keras's `register_keras_serializable`)."""
-    def register(c):
-        _registered[name or c.__name__] = c
-        return c
-    return register(cls) if cls is not None else register
-
-
 def serialize_layer(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return serialize_keras_object(layer)
 
 
-def deserialize_layer(entry, custom_objects=None):
-    known = _registry(custom_objects)
-    cls = known.get(entry["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown layer class {entry['class_name']!r}; pass it in "
-                         f"custom_objects={{'{entry['class_name']}': cls}} or decorate it with "
-                         f"mgp.saving.register_serializable")
-    from mgp.models.model import Model
-    if isinstance(cls, type) and issubclass(cls, Model):
-        try:
-            return cls.from_config(entry["config"], custom_objects=custom_objects)
-        except TypeError:
-            return cls.from_config(entry["config"])
-    return cls.from_config(entry["config"])
+def deserialize_layer(config, custom_objects=None):
+    """A layer (or model) from its serialized config; only mgp's classes, registered ones and
+    `custom_objects` are resolved."""
+    return deserialize_keras_object(config, module_objects=layer_classes(),
+                                    custom_objects=custom_objects, kind="layer")
+
+
+def from_config_of(cls, config, custom_objects=None):
+    """`cls.from_config(config)`, passing `custom_objects` where it takes them; entries of
+    Keras-only features at their "off" value are dropped for mgp's own classes."""
+    config = dict(config)
+    if cls.__module__.startswith("mgp."):
+        accepted = set(inspect.signature(cls.__init__).parameters)
+        for key, off in KERAS_ONLY.items():
+            if key in config and key not in accepted:
+                value = config.pop(key)
+                if value != off:
+                    raise ValueError(f"{cls.__name__}: {key}={value!r} is not supported by "
+                                     f"mgp (only {off!r})")
+    from_config = cls.from_config
+    if "custom_objects" in inspect.signature(from_config).parameters:
+        return from_config(config, custom_objects=custom_objects)
+    return from_config(config)
+
+
+# ---- functional models ---------------------------------------------------------------------------
+def _tensor_ref(sym, history):
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": list(sym.shape), "dtype": sym.dtype.name,
+                       "keras_history": list(history[id(sym)])}}
 
 
 def functional_config(model):
-    """Layers with the calls that connect them: for each call, which layer outputs it took."""
-    node_of = {}       # id(symbolic tensor) -> (layer name, node index, tensor index)
-    call_count = {}    # id(layer) -> calls seen
-    call_index = {}    # (id(layer), id(inputs)) -> node index
+    """Layers with the calls that connect them, in the graph's order, as Keras writes them."""
+    history = {}      # id(symbolic tensor) -> (layer name, node index, tensor index)
+    node_index = {}   # id(layer) -> calls seen so far
     entries, by_layer = [], {}
-    for sym in model._graph:
-        layer = sym.layer
+    for node in model._nodes:
+        layer = node.layer
         if id(layer) not in by_layer:
             entry = serialize_layer(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = []
             by_layer[id(layer)] = entry
             entries.append(entry)
-        key = (id(layer), id(sym.inputs))
-        if key not in call_index:
-            call_index[key] = call_count.get(id(layer), 0)
-            call_count[id(layer)] = call_index[key] + 1
-            if sym.inputs != ():
-                by_layer[id(layer)]["inbound_nodes"].append({
-                    "args": _map(lambda s: dict(zip(("layer", "node", "index"), node_of[id(s)])),
-                                 sym.inputs),
-                    "kwargs": sym.call_kwargs})
-        node_of[id(sym)] = (layer.name, call_index[key], sym.index)
+        index = node_index.get(id(layer), 0)
+        node_index[id(layer)] = index + 1
+        if node.call_args:  # an InputLayer's node has no call
+            def ref(x):
+                return _tensor_ref(x, history) if isinstance(x, SymbolicTensor) else x
+            by_layer[id(layer)]["inbound_nodes"].append({
+                "args": [map_structure(ref, a) for a in node.call_args],
+                "kwargs": map_structure(ref, node.call_kwargs)})
+        for i, sym in enumerate(node.outputs):
+            history[id(sym)] = (layer.name, index, i)
 
-    def ref(s):
-        return list(node_of[id(s)])
+    def triple(sym):
+        return list(history[id(sym)])
     return {"name": model.name, "trainable": model.trainable, "layers": entries,
-            "input_layers": _map(ref, model._inputs_structure),
-            "output_layers": _map(ref, model._outputs_structure)}
+            "input_layers": _io_refs(model._inputs_structure, triple),
+            "output_layers": _io_refs(model._outputs_structure, triple)}
 
 
-def _resolve(args, produced):
-    """Replace each {"layer", "node", "index"} reference by the symbolic tensor it names."""
-    if isinstance(args, dict) and "layer" in args:
-        return produced[(args["layer"], args["node"])][args["index"]]
-    if isinstance(args, (list, tuple)):
-        return [_resolve(a, produced) for a in args]
-    return args
+def _io_refs(structure, triple):
+    """Keras writes one input or output as a bare triple, several as a list (or dict)."""
+    if isinstance(structure, SymbolicTensor):
+        return triple(structure)
+    return map_structure(triple, structure)
 
 
-def functional_from_config(config, custom_objects=None):
+def _is_triple(value):
+    return (isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[0], str)
+            and all(isinstance(v, int) for v in value[1:]))
+
+
+def functional_from_config(config, custom_objects=None, cls=None):
+    """Rebuild a functional model: make each layer, then replay its calls once the tensors
+    they read exist (a shared layer's later call may wait on layers listed after it)."""
     from mgp.layers import Input
     from mgp.models.model import Model
     produced = {}  # (layer name, node index) -> flat list of symbolic outputs
+    layers, pending = {}, []
     for entry in config["layers"]:
-        name = entry["name"]
+        name = entry.get("name") or entry["config"]["name"]
         if entry["class_name"] == "InputLayer":
             c = entry["config"]
-            produced[(name, 0)] = [Input(shape=tuple(c["batch_shape"][1:]),
-                                         dtype=c.get("dtype", "float32"), name=name)]
+            shape = c.get("batch_shape") or c.get("batch_input_shape")
+            produced[(name, 0)] = [Input(batch_shape=tuple(shape), dtype=c.get("dtype"),
+                                         name=name)]
             continue
-        layer = deserialize_layer(entry, custom_objects)
-        for node_index, node in enumerate(entry["inbound_nodes"]):
-            args = _resolve(node["args"], produced)
-            produced[(name, node_index)] = _flatten(layer(args, **node.get("kwargs", {})))
+        layers[name] = deserialize_layer(entry, custom_objects)
+        pending.extend((name, i, node) for i, node in enumerate(entry.get("inbound_nodes", [])))
 
-    def lookup(ref):
-        return produced[(ref[0], ref[1])][ref[2]]
+    def ref(value):
+        """`value` with every tensor reference replaced by the tensor (KeyError: not yet)."""
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            layer, node, index = value["config"]["keras_history"]
+            return produced[(layer, node)][index]
+        if isinstance(value, dict) and set(value) == {"layer", "node", "index"}:
+            return produced[(value["layer"], value["node"])][value["index"]]  # older mgp files
+        if isinstance(value, dict):
+            return {k: ref(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [ref(v) for v in value]
+        return value
+
+    def ready(value):
+        try:
+            ref(value)
+            return True
+        except KeyError:
+            return False
+    while pending:
+        for item in pending:
+            name, index, node = item
+            if ready(node.get("args", [])) and ready(node.get("kwargs", {})):
+                break
+        else:
+            waiting = sorted({name for name, _, _ in pending})
+            raise ValueError(f"the functional config cannot be replayed: the calls of layers "
+                             f"{waiting} read tensors no layer produces")
+        pending.remove(item)
+        args, kwargs = ref(node.get("args", [])), ref(node.get("kwargs", {}))
+        produced[(name, index)] = flatten(layers[name](*args, **kwargs))
+
+    def lookup(value):
+        if isinstance(value, dict) and "layer" in value:
+            return produced[(value["layer"], value["node"])][value["index"]]
+        try:
+            return produced[(value[0], value[1])][value[2]]
+        except KeyError:
+            raise ValueError(f"the functional config names {value!r} as an input or output, "
+                             f"which no layer produces") from None
 
     def structure(refs):
-        if refs and isinstance(refs[0], str):
+        if _is_triple(refs) or isinstance(refs, dict) and "layer" in refs:
             return lookup(refs)
+        if isinstance(refs, dict):
+            return {k: structure(v) for k, v in refs.items()}
         return [structure(r) for r in refs]
-    return Model(structure(config["input_layers"]), structure(config["output_layers"]),
-                 name=config.get("name"))
+    cls = cls or Model
+    return cls(structure(config["input_layers"]), structure(config["output_layers"]),
+               name=config.get("name"), trainable=config.get("trainable", True))

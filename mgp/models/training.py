@@ -1,277 +1,364 @@
-"""compile / fit / evaluate / predict: the one training loop every kind of model shares."""
+"""compile / fit / evaluate / predict, and the step methods they call, as Keras 3 has them.
+
+`fit` hands each batch to `train_step(self, data)`, with `data` being `x`, `(x, y)` or
+`(x, y, sample_weight)` (unpack it with `mgp.utils.unpack_x_y_sample_weight`); `evaluate` hands
+them to `test_step(data)` and `predict` to `predict_step(data)`. The default `train_step` is
+Keras's torch-backend one, since mgp's autograd follows PyTorch's:
+
+    y_pred = self(x, training=True)
+    self.zero_grad()
+    loss = self.compute_loss(x, y, y_pred, sample_weight)   # compiled loss + self.losses
+    loss.backward()
+    self.optimizer.apply([v.value.grad for v in self.trainable_weights], self.trainable_weights)
+    return self.compute_metrics(x, y, y_pred, sample_weight)
+
+so a subclass overrides any one of those pieces, or the whole step (a GAN with two optimizers
+passed to its own `compile`), exactly as Keras's "customizing what happens in fit" guide does.
+"""
 import math
+import warnings
 
 import numpy as np
 
-from mgp import backend, losses as losses_module, metrics as metrics_module, optimizers
-from mgp.backend import to_numpy, xp
+from mgp import backend, metrics as metrics_module, optimizers
 from mgp.callbacks.base import CallbackList, resolve_verbose
+from mgp.layers.base import _function, _signature
+from mgp.layers.symbolic import flatten
+from mgp.models import arrays
+from mgp.models.compile_utils import CompileLoss, CompileMetrics, check_loss, check_metrics
 from mgp.tensor import Tensor, no_grad
+from mgp.utils.data_adapter_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
 
 
-def _as_list(x):
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+def _pythonify(logs):
+    """Step logs as plain floats, dicts flattened (what callbacks receive, as in Keras)."""
+    out = {}
+    for key, value in (logs or {}).items():
+        if isinstance(value, dict):
+            out.update(_pythonify(value))
+            continue
+        if isinstance(value, Tensor):
+            value = value.data
+        try:
+            value = float(np.asarray(backend.to_numpy(value)))
+        except (TypeError, ValueError):
+            pass
+        out[key] = value
+    return out
 
 
-def _unwrap(arrays, like):
-    """A single array back from a one-element list, when the user passed a single array."""
-    return arrays if isinstance(like, (list, tuple)) else arrays[0]
-
-
-def _num_samples(arrays, what):
-    if not arrays or any(a is None for a in arrays):
-        raise ValueError(f"{what} is missing")
-    lengths = {len(a) for a in arrays}
-    if len(lengths) != 1:
-        raise ValueError(f"all {what} arrays must have the same number of samples, got "
-                         f"{[len(a) for a in arrays]}")
-    return lengths.pop()
-
-
-def _host_arrays(data, what):
-    arrays = [to_numpy(a.data) if isinstance(a, Tensor) else np.asarray(a)
-              for a in _as_list(data)]
-    for a in arrays:
-        if a.ndim == 0:
-            raise ValueError(f"{what} must have a batch axis, got a scalar")
-    return arrays
-
-
-def _check_finite(arrays, what):
-    for a in arrays:
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            bad = int(a.size - np.isfinite(a).sum())
-            raise ValueError(f"{what} contains {bad} NaN or infinite values; clean the data "
-                             f"before training (a NaN input makes every weight NaN)")
-
-
-def _batch_x(arrays, idx):
-    return [Tensor(xp.asarray(a[idx], dtype=np.float32)) for a in arrays]
-
-
-def _batch_y(arrays, idx):
-    return [xp.asarray(a[idx]) for a in arrays]
-
-
-def _batch_w(weights, idx):
-    return None if weights is None else xp.asarray(weights[idx])
-
-
-def _sample_weights(sample_weight, class_weight, y, n):
-    """Per-sample weights (float32, (n,)) from `sample_weight` and/or `class_weight`, or None."""
-    weights = None
-    if sample_weight is not None:
-        weights = np.asarray(to_numpy(sample_weight), dtype=np.float32)
-        if weights.shape != (n,):
-            raise ValueError(f"sample_weight must have shape ({n},), one weight per sample, got "
-                             f"{weights.shape}")
-    if class_weight is not None:
-        labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(n)
-        labels = labels.astype(np.int64)
-        missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
-        if missing:
-            raise ValueError(f"class_weight has no weight for classes {missing}")
-        lookup = np.zeros(int(labels.max()) + 1, dtype=np.float32)
-        for cls, w in class_weight.items():
-            if 0 <= cls < len(lookup):
-                lookup[cls] = w
-        per_class = lookup[labels]
-        weights = per_class if weights is None else weights * per_class
-    return weights
+def _first_batch_size(x):
+    return next(len(a) for a in flatten(x) if a is not None)
 
 
 class Trainer:
-    """The training API mixed into `Model`: compile, fit, evaluate, predict, train_step."""
+    """The training API mixed into `Model`: compile, fit, evaluate, predict, the step methods."""
 
     compiled = False
     optimizer = None
+    loss = None
     stop_training = False
     _initial_epoch = None
+    _loss_tracker = _compile_loss = _compile_metrics = None
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
-        """Configure training.
+    # ---- compile ---------------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configure training, with Keras 3's arguments.
 
         Args:
-            optimizer: name ('sgd', 'adam', 'adamw', 'rmsprop', 'adagrad') or Optimizer.
-            loss: name, Loss object or function (y_true, y_pred) -> scalar Tensor; a list (or dict
-                keyed by output layer name) for models with several outputs.
-            metrics: list of names ('accuracy', 'mae', 'mse') or Metric objects.
-            loss_weights: optional per-output weights of the total loss.
+            optimizer: a name ('sgd', 'adam', 'adamw', 'rmsprop', 'adagrad') or Optimizer.
+            loss: a name, Loss object or function `(y_true, y_pred) -> per-sample values`; for a
+                model with several outputs, a list (one per output) or a dict keyed by output
+                name (None: no loss for that output); one loss applies to every output.
+            loss_weights: the weight of each output's loss in the total: a float, list or dict.
+            metrics: names ('accuracy', 'mae', ...), Metric objects or functions, computed
+                without sample weights; for several outputs a list with one entry (a metric or
+                a list of them) per output, or a dict keyed by output name.
+            weighted_metrics: the same, weighted by `sample_weight` / `class_weight`.
+            run_eagerly, jit_compile, auto_scale_loss: accepted as Keras has them (mgp always
+                runs eagerly). steps_per_execution: only 1.
         """
-        self.optimizer = optimizers.get(optimizer)
+        if steps_per_execution != 1:
+            raise NotImplementedError(f"compile(): steps_per_execution={steps_per_execution!r} "
+                                      f"is not supported by mgp (only 1, as on Keras's torch "
+                                      f"backend)")
+        # everything is resolved before anything is assigned: a bad argument leaves the model
+        # as it was
+        resolved_optimizer = optimizers.get(optimizer)
+        check_loss(loss)
+        check_metrics(metrics)
+        check_metrics(weighted_metrics)
+        names = self._compile_output_names()
+        for what, value in (("loss", loss), ("loss_weights", loss_weights),
+                            ("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if isinstance(value, dict) and names is not None:
+                unknown = sorted(set(value) - set(names))
+                if unknown:
+                    raise ValueError(f"compile(): {what} names outputs {unknown}, but the "
+                                     f"model's outputs are {names}")
+        compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
+        compile_metrics = CompileMetrics(metrics, weighted_metrics, names) \
+            if metrics or weighted_metrics else None
+
+        self.optimizer = resolved_optimizer
         self.loss = loss
-        outputs = getattr(self, "outputs", None) or [None]
-        loss_list = self._per_output(loss, outputs, "loss")
-        self._losses = [losses_module.get(l) if l is not None else None for l in loss_list]
-        self._loss_weights = self._per_output(loss_weights, outputs, "loss_weights") \
-            if loss_weights is not None else [1.0] * len(loss_list)
-        first_loss = loss_list[0] if loss_list else None
-        # resolved now so that an unknown name fails at compile; 'accuracy' is resolved again
-        # from the first batch's shapes, as Keras 3 does
-        self._metric_ids = list(metrics or [])
-        self._metrics = [metrics_module.get(m, loss=first_loss) for m in self._metric_ids]
-        self._metrics_from_shapes = False
+        self._compile_loss, self._compile_metrics = compile_loss, compile_metrics
         self._loss_tracker = metrics_module.Mean(name="loss")
+        self.run_eagerly, self.jit_compile = run_eagerly, jit_compile
+        self.stop_training = False
         self.compiled = True
-        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
-                                "loss_weights": loss_weights}
+        self._compile_config = {"optimizer": optimizer, "loss": loss,
+                                "loss_weights": loss_weights, "metrics": metrics,
+                                "weighted_metrics": weighted_metrics,
+                                "run_eagerly": run_eagerly,
+                                "steps_per_execution": steps_per_execution,
+                                "jit_compile": jit_compile}
 
-    def _per_output(self, value, outputs, what):
-        if isinstance(value, dict):
-            names = [o.layer.name for o in outputs]
-            unknown = set(value) - set(names)
-            if unknown:
-                raise ValueError(f"{what} names unknown outputs {sorted(unknown)}; the outputs "
-                                 f"are {names}")
-            return [value.get(n) for n in names]
-        if isinstance(value, (list, tuple)):
-            if len(value) != len(outputs):
-                raise ValueError(f"{what} has {len(value)} entries for {len(outputs)} outputs")
-            return list(value)
-        return [value] * len(outputs)
+    def _compile_output_names(self):
+        """The output names losses and metrics may be keyed by (None: not known yet)."""
+        if getattr(self, "outputs", None):
+            return self.output_names
+        return None
 
-    @property
-    def metrics_names(self):
-        return ["loss"] + [m.name for m in getattr(self, "_metrics", [])]
+    def get_compile_config(self):
+        """The arguments of `compile` as Keras's `compile_config` (None when not compiled)."""
+        if not self.compiled or getattr(self, "_compile_config", None) is None:
+            return None
+        from mgp.saving.serialization_lib import serialize_keras_object
+        config = dict(self._compile_config)
+        config["optimizer"] = self.optimizer  # its current state (learning rate, ...)
+        try:
+            return serialize_keras_object(config)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"cannot save the compile settings of model '{self.name}': {e}") \
+                from None
+
+    def compile_from_config(self, config, custom_objects=None):
+        """`compile` with the arguments `get_compile_config` saved (names resolved only among
+        mgp's optimizers, losses and metrics, and `custom_objects`)."""
+        from mgp.saving import model_file
+        self.compile(**model_file.deserialize_compile_config(config, custom_objects))
 
     def _require_compiled(self, what):
         if not self.compiled:
             raise RuntimeError(f"you must call compile() before {what}()")
 
-    # ---- one step --------------------------------------------------------------------------------
-    def compute_loss(self, x, y, y_pred, sample_weight=None):
-        """The (weighted) sum of each output's loss: a scalar Tensor."""
-        total = None
-        for loss_fn, weight, target, pred in zip(self._losses, self._loss_weights, _as_list(y),
-                                                  _as_list(y_pred)):
-            if loss_fn is None:
-                continue
-            term = loss_fn(target, pred, sample_weight=sample_weight)
-            term = term * weight if weight != 1 else term
-            total = term if total is None else total + term
-        return total
+    # ---- metrics -----------------------------------------------------------------------------
+    @property
+    def metrics(self):
+        """The metrics the logs report, in Keras's order: the loss tracker, the compiled
+        metrics, the per-output loss trackers, then the Metric objects this model (and its
+        layers, sub-models aside) holds as attributes. `fit` resets each at every epoch."""
+        out = []
+        if self.compiled:
+            out.append(self._loss_tracker)
+            if self._compile_metrics is not None:
+                out.append(self._compile_metrics)
+            if self._compile_loss is not None:
+                out.extend(self._compile_loss.metrics)
+        seen = {id(m) for m in out}
+        for layer in self._flatten_layers():
+            if layer is not self and isinstance(layer, Trainer) or \
+                    type(layer).__module__.startswith("mgp."):
+                continue  # a sub-model's metrics are its own; mgp's layers hold none
+            for m in _metric_attributes(layer):
+                if id(m) not in seen:
+                    seen.add(id(m))
+                    out.append(m)
+        return out
 
-    def train_step(self, x, y, sample_weight=None):
-        """One optimization step on a batch; returns the running logs. Override to customize.
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
 
-        Args:
-            x: a Tensor (or list of Tensors for several inputs), float32.
-            y: the targets as arrays (or a list of them).
-            sample_weight: optional per-sample weights of the loss and metrics, shape (batch,).
-        """
-        y_pred = self(_unwrap(_as_list(x), x), training=True)
-        weights = self.trainable_weights  # after the call: a subclassed model builds on it
-        loss = self.compute_loss(x, y, y_pred, sample_weight)
-        for w in weights:
-            w.grad = None
-        loss.backward()
-        self.optimizer.apply([w.grad for w in weights], weights)
-        return self._update_logs(loss, y, y_pred, sample_weight)
-
-    def test_step(self, x, y, sample_weight=None):
-        y_pred = self(_unwrap(_as_list(x), x), training=False)
-        loss = self.compute_loss(x, y, y_pred, sample_weight)
-        return self._update_logs(loss, y, y_pred, sample_weight)
-
-    def _update_logs(self, loss, y, y_pred, sample_weight=None):
-        n = len(_as_list(y)[0])
-        self._loss_tracker.update_state(float(loss.item()), sample_weight=n)
-        first_true, first_pred = _as_list(y)[0], _as_list(y_pred)[0]
-        if not self._metrics_from_shapes:
-            self._metrics = [metrics_module.get(m, loss=self._losses[0], y_true=first_true,
-                                                y_pred=first_pred) for m in self._metric_ids]
-            self._metrics_from_shapes = True
-        for m in self._metrics:
-            m.update_state(first_true, first_pred, sample_weight=sample_weight)
-        return self._logs()
-
-    def _logs(self):
-        logs = {"loss": self._loss_tracker.result()}
-        for m in self._metrics:
-            logs[m.name] = m.result()
-        return logs
-
-    def _reset_metrics(self):
-        self._loss_tracker.reset_state()
-        for m in self._metrics:
+    def reset_metrics(self):
+        for m in self.metrics:
             m.reset_state()
 
+    def get_metrics_result(self):
+        """Every metric's result as a dict (a metric with a dict result, the compiled metrics,
+        contributes its entries)."""
+        out = {}
+        for m in self.metrics:
+            result = m.result()
+            if isinstance(result, dict):
+                out.update(result)
+            else:
+                out[m.name] = result
+        return out
+
+    def _get_metrics_result_or_logs(self, logs):
+        """The metrics' results when the step reported exactly those names, else the step's
+        own logs (a custom step may report other things), as Keras does."""
+        results = self.get_metrics_result()
+        if isinstance(logs, dict) and set(logs) == set(results):
+            return results
+        return logs
+
+    def _flatten_metrics_in_order(self, logs):
+        """evaluate's list: the metrics in `metrics` order, then the other log keys sorted."""
+        names = []
+        for m in self.metrics:
+            if isinstance(m, CompileMetrics):
+                names.extend(x.name for x in m.metrics)
+            else:
+                names.append(m.name)
+        values = [logs[n] for n in names if n in logs]
+        values += [logs[k] for k in sorted(logs) if k not in names]
+        return values[0] if len(values) == 1 else values
+
+    # ---- the step pieces ---------------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The total loss: the compiled loss plus `self.losses` (regularization penalties and
+        `add_loss` losses of the last call), a scalar Tensor. Override to change it.
+
+        Raises:
+            ValueError: when there is nothing to compute (no loss compiled, none added).
+        """
+        total = []
+        if self._compile_loss is not None:
+            if y is None:
+                raise ValueError(f"model '{self.name}' was compiled with a loss but the data "
+                                 f"has no targets y; pass y to fit/evaluate (or override "
+                                 f"compute_loss / train_step)")
+            value = self._compile_loss(y, y_pred, sample_weight)
+            if value is not None:
+                total.append(value)
+        for loss in self.losses:
+            total.append(loss.sum() if loss.ndim else loss)
+        if not total:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        out = total[0]
+        for term in total[1:]:
+            out = out + term
+        return out
+
+    def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """`compute_loss`, also for overrides written without the `training` argument."""
+        if "training" in _signature(_function(self.compute_loss))[0]:
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics with a batch and return every metric's result (the
+        logs). Override to update metrics of your own."""
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def train_step(self, data):
+        """One optimization step on a batch `data` (`x`, `(x, y)` or `(x, y, sample_weight)`);
+        returns the logs. Override to customize training."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=True)
+        weights = self.trainable_weights[:]  # after the call: a subclassed model builds on it
+        for v in weights:  # self.zero_grad(): only these can hold gradients
+            v.grad = None
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                  training=True)
+        self._loss_tracker.update_state(loss, sample_weight=_first_batch_size(x))
+        if weights:
+            loss.backward()
+            with no_grad():
+                self.optimizer.apply([v.value.grad for v in weights], weights)
+        else:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def test_step(self, data):
+        """Loss and metrics on a batch, without training; returns the logs."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                  training=False)
+        self._loss_tracker.update_state(loss, sample_weight=_first_batch_size(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def predict_step(self, data):
+        """The model's outputs for a batch."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
     # ---- loops -----------------------------------------------------------------------------------
-    def _prepare(self, x, y, batch_size, what):
+    def _data(self, x, y, sample_weight, class_weight, batch_size, what):
+        """Host arrays of x, y and the per-sample weights, checked; and the batch size."""
         if batch_size is None:
             batch_size = 32
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        xs = _host_arrays(x, "x")
-        n = _num_samples(xs, "x")
+        if x is None:
+            raise ValueError(f"{what}() needs input data x")
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError(f"{what}() takes sample_weight or class_weight, not both (as "
+                             f"Keras): fold the class weights into sample_weight")
+        xs = arrays.to_host(x, "x")
+        n = arrays.num_samples(xs, "x")
         if n == 0:
             raise ValueError(f"{what}() got empty data: x has 0 samples")
         ys = None
         if y is not None:
-            ys = _host_arrays(y, "y")
-            ny = _num_samples(ys, "y")
+            ys = arrays.to_host(y, "y")
+            ny = arrays.num_samples(ys, "y")
             if ny != n:
                 raise ValueError(f"x and y must have the same number of samples, got {n} "
                                  f"inputs and {ny} targets")
-        self._check_input_shapes(xs)
-        return xs, ys, n
+        arrays.check_input_shapes(self, xs)
+        weights = arrays.sample_weights(sample_weight, class_weight, ys, n) \
+            if sample_weight is not None or class_weight is not None else None
+        return xs, ys, weights, n, int(batch_size)
 
-    def _check_input_shapes(self, xs):
-        """Compare data with the model's declared input shapes (when it has them)."""
-        inputs = getattr(self, "inputs", None)
-        if not inputs:
-            return
-        if len(xs) != len(inputs):
-            raise ValueError(f"model '{self.name}' has {len(inputs)} inputs, got {len(xs)} "
-                             f"arrays")
-        for a, sym in zip(xs, inputs):
-            expected = sym.shape[1:]
-            if len(expected) != a.ndim - 1 or any(
-                    e is not None and e != g for e, g in zip(expected, a.shape[1:])):
-                raise ValueError(f"model '{self.name}' expected input shape "
-                                 f"{(None,) + tuple(expected)}, got {a.shape} (input "
-                                 f"'{sym.layer.name}')")
+    @staticmethod
+    def _batch(xs, ys, weights, idx, predict=False):
+        x = arrays.to_tensors(arrays.take(xs, idx))
+        if predict or ys is None:
+            return pack_x_y_sample_weight(x)
+        y = arrays.to_tensors(arrays.take(ys, idx))
+        w = None if weights is None else Tensor(weights[idx])
+        return pack_x_y_sample_weight(x, y, w)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
-        """Train for `epochs` passes over (x, y), Keras's signature.
+        """Train for `epochs` passes over (x, y), with Keras's arguments.
 
         Args:
-            x: array (N, ...) or list of arrays for several inputs. y: targets, N first.
+            x: an array (N, ...), or a list / dict of arrays for several inputs.
+            y: the targets, N first (a list / dict for several outputs); None when the
+                `train_step` needs none (a GAN).
             batch_size: samples per step (default 32).
             validation_split: fraction in [0, 1) taken from the *end* of the data, before
                 shuffling, to validate on. validation_data: (x_val, y_val) or
                 (x_val, y_val, sample_weight_val) instead.
             class_weight: {class index: weight}, applied to each sample by its label.
-            sample_weight: (N,) weights of each sample in the loss and metrics.
+            sample_weight: (N,) weights of each sample in the loss and weighted metrics.
             steps_per_epoch: at most this many batches per epoch (each epoch starts a fresh
-                shuffle).
-            validation_freq: validate every this many epochs.
+                shuffle). validation_steps: at most this many validation batches.
+            validation_freq: validate every this many epochs (or at the epochs listed).
         Returns:
             A `History` whose `.history` maps 'loss', each metric and 'val_*' to epoch lists.
         """
         self._require_compiled("fit")
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-        xs, ys, n = self._prepare(x, y, batch_size, "fit")
-        if ys is None:
-            raise ValueError("fit() needs targets y")
-        batch_size = batch_size or 32
-        weights = _sample_weights(sample_weight, class_weight, ys[0], n)
+        xs, ys, weights, n, batch_size = self._data(x, y, sample_weight, class_weight,
+                                                    batch_size, "fit")
         if validation_split and validation_data is None:
             split = int(n * (1 - validation_split))
             if split == 0 or split == n:
                 raise ValueError(f"validation_split={validation_split} leaves no training or "
                                  f"no validation samples out of {n}")
-            validation_data = (_unwrap([a[split:] for a in xs], x),
-                               _unwrap([a[split:] for a in ys], y),
+            validation_data = (arrays.take(xs, slice(split, None)),
+                               arrays.take(ys, slice(split, None)),
                                None if weights is None else weights[split:])
-            xs, ys, n = [a[:split] for a in xs], [a[:split] for a in ys], split
-            weights = None if weights is None else weights[:split]
-        for a in xs:
-            _check_finite([a], "x")
+            xs, ys = arrays.take(xs, slice(None, split)), arrays.take(ys, slice(None, split))
+            weights, n = None if weights is None else weights[:split], split
+        arrays.check_finite(xs, "x")
+        if validation_data is not None:
+            val_x, val_y, val_w = unpack_x_y_sample_weight(tuple(validation_data))
 
         steps = math.ceil(n / batch_size)
         if steps_per_epoch is not None:
@@ -286,23 +373,22 @@ class Trainer:
         start_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
         epoch_logs = {}
         for epoch in range(start_epoch, epochs):
-            self._reset_metrics()
+            self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             order = backend.rng().permutation(n) if shuffle else np.arange(n)
             logs = {}
             for step in range(steps):
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 cbs.on_train_batch_begin(step)
-                logs = self.train_step(_unwrap(_batch_x(xs, idx), x),
-                                       _unwrap(_batch_y(ys, idx), y), _batch_w(weights, idx))
+                logs = _pythonify(self.train_step(self._batch(xs, ys, weights, idx)))
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
-            epoch_logs = dict(logs)
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                val_x, val_y, val_w = (tuple(validation_data) + (None,))[:3]
+            epoch_logs = _pythonify(self._get_metrics_result_or_logs(logs))
+            if validation_data is not None and _should_validate(epoch, validation_freq):
                 val_logs = self.evaluate(val_x, val_y, validation_batch_size or batch_size,
-                                         verbose=0, sample_weight=val_w, return_dict=True,
+                                         verbose=0, sample_weight=val_w,
+                                         steps=validation_steps, return_dict=True,
                                          _callback_list=cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
@@ -312,58 +398,104 @@ class Trainer:
         return cbs.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 callbacks=None, return_dict=False, _callback_list=None):
-        """Loss (and metrics) over (x, y), in batches, without building a graph.
+                 steps=None, callbacks=None, return_dict=False, _callback_list=None):
+        """Loss and metrics over (x, y), in batches, without building a graph.
 
         Returns:
-            the loss alone when there are no metrics, else `[loss, *metrics]`; a dict with
-            `return_dict=True`.
+            the loss alone when there are no metrics, else the values in `metrics_names`
+            order (then any other log keys, sorted); a dict with `return_dict=True`.
         """
         self._require_compiled("evaluate")
-        xs, ys, n = self._prepare(x, y, batch_size, "evaluate")
-        if ys is None:
-            raise ValueError("evaluate() needs targets y")
-        batch_size = batch_size or 32
-        weights = _sample_weights(sample_weight, None, ys[0], n)
+        xs, ys, weights, n, batch_size = self._data(x, y, sample_weight, None, batch_size,
+                                                    "evaluate")
+        num_steps = math.ceil(n / batch_size)
+        if steps is not None:
+            num_steps = min(num_steps, int(steps))
         # validation inside fit reuses fit's callbacks, so their on_test_* hooks fire (as Keras)
         verbose = resolve_verbose(verbose)
         cbs = _callback_list or CallbackList(callbacks, model=self, add_progbar=verbose != 0,
-                                             verbose=verbose, steps=math.ceil(n / batch_size))
-        self._reset_metrics()
+                                             verbose=verbose, steps=num_steps)
+        self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
         with no_grad():
-            for step, start in enumerate(range(0, n, batch_size)):
-                idx = slice(start, start + batch_size)
+            for step in range(num_steps):
+                idx = slice(step * batch_size, (step + 1) * batch_size)
                 cbs.on_test_batch_begin(step)
-                logs = self.test_step(_unwrap(_batch_x(xs, idx), x),
-                                      _unwrap(_batch_y(ys, idx), y), _batch_w(weights, idx))
+                logs = _pythonify(self.test_step(self._batch(xs, ys, weights, idx)))
                 cbs.on_test_batch_end(step, logs)
+        logs = _pythonify(self._get_metrics_result_or_logs(logs))
         cbs.on_test_end(logs)
         if return_dict:
             return logs
-        values = [logs[k] for k in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        return self._flatten_metrics_in_order(logs)
 
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
-        """Outputs for `x`, in batches, as NumPy arrays (a list for several outputs)."""
-        xs, _, n = self._prepare(x, None, batch_size, "predict")
-        batch_size = batch_size or 32
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for `x`, in batches, as NumPy arrays (in the model's output structure: a
+        list or dict for several outputs)."""
+        xs, _, _, n, batch_size = self._data(x, None, None, None, batch_size, "predict")
+        num_steps = math.ceil(n / batch_size)
+        if steps is not None:
+            num_steps = min(num_steps, int(steps))
         verbose = resolve_verbose(verbose)
         cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
-                           steps=math.ceil(n / batch_size))
+                           steps=num_steps)
         cbs.on_predict_begin()
         chunks = []
         with no_grad():
-            for step, start in enumerate(range(0, n, batch_size)):
-                idx = slice(start, start + batch_size)
+            for step in range(num_steps):
+                idx = slice(step * batch_size, (step + 1) * batch_size)
                 cbs.on_predict_batch_begin(step)
-                out = self(_unwrap(_batch_x(xs, idx), x), training=False)
-                chunks.append([to_numpy(o.data) for o in _as_list(out)])
+                out = self.predict_step(self._batch(xs, None, None, idx, predict=True))
+                chunks.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
-        outputs = [np.concatenate(parts) for parts in zip(*chunks)]
-        return outputs if len(outputs) > 1 else outputs[0]
+        return arrays.concatenate_outputs(chunks)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One `train_step` on the whole of (x, y); returns this batch's logs."""
+        self._require_compiled("train_on_batch")
+        xs, ys, weights, n, _ = self._data(x, y, sample_weight, class_weight, 1,
+                                           "train_on_batch")
+        self.reset_metrics()
+        logs = _pythonify(self.train_step(self._batch(xs, ys, weights, slice(None))))
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """One `test_step` on the whole of (x, y); returns the logs."""
+        self._require_compiled("test_on_batch")
+        xs, ys, weights, n, _ = self._data(x, y, sample_weight, None, 1, "test_on_batch")
+        self.reset_metrics()
+        with no_grad():
+            logs = _pythonify(self.test_step(self._batch(xs, ys, weights, slice(None))))
+        return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(_as_list(x)[0]), verbose=0)
+        """`predict_step` on the whole of x, as NumPy arrays."""
+        xs, _, _, n, _ = self._data(x, None, None, None, 1, "predict_on_batch")
+        with no_grad():
+            out = self.predict_step(self._batch(xs, None, None, slice(None), predict=True))
+        return arrays.concatenate_outputs([out])
+
+
+def _should_validate(epoch, validation_freq):
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    if isinstance(validation_freq, (list, tuple)):
+        return epoch + 1 in validation_freq
+    raise ValueError(f"validation_freq must be an int or a list of epochs, got "
+                     f"{validation_freq!r}")
+
+
+def _metric_attributes(layer):
+    """The Metric objects a layer holds as attributes (directly or in lists and dicts)."""
+    found = []
+    for name, value in vars(layer).items():
+        if name in ("_loss_tracker", "_compile_metrics", "_compile_loss", "_compile_config"):
+            continue
+        if isinstance(value, metrics_module.Metric):
+            found.append(value)
+        elif isinstance(value, (list, tuple, dict)):
+            found.extend(v for v in flatten(value) if isinstance(v, metrics_module.Metric))
+    return found

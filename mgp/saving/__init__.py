@@ -15,13 +15,20 @@ import zipfile
 import h5py
 
 from mgp.models.serialization import register_serializable
+from mgp.saving.serialization_lib import (CustomObjectScope, custom_object_scope,
+                                          deserialize_keras_object, get_custom_objects,
+                                          get_registered_name, get_registered_object,
+                                          register_keras_serializable, serialize_keras_object)
 from mgp.saving import h5format
 from mgp.saving.atomic import atomic_open, atomic_path
 from mgp.saving.h5format import FORMAT_VERSION
 from mgp.saving.model_file import load_model, save_model
 
 __all__ = ["save_weights", "load_weights", "save_model", "load_model", "register_serializable",
-           "atomic_path", "atomic_open", "FORMAT_VERSION"]
+           "register_keras_serializable", "serialize_keras_object", "deserialize_keras_object",
+           "get_registered_name", "get_registered_object", "CustomObjectScope",
+           "custom_object_scope", "get_custom_objects", "atomic_path", "atomic_open",
+           "FORMAT_VERSION"]
 
 
 def save_weights(model, filepath, overwrite=True):

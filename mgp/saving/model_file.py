@@ -1,11 +1,16 @@
 """Whole models: architecture, compile settings, weights and optimizer state in one file.
 
+The configs are Keras 3's (see `mgp.saving.serialization_lib`): `model_config` is the model
+serialized as Keras serializes it, `compile_config` the arguments of `compile` (optimizer,
+loss, loss_weights, metrics, weighted_metrics, ...), `build_config` the input shape a
+subclassed model was built for. So Keras 3 loads mgp's `.keras` files and mgp loads Keras's,
+for every class both have; only classes mgp knows (or `custom_objects` names) are built.
+
 - `.h5`: one HDF5 file. The weights and optimizer state in the `.weights.h5` layout, and the
-  root attributes `model_config` (JSON: class name and `get_config()`), `compile_config` (JSON:
-  optimizer, loss, metrics, loss_weights) and `build_config` (JSON: the input shapes a
-  subclassed model was built for), beside the format attributes of every mgp file.
-- `.keras`: Keras 3's zip layout: `config.json` (the same configs), `metadata.json` (versions,
-  date) and `model.weights.h5` (the weights layout).
+  three configs as JSON root attributes, beside the format attributes of every mgp file.
+- `.keras`: Keras 3's zip layout: `config.json` (the model config with `build_config` and
+  `compile_config` inside, as Keras writes it), `metadata.json` (versions, date) and
+  `model.weights.h5` (the weights layout).
 """
 import datetime
 import io
@@ -14,79 +19,75 @@ import os
 import zipfile
 
 import h5py
-import numpy as np
 
 from mgp.saving import h5format
 from mgp.saving.atomic import atomic_path
 
+KERAS_VERSION = "3.15.1"  # the Keras whose file layout and configs these files follow
 
-# ---- configs ---------------------------------------------------------------------------------------
+
+# ---- configs -------------------------------------------------------------------------------------
 def model_config(model):
-    """`{"class_name", "config"}` for `model`, as Keras serializes it (functional models are
-    "Functional")."""
-    from mgp.saving.layout import group_name
-    class_name = "Functional" if group_name(model) == "functional" else type(model).__name__
-    return {"module": "mgp", "class_name": class_name, "config": model.get_config()}
+    """The model as Keras serializes it (`module`, `class_name`, `config`, `registered_name`;
+    a functional model is "Functional"), without its build and compile configs."""
+    from mgp.saving.serialization_lib import serialize_keras_object
+    config = serialize_keras_object(model)
+    config.pop("build_config", None)
+    config.pop("compile_config", None)
+    return config
 
 
 def build_config(model):
-    shapes = getattr(model, "_build_shapes", None)
-    if not shapes:
-        return None
-    return {"input_shape": [[None] + [int(d) for d in s[1:]] for s in shapes]}
+    return model.get_build_config()
 
 
 def compile_config(model):
-    """The arguments of `model.compile`, as JSON-ready values."""
-    given = getattr(model, "_compile_config", None)
-    if not getattr(model, "compiled", False) or given is None:
+    """The arguments of `model.compile`, as Keras's `compile_config` (None if not compiled)."""
+    if not getattr(model, "compiled", False):
         return None
-    return {"optimizer": _serialize(model.optimizer, "optimizer"),
-            "loss": _serialize(given.get("loss"), "loss"),
-            "metrics": _serialize(given.get("metrics"), "metric"),
-            "loss_weights": given.get("loss_weights")}
+    return model.get_compile_config()
 
 
-def _serialize(value, what):
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_serialize(v, what) for v in value]
-    if isinstance(value, dict):
-        return {k: _serialize(v, what) for k, v in value.items()}
-    if hasattr(value, "get_config"):
-        config = value.get_config()
-        try:
-            json.dumps(config)
-        except TypeError:
-            raise ValueError(f"cannot save the {what} {value!r}: its config {config!r} is not "
-                             f"JSON-serializable (a learning-rate schedule given as a Python "
-                             f"function, for example); save the weights with save_weights "
-                             f"instead") from None
-        return {"class_name": type(value).__name__, "config": config}
-    if callable(value) and hasattr(value, "__name__"):
-        return value.__name__  # a function: found again by name (or in custom_objects)
-    raise ValueError(f"cannot save the {what} {value!r}: expected a name, an object with "
-                     f"get_config(), or a function")
+def _kind_objects(module):
+    """The classes and functions of one of mgp's modules (losses, metrics, optimizers), by
+    name: what a compile config may name."""
+    return {name: obj for name, obj in vars(module).items()
+            if not name.startswith("_") and (isinstance(obj, type) or callable(obj))}
 
 
-def _deserialize(value, module, custom_objects):
-    if isinstance(value, list):
-        return [_deserialize(v, module, custom_objects) for v in value]
-    if isinstance(value, dict) and "class_name" not in value:
-        return {k: _deserialize(v, module, custom_objects) for k, v in value.items()}
-    if isinstance(value, dict):
-        name = value["class_name"]
-        cls = custom_objects.get(name) or getattr(module, name, None)
-        if cls is None:
-            raise ValueError(f"unknown class {name!r}; pass it in custom_objects")
-        return cls.from_config(value.get("config", {}))
-    if isinstance(value, str) and value in custom_objects:
-        return custom_objects[value]
-    return value
+def deserialize_compile_config(config, custom_objects=None):
+    """`compile`'s arguments from a compile config: the optimizer, losses and metrics it
+    names, resolved among mgp's own (and `custom_objects`) only."""
+    from mgp import losses, metrics, optimizers
+    from mgp.saving.serialization_lib import deserialize_keras_object
+    custom_objects = custom_objects or {}
+
+    def read(value, module, kind):
+        if value is None or isinstance(value, (int, float, bool)):
+            return value
+        if isinstance(value, str):  # a name: compile() resolves it (or custom_objects has it)
+            return custom_objects.get(value, value)
+        if isinstance(value, list):
+            return [read(v, module, kind) for v in value]
+        if isinstance(value, dict) and "class_name" not in value:
+            return {k: read(v, module, kind) for k, v in value.items()}
+        return deserialize_keras_object(value, module_objects=_kind_objects(module),
+                                        custom_objects=custom_objects, kind=kind)
+    known = {"optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", "run_eagerly",
+             "steps_per_execution", "jit_compile", "auto_scale_loss"}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ValueError(f"the compile config has entries {unknown} that compile() does not "
+                         f"take")
+    out = dict(config)
+    out["optimizer"] = read(config.get("optimizer", "rmsprop"), optimizers, "optimizer")
+    out["loss"] = read(config.get("loss"), losses, "loss")
+    for key in ("metrics", "weighted_metrics"):
+        out[key] = read(config.get(key), metrics, "metric")
+    return out
 
 
-# ---- saving ----------------------------------------------------------------------------------------
+# ---- saving --------------------------------------------------------------------------------------
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Save `model` whole: `.h5` as one HDF5 file, `.keras` as Keras 3's zip layout."""
     filepath = os.fspath(filepath)
@@ -113,7 +114,7 @@ def _save_keras_zip(model, filepath, configs, include_optimizer):
     for key in ("compile_config", "build_config"):
         if configs[key] is not None:
             config[key] = configs[key]
-    metadata = {"mgp_version": h5format._mgp_version(),
+    metadata = {"keras_version": KERAS_VERSION, "mgp_version": h5format._mgp_version(),
                 "mgp_format_version": h5format.FORMAT_VERSION,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     weights = io.BytesIO()
@@ -138,7 +139,7 @@ def _suffix(filepath):
                      f"(Keras 3's zip layout) or '*.h5' (one HDF5 file)")
 
 
-# ---- loading ---------------------------------------------------------------------------------------
+# ---- loading -------------------------------------------------------------------------------------
 def load_model(filepath, custom_objects=None, compile=True):
     """Rebuild a model saved with `save_model`: architecture, weights, and (when `compile`) the
     compile settings and optimizer state."""
@@ -168,6 +169,9 @@ def load_model(filepath, custom_objects=None, compile=True):
     if compiled:
         _compile(model, configs["compile_config"], custom_objects, filepath)
     has_state = compiled and "optimizer" in contents.groups
+    if has_state and not model.optimizer.built and \
+            len(contents.arrays("optimizer")) == len(model.optimizer.variables):
+        has_state = False  # it never stepped: only its counter (0) and rate, as the config has
     pairs, opt_arrays = h5format.plan(model, contents,
                                       optimizer="require" if has_state else "skip")
     h5format.assign(model, pairs, opt_arrays)
@@ -189,45 +193,39 @@ def _read_keras_zip(filepath):
         raise ValueError(f"cannot read '{filepath}': the zip archive is damaged "
                          f"({type(e).__name__}: {e})") from e
     h5format.check_version(metadata, filepath)
-    if "mgp_version" not in metadata:
-        raise ValueError(f"'{filepath}' was written by Keras {metadata.get('keras_version', '')}"
-                         f", whose layer configs mgp does not read; build the model in mgp and "
-                         f"call model.load_weights('{filepath}') to load its weights")
+    if not isinstance(config, dict):
+        raise ValueError(f"'{filepath}': config.json holds {type(config).__name__}, not a model "
+                         f"config")
     contents = h5format.read(io.BytesIO(weights), f"{filepath}/model.weights.h5")
-    configs = {"model_config": {k: config[k] for k in ("class_name", "config") if k in config},
-               "compile_config": config.get("compile_config"),
-               "build_config": config.get("build_config")}
+    compile_config = config.get("compile_config") or None  # Keras writes {} when not compiled
+    configs = {"model_config": {k: v for k, v in config.items()
+                                if k not in ("compile_config", "build_config")},
+               "compile_config": compile_config, "build_config": config.get("build_config")}
     return configs, contents
 
 
 def _rebuild(configs, custom_objects, filepath):
+    """The model from its config; any class the config names that mgp (or custom_objects)
+    does not have is an error naming the class and the file."""
     from mgp.models.serialization import deserialize_layer
+    config = dict(configs["model_config"])
+    if configs.get("build_config"):
+        config["build_config"] = configs["build_config"]
     try:
-        model = deserialize_layer(configs["model_config"], custom_objects)
-    except (ValueError, TypeError, KeyError) as e:
+        model = deserialize_layer(config, custom_objects)
+    except (ValueError, TypeError, KeyError, NotImplementedError) as e:
         raise ValueError(f"'{filepath}': could not rebuild the model from its config: {e}") \
             from e
-    build = configs.get("build_config")
-    if not model.built and build:  # a subclassed model: build it by calling it once
-        from mgp.tensor import no_grad
-        shapes = build["input_shape"]
-        inputs = [np.zeros([1] + [d or 1 for d in s[1:]], np.float32) for s in shapes]
-        with no_grad():
-            model(inputs[0] if len(inputs) == 1 else inputs, training=False)
-    if not model.built:
+    if not getattr(model, "built", False):
         raise ValueError(f"'{filepath}': the rebuilt model '{model.name}' is not built (its "
                          f"config has no input shape)")
     return model
 
 
 def _compile(model, config, custom_objects, filepath):
-    from mgp import losses, metrics, optimizers
     try:
-        model.compile(optimizer=_deserialize(config["optimizer"], optimizers, custom_objects),
-                      loss=_deserialize(config.get("loss"), losses, custom_objects),
-                      metrics=_deserialize(config.get("metrics"), metrics, custom_objects),
-                      loss_weights=config.get("loss_weights"))
-    except (ValueError, TypeError, KeyError) as e:
+        model.compile_from_config(config, custom_objects)
+    except (ValueError, TypeError, KeyError, NotImplementedError) as e:
         raise ValueError(f"'{filepath}': could not restore the compile settings ({e}); pass "
                          f"custom losses or metrics in custom_objects=, or load with "
                          f"compile=False") from e

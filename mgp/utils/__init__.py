@@ -1,11 +1,33 @@
-"""Utilities: one-hot labels, the one seed that makes a run reproducible, the progress bar,
-and pictures (the autograd graph, a model's layers, training curves, what a convnet learned)."""
+"""Utilities, as Keras's `keras.utils` has them: one-hot labels, the one seed that makes a run
+reproducible, the progress bar, padding sequences, normalizing arrays, unpacking the batches
+the step methods receive, and pictures (the autograd graph, a model's layers, training curves,
+what a convnet learned). Each family lives in a module of this package."""
 import random
 
 import numpy as np
 
 from mgp import backend
 from mgp.callbacks.progbar import Progbar  # noqa: F401
+from mgp.utils.data_adapter_utils import (  # noqa: F401
+    pack_x_y_sample_weight, unpack_x_y_sample_weight)
+from mgp.utils.numerical_utils import normalize  # noqa: F401
+from mgp.utils.sequence_utils import pad_sequences  # noqa: F401
+
+
+def __getattr__(name):
+    # the saving helpers Keras also exports here, from mgp.saving (loaded on first use)
+    if name in _FROM_SAVING:
+        from mgp import saving
+        return getattr(saving, name)
+    if name == "is_keras_tensor":
+        from mgp.layers.symbolic import SymbolicTensor
+        return lambda x: isinstance(x, SymbolicTensor)
+    raise AttributeError(f"module 'mgp.utils' has no attribute {name!r}")
+
+
+_FROM_SAVING = ("register_keras_serializable", "serialize_keras_object",
+                "deserialize_keras_object", "get_registered_name", "get_registered_object",
+                "custom_object_scope", "CustomObjectScope", "get_custom_objects")
 
 
 def to_categorical(x, num_classes=None):

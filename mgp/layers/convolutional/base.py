@@ -4,7 +4,7 @@ data format, the bias and activation, and the checks on its inputs.
 Each family (conv, conv_transpose, depthwise_conv, separable_conv) is one class parameterized by
 `rank`, the number of spatial axes, as Keras's BaseConv is; Conv1D, Conv2D and Conv3D only set it.
 """
-from mgp import activations, initializers
+from mgp import activations, constraints, initializers, regularizers
 from mgp.layers._utils import (check_rank, conv_output_length, describe, floating,
                                normalize_data_format, normalize_padding, normalize_tuple,
                                serialize_initializer)
@@ -36,8 +36,8 @@ class Convolution(Layer):
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.bias_regularizer = bias_regularizer
-        self.bias_constraint = bias_constraint
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     @staticmethod
     def _positive(layer_name, value, name):
@@ -114,9 +114,9 @@ class Convolution(Layer):
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "bias_initializer": serialize_initializer(self.bias_initializer),
-                "bias_regularizer": self.bias_regularizer,
-                "activity_regularizer": self.activity_regularizer,
-                "bias_constraint": self.bias_constraint}
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, kernel_size={self.kernel_size}, " \

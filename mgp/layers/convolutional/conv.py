@@ -1,6 +1,6 @@
 """Conv1D, Conv2D, Conv3D: convolution over 1, 2 or 3 spatial axes, one class, `BaseConv`,
 parameterized by rank (im2col plus one GEMM, in `mgp.ops.convolution.convolve`)."""
-from mgp import initializers
+from mgp import constraints, initializers, regularizers
 from mgp.layers._utils import describe, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import convolve
@@ -43,8 +43,8 @@ class BaseConv(Convolution):
             raise ValueError(f"{name}: filters ({self.filters}) must be divisible by groups "
                              f"({self.groups})")
         self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = kernel_regularizer
-        self.kernel_constraint = kernel_constraint
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -83,8 +83,8 @@ class BaseConv(Convolution):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "groups": self.groups,
                 "kernel_initializer": serialize_initializer(self.kernel_initializer),
-                "kernel_regularizer": self.kernel_regularizer,
-                "kernel_constraint": self.kernel_constraint}
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint)}
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, filters={self.filters}, " \

@@ -1,6 +1,6 @@
 """Conv1DTranspose, Conv2DTranspose, Conv3DTranspose: the adjoint of a convolution (GEMM then
 col2im, in `mgp.ops.convolution.conv_transpose`), one class, `BaseConvTranspose`, by rank."""
-from mgp import initializers
+from mgp import constraints, initializers, regularizers
 from mgp.layers._utils import check_rank, describe, normalize_tuple, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import conv_transpose
@@ -49,8 +49,8 @@ class BaseConvTranspose(Convolution):
                                  f"every axis, got output_padding={self.output_padding} with "
                                  f"strides={self.strides}")
         self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = kernel_regularizer
-        self.kernel_constraint = kernel_constraint
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -87,8 +87,8 @@ class BaseConvTranspose(Convolution):
         return {**super().get_config(), "filters": self.filters,
                 "output_padding": self.output_padding,
                 "kernel_initializer": serialize_initializer(self.kernel_initializer),
-                "kernel_regularizer": self.kernel_regularizer,
-                "kernel_constraint": self.kernel_constraint}
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint)}
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, filters={self.filters}, " \

@@ -1,6 +1,6 @@
 """DepthwiseConv1D, DepthwiseConv2D: each input channel convolved with its own filters, one
 class, `BaseDepthwiseConv`, by rank (a grouped convolution with one group per channel)."""
-from mgp import initializers
+from mgp import constraints, initializers, regularizers
 from mgp.layers._utils import describe, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import convolve
@@ -32,8 +32,8 @@ class BaseDepthwiseConv(Convolution):
         self.depth_multiplier = self._positive(type(self).__name__, depth_multiplier,
                                                "depth_multiplier")
         self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = depthwise_regularizer
-        self.depthwise_constraint = depthwise_constraint
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -66,8 +66,8 @@ class BaseDepthwiseConv(Convolution):
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
                 "depthwise_initializer": serialize_initializer(self.depthwise_initializer),
-                "depthwise_regularizer": self.depthwise_regularizer,
-                "depthwise_constraint": self.depthwise_constraint}
+                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint)}
 
 
 class DepthwiseConv1D(BaseDepthwiseConv):

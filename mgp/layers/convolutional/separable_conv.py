@@ -1,6 +1,6 @@
 """SeparableConv1D, SeparableConv2D: a depthwise convolution, then a pointwise (1 x 1) one that
 mixes the channels; one class, `BaseSeparableConv`, by rank."""
-from mgp import initializers
+from mgp import constraints, initializers, regularizers
 from mgp.layers._utils import describe, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import convolve
@@ -37,10 +37,10 @@ class BaseSeparableConv(Convolution):
         self.depth_multiplier = self._positive(name, depth_multiplier, "depth_multiplier")
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.depthwise_regularizer = depthwise_regularizer
-        self.pointwise_regularizer = pointwise_regularizer
-        self.depthwise_constraint = depthwise_constraint
-        self.pointwise_constraint = pointwise_constraint
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
         self.depthwise_kernel = self.pointwise_kernel = self.bias = None
 
     def build(self, input_shape):
@@ -79,10 +79,10 @@ class BaseSeparableConv(Convolution):
                 "depth_multiplier": self.depth_multiplier,
                 "depthwise_initializer": serialize_initializer(self.depthwise_initializer),
                 "pointwise_initializer": serialize_initializer(self.pointwise_initializer),
-                "depthwise_regularizer": self.depthwise_regularizer,
-                "pointwise_regularizer": self.pointwise_regularizer,
-                "depthwise_constraint": self.depthwise_constraint,
-                "pointwise_constraint": self.pointwise_constraint}
+                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+                "pointwise_constraint": constraints.serialize(self.pointwise_constraint)}
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, filters={self.filters}, " \

@@ -18,7 +18,7 @@ class Dropout(Layer):
     """Zero each input with probability `rate` while training, and scale the rest by
     1 / (1 - rate) so the expected sum is unchanged; the identity at inference.
 
-    Active only when called with `training=True` (which `fit` does).
+    Active only when called with `training=True` (which `fit` does). Masks pass through.
 
     Args:
         rate: fraction of inputs to drop, in [0, 1].
@@ -42,6 +42,7 @@ class Dropout(Layer):
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
         self.seed = seed
         self._rng = np.random.default_rng(seed) if seed is not None else None
+        self.supports_masking = True
 
     def call(self, inputs, training=False):
         x = floating(inputs, self.dtype)
@@ -63,3 +64,4 @@ class Dropout(Layer):
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed,
                 "noise_shape": self.noise_shape}
+

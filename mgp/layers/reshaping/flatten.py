@@ -32,5 +32,8 @@ class Flatten(Layer):
         rest = tuple(input_shape)[1:]
         return (input_shape[0], None if None in rest else math.prod(rest))
 
+    def _output_dtype(self, inputs):
+        return inputs.dtype  # no cast: uint8 pixels stay uint8
+
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}

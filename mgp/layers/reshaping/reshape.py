@@ -44,6 +44,9 @@ class Reshape(Layer):
     def call(self, inputs, training=False):
         return ops.reshape(inputs, (inputs.shape[0],) + self._resolve(inputs.shape[1:]))
 
+    def _output_dtype(self, inputs):
+        return inputs.dtype
+
     def compute_output_shape(self, input_shape):
         rest = tuple(input_shape)[1:]
         if None in rest:

@@ -1,0 +1,120 @@
+"""The data `fit`, `evaluate` and `predict` take: arrays, or lists / dicts of arrays (several
+inputs or outputs), with one sample per row, cut into batches for the step methods.
+
+A batch hands the step methods Tensors, as Keras hands its backend's tensors: floating data as
+float32 (float64 included), integers and booleans as they are (token ids stay integers).
+"""
+import numpy as np
+
+from mgp.backend import to_numpy, xp
+from mgp.layers.symbolic import flatten, map_structure
+from mgp.tensor import Tensor
+
+
+def to_host(data, what):
+    """`data` with every leaf a host NumPy array with a batch axis (None stays None)."""
+    def host(a):
+        if a is None:
+            return None
+        a = to_numpy(a.data) if isinstance(a, Tensor) else np.asarray(a)
+        if a.ndim == 0:
+            raise ValueError(f"{what} must have a batch axis (one sample per row), got a scalar")
+        if a.dtype == object:
+            raise ValueError(f"{what} holds Python objects (dtype object), not numbers; pad "
+                             f"sequences of different lengths with mgp.utils.pad_sequences")
+        return a
+    if isinstance(data, tuple):
+        data = list(data)
+    return map_structure(host, data)
+
+
+def num_samples(data, what):
+    lengths = [len(a) for a in flatten(data) if a is not None]
+    if not lengths:
+        raise ValueError(f"{what} is missing")
+    if len(set(lengths)) != 1:
+        raise ValueError(f"all {what} arrays must have the same number of samples, got "
+                         f"{lengths}")
+    return lengths[0]
+
+
+def check_finite(data, what):
+    for a in flatten(data):
+        if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
+            bad = int(a.size - np.isfinite(a).sum())
+            raise ValueError(f"{what} contains {bad} NaN or infinite values; clean the data "
+                             f"before training (a NaN input makes every weight NaN)")
+
+
+def take(data, idx):
+    """Rows `idx` (a slice or index array) of every array in `data`."""
+    return map_structure(lambda a: None if a is None else a[idx], data)
+
+
+def to_tensors(data):
+    """A batch as Tensors on the active device: floats as float32, other dtypes kept."""
+    def tensor(a):
+        if a is None:
+            return None
+        if a.dtype.kind == "f":
+            return Tensor(xp.asarray(a, dtype=np.float32))
+        return Tensor(xp.asarray(a))
+    return map_structure(tensor, data)
+
+
+def sample_weights(sample_weight, class_weight, y, n):
+    """Per-sample weights (float32, (n,)) from `sample_weight` and/or `class_weight`, or None;
+    `class_weight` weighs each sample by the class of its label (one output only)."""
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(to_numpy(sample_weight), dtype=np.float32)
+        if weights.shape != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), one weight per sample, got "
+                             f"{weights.shape}")
+    if class_weight is not None:
+        targets = flatten(y)
+        if len(targets) != 1:
+            raise ValueError(f"class_weight works for a model with one output; the targets are "
+                             f"{len(targets)} arrays (give sample_weight instead)")
+        y = targets[0]
+        labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(n)
+        labels = labels.astype(np.int64)
+        missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
+        if missing:
+            raise ValueError(f"class_weight has no weight for classes {missing}")
+        lookup = np.zeros(int(labels.max()) + 1, dtype=np.float32)
+        for cls, w in class_weight.items():
+            if 0 <= cls < len(lookup):
+                lookup[cls] = w
+        per_class = lookup[labels]
+        weights = per_class if weights is None else weights * per_class
+    return weights
+
+
+def check_input_shapes(model, xs):
+    """Compare data with a model's declared input shapes (when it has them)."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        return
+    arrays = model._flat_inputs(xs) if isinstance(xs, dict) else flatten(xs)
+    if len(arrays) != len(inputs):
+        raise ValueError(f"model '{model.name}' has {len(inputs)} inputs, got {len(arrays)} "
+                         f"arrays")
+    for a, sym in zip(arrays, inputs):
+        expected = sym.shape[1:]
+        if len(expected) != a.ndim - 1 or any(
+                e is not None and e != g for e, g in zip(expected, a.shape[1:])):
+            raise ValueError(f"model '{model.name}' expected input shape "
+                             f"{(None,) + tuple(expected)}, got {a.shape} (input "
+                             f"'{sym.layer.name}')")
+
+
+def concatenate_outputs(chunks):
+    """predict's per-batch outputs (each a Tensor, list or dict of them) joined along the batch
+    axis, as NumPy arrays in the same structure."""
+    first = chunks[0]
+    columns = list(zip(*[flatten(c) for c in chunks]))
+    joined = [np.concatenate([to_numpy(t.data if isinstance(t, Tensor) else t) for t in col])
+              for col in columns]
+    it = iter(joined)
+    return map_structure(lambda _: next(it), first)
