@@ -22,7 +22,7 @@ IMAGES_CF = np.ascontiguousarray(IMAGES.transpose(0, 3, 1, 2))
 UINT8 = rng.integers(0, 256, (2, 6, 8, 3)).astype(np.uint8)
 RGB = rng.uniform(0, 255, (4, 6, 7, 3)).astype(np.float32)
 RGB_CF = np.ascontiguousarray(RGB.transpose(0, 3, 1, 2))
-BASE_KEYS = ("name", "dtype", "trainable", "batch_input_shape")
+BASE_KEYS = ("name",)
 
 
 def knp(x):
