@@ -199,3 +199,111 @@ def test_vocabulary_assets_round_trip(tmp_path):
     clone.load_assets(str(tmp_path))
     x = np.array(["the cat and the dog", "zebra"])
     np.testing.assert_array_equal(clone(x).data, tv(x).data)
+
+
+# ---- .keras files --------------------------------------------------------------------------------
+import zipfile  # noqa: E402
+
+import mgp  # noqa: E402
+
+with open(os.path.join(HERE, "fixtures", "text_model.json"), encoding="utf-8") as f:
+    TEXT_MODEL = json.load(f)
+TEXT_MODEL_FILE = os.path.join(HERE, "fixtures", "text_model.keras")
+
+
+def _predict(model):
+    return model.predict([np.array(TEXT_MODEL["texts"]),
+                          np.array(TEXT_MODEL["numbers"], np.float32)], verbose=0)
+
+
+def test_keras_text_model_loads_with_its_vocabulary_and_predicts_as_keras():
+    """A Keras-saved model with an adapted TextVectorization (its vocabulary a file asset) and
+    an adapted Normalization (its statistics weights): mgp rebuilds both and predicts Keras's
+    values, from strings."""
+    model = mgp.saving.load_model(TEXT_MODEL_FILE)
+    words = model.get_layer("words")
+    assert words.get_vocabulary() == TEXT_MODEL["vocabulary"]
+    np.testing.assert_array_equal(words(np.array(TEXT_MODEL["texts"])).data,
+                                  TEXT_MODEL["encoded"])
+    np.testing.assert_allclose(_predict(model), TEXT_MODEL["predictions"], rtol=1e-6)
+
+
+def _zip(path):
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _layer_configs(config_json):
+    layers_ = json.loads(config_json)["config"]["layers"]
+    out = {}
+    for entry in layers_:
+        config = dict(entry["config"])
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = {k: v for k, v in config["dtype"].items()
+                               if k != "shared_object_id"}
+        out[entry["name"]] = (entry["class_name"], config, entry.get("build_config"))
+    return out
+
+
+def test_mgp_writes_the_text_model_as_keras_does(tmp_path):
+    """mgp's file of the same model holds Keras's layer configs and the same vocabulary asset
+    files, byte for byte, at Keras's paths (Keras itself loads such a file: checked with
+    tests/fixtures/make_keras_preprocessing_fixtures.py's environment); mgp reloads it."""
+    model = mgp.saving.load_model(TEXT_MODEL_FILE)
+    path = tmp_path / "again.keras"
+    model.save(path)
+    ours, theirs = _zip(path), _zip(TEXT_MODEL_FILE)
+    assets = sorted(n for n in theirs if n.startswith("assets/"))
+    assert assets == ["assets/layers/text_vectorization/_lookup_layer/vocabulary.txt",
+                      "assets/layers/text_vectorization/vocabulary.txt"]
+    assert sorted(n for n in ours if n.startswith("assets/")) == assets
+    for name in assets:
+        assert ours[name] == theirs[name]
+    ours_configs, theirs_configs = (_layer_configs(ours["config.json"]),
+                                    _layer_configs(theirs["config.json"]))
+    assert sorted(ours_configs) == sorted(theirs_configs)
+    for name in ("text", "numbers", "words", "norm"):  # the inputs and preprocessing layers
+        assert ours_configs[name] == theirs_configs[name]
+    again = mgp.saving.load_model(path)
+    np.testing.assert_allclose(_predict(again), TEXT_MODEL["predictions"], rtol=1e-6)
+
+
+def test_lookup_layers_with_idf_weights_round_trip_through_keras_files(tmp_path):
+    """tf_idf weights are kept as Keras keeps them (an `idf_weights` array in the layer's
+    `vars` group), the vocabularies as assets; a StringLookup and an IntegerLookup too."""
+    texts = np.array(["the cat sat", "the dog", "a cat and a dog", "cat"])
+    tv = layers.TextVectorization(max_tokens=9, output_mode="tf_idf", pad_to_max_tokens=True,
+                                  name="tfidf")
+    tv.adapt(texts)
+    words = layers.StringLookup(output_mode="count", name="lookup")
+    words.adapt(np.array([["x", "y", "y"], ["z", "z", "z"]]))
+    ids = layers.IntegerLookup(name="ids")
+    ids.adapt(np.array([3, 3, 9, 12]))
+    text_in = mgp.Input(shape=(), dtype="string")
+    token_in = mgp.Input(shape=(3,), dtype="string")
+    id_in = mgp.Input(shape=(2,), dtype="int64")
+    model = mgp.Model([text_in, token_in, id_in], [tv(text_in), words(token_in), ids(id_in)])
+    x = [texts, np.array([["y", "q", "z"]] * 4), np.array([[3, 4]] * 4)]
+    before = model.predict(x, verbose=0)
+    path = tmp_path / "lookups.keras"
+    model.save(path)
+    import h5py
+    with zipfile.ZipFile(path) as z, h5py.File(z.open("model.weights.h5"), "r") as f:
+        idf = f["layers/text_vectorization/vars/idf_weights"][()]
+    np.testing.assert_allclose(idf, tv._lookup_layer.idf_weights)
+    again = mgp.saving.load_model(path)
+    for a, b in zip(again.predict(x, verbose=0), before):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert again.get_layer("ids").get_vocabulary() == ids.get_vocabulary()
+
+
+def test_a_keras_file_without_its_vocabulary_asset_is_refused_naming_the_layer(tmp_path):
+    entries = _zip(TEXT_MODEL_FILE)
+    path = tmp_path / "no_assets.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in entries.items():
+            if not name.startswith("assets/"):
+                z.writestr(name, data)
+    with pytest.raises(ValueError, match="layer 'words' could not load its assets from "
+                                         "'assets/layers/text_vectorization/'"):
+        mgp.saving.load_model(path)

@@ -275,7 +275,9 @@ class IndexLookup(Layer):
     def _output_dtype(self, inputs):
         if self.invert:
             return np.dtype(str) if self.vocabulary_dtype == "string" else np.dtype("int64")
-        return np.dtype("float32") if self.output_mode == "tf_idf" else np.dtype("int64")
+        # Keras's symbolic dtype: int64 indices, else floatx (though its encodings are int64
+        # tensors but for tf_idf)
+        return np.dtype("int64") if self.output_mode == "int" else np.dtype("float32")
 
     def _lookup(self, values):
         """Indices (int64) of a token array, with the mask, OOV and hashing rules."""

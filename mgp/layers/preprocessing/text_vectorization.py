@@ -218,7 +218,9 @@ class TextVectorization(Layer):
 
     # ---- call ----------------------------------------------------------------------------------
     def _output_dtype(self, inputs):
-        return np.dtype("float32") if self._output_mode == "tf_idf" else np.dtype("int64")
+        # Keras's symbolic dtype: int64 indices, else floatx (though its encodings are int64
+        # tensors but for tf_idf)
+        return np.dtype("int64") if self._output_mode == "int" else np.dtype("float32")
 
     def call(self, inputs):
         lookup = self._lookup_layer
@@ -280,12 +282,6 @@ class TextVectorization(Layer):
     @classmethod
     def from_config(cls, config):
         return cls(**dict(config))
-
-    def get_build_config(self):
-        return {}
-
-    def build_from_config(self, config):
-        self.built = True
 
     def save_own_variables(self, store):
         self._lookup_layer.save_own_variables(store)
