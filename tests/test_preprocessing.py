@@ -299,6 +299,40 @@ def test_color_jitter_is_its_steps_with_the_same_draws():
     assert jsonable(jitter.get_config()) == jsonable(theirs.get_config())
 
 
+def test_rand_augment_applies_keras_picks_and_draws():
+    """RandAugment's draw holds the picks and every candidate's own draw. mgp applies the
+    picked augmentations in turn; so does this test with Keras's own layers and Keras's draws.
+    (Keras's RandAugment on torch itself runs every candidate at every step and keeps the
+    picked one, but RandomBrightness adds to the images in place and affine_transform swaps
+    the rotation matrix in place, so its own result also carries those side effects; it is not
+    the reference here.)"""
+    x = RGB
+    compared = set()
+    for seed in range(12):
+        ours = layers.RandAugment(num_ops=3, factor=0.4, seed=seed)
+        theirs = keras.layers.RandAugment(num_ops=3, factor=0.4, seed=seed)
+        t = theirs.get_random_transformation(x, training=True)
+        copy = {"layer_idxes": np.array(knp(t["layer_idxes"])), "transforms": {}}
+        for name, value in t["transforms"].items():
+            copy["transforms"][name] = None if value is None else (
+                {k: np.array(knp(v)) for k, v in value.items()} if isinstance(value, dict)
+                else value)
+        expected = x.copy()
+        for pick in copy["layer_idxes"].tolist():
+            name = ours._AUGMENT_LAYERS[pick]
+            compared.add(name)
+            draw = copy["transforms"][name]
+            draw = None if draw is None else {k: keras.ops.convert_to_tensor(np.array(v))
+                                              for k, v in draw.items()}
+            expected = np.array(knp(getattr(theirs, name).transform_images(
+                keras.ops.convert_to_tensor(np.array(expected)), draw)))
+        got = ours.transform_images(mgp.ops.convert_to_tensor(x), copy).data
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=5e-3)
+        assert jsonable(ours.get_config()) == jsonable(theirs.get_config())
+    assert len(compared) >= 8  # most of the eleven augmentations took part
+    np.testing.assert_array_equal(layers.RandAugment()(x, training=False).data, x)
+
+
 def test_elastic_transform_draws_reproduce_and_stay_in_range():
     """Its displacement fields come from mgp's generators (not comparable value by value with
     Keras's); the layer reproduces them with a seed, keeps values in value_range, moves nothing

@@ -15,6 +15,7 @@ from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
 from mgp.layers.preprocessing.image_preprocessing.cut_mix import CutMix
 from mgp.layers.preprocessing.image_preprocessing.equalization import Equalization
 from mgp.layers.preprocessing.image_preprocessing.mix_up import MixUp
+from mgp.layers.preprocessing.image_preprocessing.rand_augment import RandAugment
 from mgp.layers.preprocessing.image_preprocessing.random_brightness import (
     RandomBrightness,
 )
@@ -67,6 +68,7 @@ from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
+    "RandAugment",
     "Equalization", "RandomElasticTransform",
     "RandomColorJitter", "RandomPerspective",
     "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
