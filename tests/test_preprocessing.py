@@ -270,7 +270,8 @@ def test_random_draws_cover_the_factor_range_and_reproduce_with_a_seed():
 def test_collapsed_factors_give_the_fixed_transform_keras_gives():
     """A factor range of one value removes the randomness: the layers' calls equal Keras's."""
     for name, kwargs in (("RandomRotation", {"factor": (0.125, 0.125)}),
-                         ("RandomZoom", {"height_factor": (0.25, 0.25), "width_factor": (-0.2, -0.2)}),
+                         ("RandomZoom", {"height_factor": (0.25, 0.25),
+                                         "width_factor": (-0.2, -0.2)}),
                          ("RandomTranslation", {"height_factor": (0.25, 0.25),
                                                 "width_factor": (-0.5, -0.5)}),
                          ("RandomContrast", {"factor": (0.0, 0.0)}),
@@ -331,6 +332,30 @@ def test_rand_augment_applies_keras_picks_and_draws():
         assert jsonable(ours.get_config()) == jsonable(theirs.get_config())
     assert len(compared) >= 8  # most of the eleven augmentations took part
     np.testing.assert_array_equal(layers.RandAugment()(x, training=False).data, x)
+
+
+def test_aug_mix_applies_keras_chains_as_keras():
+    """AugMix's draw holds the chains (each step's layer and draw) and the mixing weights;
+    applied by both, the images agree (Keras applies each step once, so its result is the
+    reference here)."""
+    for seed, kwargs in ((0, {}), (1, {"all_ops": False, "num_chains": 2}),
+                         (2, {"chain_depth": 4, "factor": 0.5, "alpha": 0.5})):
+        ours = layers.AugMix(seed=seed, **kwargs)
+        theirs = keras.layers.AugMix(seed=seed, **kwargs)
+        t = theirs.get_random_transformation(RGB, training=True)
+        copy = {"chain_mixing_weights": np.array(knp(t["chain_mixing_weights"])),
+                "weight_sample": float(knp(t["weight_sample"])), "chain_transforms": [
+                    [{"layer_name": step["layer_name"], "transformation": None
+                      if step["transformation"] is None else
+                      {k: np.array(knp(v)) for k, v in step["transformation"].items()}}
+                     for step in chain] for chain in t["chain_transforms"]]}
+        expected = knp(theirs.transform_images(keras.ops.convert_to_tensor(RGB), t))
+        got = ours.transform_images(mgp.ops.convert_to_tensor(RGB), copy).data
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=5e-3)
+        assert jsonable(ours.get_config()) == jsonable(theirs.get_config())
+    a, b = layers.AugMix(seed=5)(RGB).data, layers.AugMix(seed=5)(RGB).data
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(layers.AugMix()(RGB, training=False).data, RGB)
 
 
 def test_elastic_transform_draws_reproduce_and_stay_in_range():

@@ -10,6 +10,7 @@ from mgp.layers.preprocessing.category_encoding import CategoryEncoding
 from mgp.layers.preprocessing.discretization import Discretization
 from mgp.layers.preprocessing.hashed_crossing import HashedCrossing
 from mgp.layers.preprocessing.hashing import Hashing
+from mgp.layers.preprocessing.image_preprocessing.aug_mix import AugMix
 from mgp.layers.preprocessing.image_preprocessing.auto_contrast import AutoContrast
 from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
 from mgp.layers.preprocessing.image_preprocessing.cut_mix import CutMix
@@ -68,13 +69,12 @@ from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
-    "RandAugment",
-    "Equalization", "RandomElasticTransform",
-    "RandomColorJitter", "RandomPerspective",
-    "CutMix", "MixUp", "RandomErasing", "RandomGaussianBlur", "RandomShear",
-    "AutoContrast", "RandomColorDegeneration", "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPosterization", "RandomSaturation", "RandomSharpness", "Solarization",
-    "CategoryEncoding", "CenterCrop", "Discretization", "HashedCrossing", "Hashing",
-    "IntegerLookup", "Normalization", "Pipeline", "RandomBrightness", "RandomContrast", "RandomCrop",
-    "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
-    "StringLookup", "TextVectorization",
+    "AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop", "CutMix", "Discretization",
+    "Equalization", "HashedCrossing", "Hashing", "IntegerLookup", "MixUp", "Normalization",
+    "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration",
+    "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomElasticTransform",
+    "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue",
+    "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomRotation",
+    "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom",
+    "Rescaling", "Resizing", "Solarization", "StringLookup", "TextVectorization",
 ]

@@ -14,7 +14,7 @@ from mgp.tensor import Tensor
 
 M64 = (1 << 64) - 1
 
-# ============================================ FarmHash ==============================================
+# ========================================== FarmHash ============================================
 # farmhashna::Hash64, which TensorFlow's Fingerprint64 (and so Keras's Hashing) uses.
 K0, K1, K2 = 0xc3a5c85c97cb3127, 0xb492b66fbe98f273, 0x9ae16a3b2f90404f
 
@@ -147,7 +147,7 @@ def fingerprint64(data):
                        (_hash_len16(v[1], w[1], mul) + x) & M64, mul)
 
 
-# ============================================= SipHash ==============================================
+# =========================================== SipHash ============================================
 
 def siphash24(key, data):
     """SipHash-2-4 of `data` (bytes) under the 128-bit key (k0, k1), an unsigned int (the hash
@@ -186,7 +186,7 @@ def _rotl(v, shift):
     return ((v << shift) | (v >> (64 - shift))) & M64
 
 
-# ========================================= hashing arrays ===========================================
+# ======================================= hashing arrays =========================================
 
 def as_hash_strings(values):
     """An array's values as the byte strings Keras hashes: text as UTF-8, integers (and
