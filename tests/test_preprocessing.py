@@ -22,6 +22,7 @@ IMAGES_CF = np.ascontiguousarray(IMAGES.transpose(0, 3, 1, 2))
 UINT8 = rng.integers(0, 256, (2, 6, 8, 3)).astype(np.uint8)
 RGB = rng.uniform(0, 255, (4, 6, 7, 3)).astype(np.float32)
 RGB_CF = np.ascontiguousarray(RGB.transpose(0, 3, 1, 2))
+BIG = rng.uniform(0, 255, (2, 32, 32, 3)).astype(np.float32) ** 1.1 / 2
 BASE_KEYS = ("name",)
 
 
@@ -55,6 +56,17 @@ DETERMINISTIC = [
     ("AutoContrast", dict(), RGB / 2 + 20),
     ("AutoContrast", dict(value_range=(0, 1)), RGB / 400),
     ("AutoContrast", dict(), UINT8 // 2 + 10),
+    # CLAHE: Keras's torch backend counts the histograms in int64 and so truncates the clip
+    # limit (clip_limit * pixels per tile / 256) to an integer; these cases have integral
+    # limits (or none), where its backends agree
+    ("ContrastLimitedAdaptiveHistogramEqualization", dict(tile_grid_size=(2, 2)), BIG),
+    ("ContrastLimitedAdaptiveHistogramEqualization", dict(tile_grid_size=(4, 4),
+                                                          clip_limit=8.0), BIG),
+    ("ContrastLimitedAdaptiveHistogramEqualization", dict(clip_limit=0.0,
+                                                          tile_grid_size=(4, 3)), UINT8),
+    ("ContrastLimitedAdaptiveHistogramEqualization",
+     dict(value_range=(0, 1), tile_grid_size=(2, 4), clip_limit=0.0,
+          data_format="channels_first"), RGB_CF / 255),
     ("Rescaling", dict(scale=1 / 255), UINT8),
     ("Rescaling", dict(scale=1 / 127.5, offset=-1), IMAGES),
     ("Rescaling", dict(scale=np.array([0.5, 2.0], np.float32)), IMAGES),

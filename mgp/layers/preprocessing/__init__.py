@@ -13,6 +13,9 @@ from mgp.layers.preprocessing.hashing import Hashing
 from mgp.layers.preprocessing.image_preprocessing.aug_mix import AugMix
 from mgp.layers.preprocessing.image_preprocessing.auto_contrast import AutoContrast
 from mgp.layers.preprocessing.image_preprocessing.center_crop import CenterCrop
+from mgp.layers.preprocessing.image_preprocessing.clahe import (
+    ContrastLimitedAdaptiveHistogramEqualization,
+)
 from mgp.layers.preprocessing.image_preprocessing.cut_mix import CutMix
 from mgp.layers.preprocessing.image_preprocessing.equalization import Equalization
 from mgp.layers.preprocessing.image_preprocessing.mix_up import MixUp
@@ -69,7 +72,8 @@ from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
-    "AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop", "CutMix", "Discretization",
+    "AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop",
+    "ContrastLimitedAdaptiveHistogramEqualization", "CutMix", "Discretization",
     "Equalization", "HashedCrossing", "Hashing", "IntegerLookup", "MixUp", "Normalization",
     "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration",
     "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomElasticTransform",
