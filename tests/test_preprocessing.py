@@ -557,3 +557,44 @@ def test_pipeline_applies_its_layers_in_order_and_crosses_configs_with_keras():
                                ours(IMAGES, training=False).data)
     with pytest.raises(ValueError, match="Pipeline: layers must be a list of layers"):
         layers.Pipeline("flip")
+
+
+def test_models_of_preprocessing_layers_cross_keras_files_both_ways(tmp_path):
+    """A Keras model made of the image and numeric preprocessing layers (their configs with
+    seeds, factors, value ranges and statistics) loads in mgp and predicts as Keras (the random
+    layers are the identity in predict); mgp's file of it loads in Keras and predicts the same.
+    (RandomShear is left out of what Keras reads back: Keras 3.15 writes its factors as
+    (-f, f) and its own constructor refuses a negative factor; mgp reads them.)"""
+    def build(L, m):
+        return m.Sequential([
+            # (not RandomCrop: at inference Keras's returns its inputs uncropped, while its
+            # output shape, which builds the next layer, is the cropped one)
+            m.Input((12, 12, 3)), L.Resizing(10, 10), L.CenterCrop(9, 9),
+            L.RandomFlip(seed=1), L.RandomRotation(0.1, seed=2), L.RandomZoom(0.1, seed=3),
+            L.RandomTranslation(0.1, 0.1, seed=4), L.RandomContrast(0.2, seed=5),
+            L.RandomBrightness(0.1, seed=6), L.RandomGrayscale(0.2, seed=7),
+            L.RandomHue(0.1, seed=8), L.RandomSaturation(0.3, seed=9),
+            L.RandomSharpness(0.2, seed=10),
+            L.RandomPerspective(0.5, seed=12), L.RandomGaussianBlur(0.5, seed=13),
+            L.RandomErasing(0.5, seed=14), L.RandomInvert(0.3, seed=15),
+            L.RandomPosterization((4, 6), seed=16), L.Solarization(0.1, 0.5, seed=17),
+            L.RandomColorDegeneration(0.3, seed=18), L.RandomColorJitter(
+                brightness_factor=0.1, seed=19), L.RandomElasticTransform(seed=20),
+            L.RandAugment(seed=21), L.AugMix(seed=22), L.MixUp(seed=23), L.CutMix(seed=24),
+            L.AutoContrast(), L.Rescaling(1 / 255, offset=0.1),
+            L.Normalization(axis=-1, mean=[0.4, 0.5, 0.6], variance=[0.1, 0.2, 0.3]),
+            L.Flatten(), L.Dense(2, kernel_initializer="ones")])
+    x = rng.uniform(0, 255, (2, 12, 12, 3)).astype(np.float32)
+    theirs = build(keras.layers, keras)
+    expected = theirs.predict(x, verbose=0)
+    theirs.save(tmp_path / "keras.keras")
+    ours = mgp.saving.load_model(tmp_path / "keras.keras")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-3)
+    ours.save(tmp_path / "mgp.keras")
+    again = keras.saving.load_model(tmp_path / "mgp.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-3)
+    for a, b in zip(ours.layers[:-1], again.layers[:-1]):  # the preprocessing layers
+        assert jsonable(a.get_config()) == jsonable(b.get_config()), type(a).__name__
+    shear = keras.layers.RandomShear(0.1, (0.2, 0.3), seed=3)
+    ours = layers.RandomShear.from_config(shear.get_config())
+    assert jsonable(ours.get_config()) == jsonable(shear.get_config())

@@ -13,18 +13,21 @@ from mgp.layers.preprocessing.image_preprocessing.random_rotation import (
 
 
 def _shear_factor(factor, name):
-    def check(v):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not 0 <= v <= 1:
-            raise ValueError(f"RandomShear: {name} must be a number or a pair of numbers in "
-                             f"[0, 1], got {name}={factor!r}")
+    """f in [0, 1] as (-f, f); a pair as it is, sorted, each in [-1, 1] (Keras's configs hold
+    the (-f, f) pair, which Keras 3.15's own check refuses to read back)."""
+    def check(v, low):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or \
+                not low <= v <= 1:
+            raise ValueError(f"RandomShear: {name} must be a number in [0, 1] or a pair of "
+                             f"numbers in [-1, 1], got {name}={factor!r}")
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2:
             raise ValueError(f"RandomShear: {name} must be a number or a pair of numbers, got "
                              f"{name}={factor!r}")
         for v in factor:
-            check(v)
+            check(v, -1)
         return tuple(sorted(factor))
-    check(factor)
+    check(factor, 0)
     return -abs(factor), abs(factor)
 
 
@@ -34,7 +37,7 @@ class RandomShear(BaseImagePreprocessingLayer):
     random sign per image; the identity at inference.
 
     Args:
-        x_factor, y_factor: f in [0, 1] for [-f, f], or (lower, upper).
+        x_factor, y_factor: f in [0, 1] for [-f, f], or (lower, upper) in [-1, 1].
         interpolation, fill_mode, fill_value, data_format, seed: as in `RandomRotation`.
     """
 
