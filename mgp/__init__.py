@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 
 # The Keras-style API, module by module as Keras spells it.
 from mgp import (  # noqa: E402
-    activations, backend, callbacks, config, constraints, datasets, initializers, layers, losses,
-    metrics, models, ops, optimizers, random, regularizers, saving, utils,
+    activations, backend, callbacks, config, constraints, datasets, distribution, initializers,
+    layers, losses, metrics, models, ops, optimizers, random, regularizers, saving, utils,
 )
 from mgp.layers import Input  # noqa: E402
 from mgp.models import Model, Sequential  # noqa: E402

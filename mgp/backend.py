@@ -294,6 +294,7 @@ os.register_at_fork(after_in_child=_forget_executor)
 _rng = numpy.random.default_rng()
 _seed = None
 _device_rng = None
+_process_rng = None
 
 
 def rng():
@@ -306,14 +307,30 @@ def device_rng():
 
     On the CPU it is `rng()` itself; on the GPU a CuPy generator seeded from the last
     `seed(...)`, so GPU runs are reproducible run to run, though their masks differ from the
-    CPU's (another generator).
+    CPU's (another generator). In data-parallel training each process has its own
+    (`set_process_stream`), while `rng()` stays the same on all of them.
     """
     global _device_rng
+    if _process_rng is not None:
+        return _process_rng
     if _namespace is numpy:
         return _rng
     if _device_rng is None:
         _device_rng = _namespace.random.default_rng(_seed)
     return _device_rng
+
+
+def set_process_stream(seed_sequence):
+    """Make `device_rng()` this process's own generator, seeded by a NumPy `SeedSequence`
+    (None: back to the shared one). Data-parallel training gives each process its own dropout
+    masks this way."""
+    global _process_rng
+    if seed_sequence is None:
+        _process_rng = None
+    elif _namespace is numpy:
+        _process_rng = numpy.random.default_rng(seed_sequence)
+    else:
+        _process_rng = _namespace.random.default_rng(int(seed_sequence.generate_state(1)[0]))
 
 
 def seed(value):

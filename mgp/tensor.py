@@ -88,6 +88,18 @@ def _freed_backward(g):
         "were freed; pass retain_graph=True to the first backward() to keep them")
 
 
+class _HookHandle:
+    def __init__(self, tensor, hook):
+        self.tensor, self.hook = tensor, hook
+
+    def remove(self):
+        self.tensor._grad_hooks = tuple(h for h in getattr(self.tensor, "_grad_hooks", ())
+                                        if h is not self.hook)
+
+    def __repr__(self):
+        return f"<grad hook {getattr(self.hook, '__name__', self.hook)!r}>"
+
+
 def _default_dtype_for(arr):
     """float64 input becomes float32 (mgp's default); ints, bools and float32/16 are kept."""
     if arr.dtype == np.float64:
@@ -115,8 +127,10 @@ class Tensor:
     # loss can work from the logits (stable) instead of the probabilities, as Keras does.
     # `_keras_mask`, set by layers that produce or pass on a mask (Keras's attribute name): which
     # time steps count; unset elsewhere (read it with getattr(t, "_keras_mask", None)).
+    # `_grad_hooks`, set only by `register_post_accumulate_grad_hook` on a leaf: what to call
+    # once a backward pass has finished accumulating its `.grad`.
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_logits",
-                 "_keras_mask", "__weakref__")
+                 "_keras_mask", "_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # so that `ndarray + tensor` calls Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False):
@@ -232,6 +246,21 @@ class Tensor:
     def zero_grad(self):
         self.grad = None
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call `hook(tensor)` each time `backward()` has finished adding to this leaf's `.grad`
+        (PyTorch's hook of that name; data-parallel training starts sending a gradient there,
+        while the rest of the backward pass still runs).
+
+        Returns:
+            a handle whose `remove()` unregisters the hook.
+        """
+        if self._backward is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook works on leaf tensors only "
+                               "(those backward() gives a .grad)")
+        hooks = getattr(self, "_grad_hooks", ())
+        self._grad_hooks = hooks + (hook,)
+        return _HookHandle(self, hook)
+
     # ---- the graph walk ------------------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires grad.
@@ -261,6 +290,9 @@ class Tensor:
                 continue
             if node._backward is None:  # a leaf: accumulate, PyTorch's += semantics
                 node.grad = g.copy() if node.grad is None else node.grad + g
+                # every consumer came before it in the sweep, so this .grad is complete
+                for hook in getattr(node, "_grad_hooks", ()):
+                    hook(node)
                 continue
             parent_grads = node._backward(g)
             for parent, pg in zip(node._parents, parent_grads):

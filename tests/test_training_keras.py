@@ -188,3 +188,22 @@ def test_regularization_losses_and_constraints_in_training_as_keras():
         np.testing.assert_allclose(a, np.asarray(b), rtol=2e-5, atol=1e-6)
     kernel = models[0].layers[1].kernel.numpy()
     assert np.all(np.linalg.norm(kernel, axis=0) <= 0.8 + 1e-6)  # MaxNorm held
+
+
+def regressor(k):
+    return k.Sequential([k.Input((3,)), k.layers.Dense(4, activation="tanh"), k.layers.Dense(1)])
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda k: k.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.9),
+    lambda k: k.optimizers.LossScaleOptimizer(k.optimizers.SGD(0.1), initial_scale=1024.0),
+], ids=["ema", "loss scale"])
+def test_fit_finishes_the_optimizer_as_keras(make_optimizer):
+    """fit scales the loss for a LossScaleOptimizer before backward and leaves an EMA
+    optimizer's moving average in the weights at the end, as Keras's fit does."""
+    ours, theirs = pair(regressor)
+    for model, k in ((ours, mgp), (theirs, keras)):
+        model.compile(optimizer=make_optimizer(k), loss="mse")
+        model.fit(X, Y_REG, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

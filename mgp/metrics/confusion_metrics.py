@@ -115,6 +115,10 @@ class _ConfusionMetric(Metric):
     _count_names = {"tp": "true_positives", "fp": "false_positives", "tn": "true_negatives",
                     "fn": "false_negatives"}
 
+    @property
+    def _state_attributes(self):
+        return tuple(self._count_names[key] for key in self._counts)
+
     def reset_state(self):
         for key in self._counts:
             setattr(self, self._count_names[key], np.zeros(len(self.thresholds)))

@@ -19,6 +19,9 @@ class FBetaScore(Metric):
     Inputs are (batch_size, classes): one-hot or multi-hot labels, and scores.
     """
 
+    _state_attributes = ("true_positives", "false_positives", "false_negatives",
+                         "intermediate_weights")
+
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score",
                  dtype=None):
         super().__init__(name=name, dtype=dtype)

@@ -24,6 +24,8 @@ class _IoUBase(Metric):
         self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
         self.reset_state()
 
+    _state_attributes = ("total_cm",)
+
     def reset_state(self):
         self.total_cm = np.zeros((self.num_classes, self.num_classes))
 

@@ -63,6 +63,11 @@ class Metric:
         name: the metric's name; by default the snake-case class name, numbered (`auc_1`).
     """
 
+    # The attributes that hold what `update_state` accumulates, each a sum over the batches seen
+    # (a float or float64 array), which data-parallel training (`mgp.distribution`) adds up over
+    # the processes. A subclass written for Keras keeps its state in `variables` instead.
+    _state_attributes = ()
+
     def __init__(self, dtype=None, name=None):
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.dtype = "float32" if dtype is None else np.dtype(getattr(dtype, "name", dtype)).name

@@ -64,6 +64,8 @@ class Sum(Metric):
         16.0
     """
 
+    _state_attributes = ("total",)
+
     def __init__(self, name="sum", dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.reset_state()
@@ -94,6 +96,8 @@ class Mean(Metric):
         >>> m.result()
         2.5
     """
+
+    _state_attributes = ("total", "count")
 
     def __init__(self, name="mean", dtype=None):
         super().__init__(name=name, dtype=dtype)

@@ -96,6 +96,8 @@ class R2Score(Metric):
         num_regressors: for the adjusted R^2; 0 for the plain score.
     """
 
+    _state_attributes = ("sum", "squared_sum", "total_mse", "count", "num_samples")
+
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
                  dtype=None):
         super().__init__(name=name, dtype=dtype)

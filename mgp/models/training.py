@@ -22,6 +22,7 @@ import numpy as np
 
 from mgp import backend, metrics as metrics_module, optimizers
 from mgp.callbacks.base import CallbackList, resolve_verbose
+from mgp.distribution.loop import data_parallel_loop
 from mgp.layers.base import _function, _signature
 from mgp.layers.symbolic import flatten
 from mgp.models import arrays
@@ -259,6 +260,8 @@ class Trainer:
         loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                   training=True)
         self._loss_tracker.update_state(loss, sample_weight=_first_batch_size(x))
+        if self.optimizer is not None:  # LossScaleOptimizer scales up; others return it as is
+            loss = self.optimizer.scale_loss(loss)
         if weights:
             loss.backward()
             with no_grad():
@@ -364,6 +367,9 @@ class Trainer:
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
         verbose = resolve_verbose(verbose)
+        dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
+        if dp:
+            callbacks, verbose = dp.local_callbacks(callbacks, verbose)
         cbs = CallbackList(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
                            verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
@@ -371,16 +377,24 @@ class Trainer:
         cbs.on_train_begin()
         # a callback restoring a backup (BackupAndRestore) sets where to resume, as in Keras
         start_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
+        if dp:  # process 0's weights, optimizer state, generators and epoch on every process
+            start_epoch = dp.begin_fit(start_epoch)
         epoch_logs = {}
         for epoch in range(start_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
+            if dp:  # the same permutation on every process, a dropout stream of its own
+                dp.begin_epoch()
             order = backend.rng().permutation(n) if shuffle else np.arange(n)
             logs = {}
             for step in range(steps):
                 idx = order[step * batch_size:(step + 1) * batch_size]
                 cbs.on_train_batch_begin(step)
+                if dp:  # this process's shard of the global batch
+                    idx = dp.shard(idx)
                 logs = _pythonify(self.train_step(self._batch(xs, ys, weights, idx)))
+                if dp:  # the metrics (and so the logs) of the whole global batch
+                    logs = dp.end_step(logs)
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -394,7 +408,12 @@ class Trainer:
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        if self.optimizer is not None and epochs > start_epoch:
+            # with use_ema, the model keeps the weights' moving average, as in Keras
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(epoch_logs)
+        if dp:
+            dp.end_fit()
         return cbs.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
@@ -413,16 +432,25 @@ class Trainer:
             num_steps = min(num_steps, int(steps))
         # validation inside fit reuses fit's callbacks, so their on_test_* hooks fire (as Keras)
         verbose = resolve_verbose(verbose)
+        dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
+        if dp and _callback_list is None:
+            callbacks, verbose = dp.local_callbacks(callbacks, verbose)
         cbs = _callback_list or CallbackList(callbacks, model=self, add_progbar=verbose != 0,
                                              verbose=verbose, steps=num_steps)
         self.reset_metrics()
+        if dp:
+            dp.begin_evaluation(inside_fit=_callback_list is not None)
         cbs.on_test_begin()
         logs = {}
         with no_grad():
             for step in range(num_steps):
                 idx = slice(step * batch_size, (step + 1) * batch_size)
                 cbs.on_test_batch_begin(step)
+                if dp:
+                    idx = dp.shard(idx, n)
                 logs = _pythonify(self.test_step(self._batch(xs, ys, weights, idx)))
+                if dp:
+                    logs = dp.end_step(logs)
                 cbs.on_test_batch_end(step, logs)
         logs = _pythonify(self._get_metrics_result_or_logs(logs))
         cbs.on_test_end(logs)
@@ -438,6 +466,10 @@ class Trainer:
         if steps is not None:
             num_steps = min(num_steps, int(steps))
         verbose = resolve_verbose(verbose)
+        dp = data_parallel_loop(self)  # mgp.distribution: None unless processes share the work
+        if dp:
+            callbacks, verbose = dp.local_callbacks(callbacks, verbose)
+            dp.begin_evaluation(inside_fit=False)
         cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            steps=num_steps)
         cbs.on_predict_begin()
@@ -446,11 +478,14 @@ class Trainer:
             for step in range(num_steps):
                 idx = slice(step * batch_size, (step + 1) * batch_size)
                 cbs.on_predict_batch_begin(step)
+                if dp:
+                    idx = dp.shard(idx, n)
                 out = self.predict_step(self._batch(xs, None, None, idx, predict=True))
                 chunks.append(out)
                 cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
-        return arrays.concatenate_outputs(chunks)
+        outputs = arrays.concatenate_outputs(chunks)
+        return dp.gather_outputs(outputs) if dp else outputs  # every process gets every row
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
@@ -459,7 +494,12 @@ class Trainer:
         xs, ys, weights, n, _ = self._data(x, y, sample_weight, class_weight, 1,
                                            "train_on_batch")
         self.reset_metrics()
-        logs = _pythonify(self.train_step(self._batch(xs, ys, weights, slice(None))))
+        dp, idx = data_parallel_loop(self), slice(None)  # mgp.distribution, as in fit
+        if dp:
+            idx = dp.begin_train_on_batch(n)
+        logs = _pythonify(self.train_step(self._batch(xs, ys, weights, idx)))
+        if dp:
+            logs = dp.end_train_on_batch(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -467,16 +507,27 @@ class Trainer:
         self._require_compiled("test_on_batch")
         xs, ys, weights, n, _ = self._data(x, y, sample_weight, None, 1, "test_on_batch")
         self.reset_metrics()
+        dp, idx = data_parallel_loop(self), slice(None)  # mgp.distribution, as in evaluate
+        if dp:
+            dp.begin_evaluation(inside_fit=False)
+            idx = dp.shard(idx, n)
         with no_grad():
-            logs = _pythonify(self.test_step(self._batch(xs, ys, weights, slice(None))))
+            logs = _pythonify(self.test_step(self._batch(xs, ys, weights, idx)))
+        if dp:
+            logs = dp.end_step(logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
     def predict_on_batch(self, x):
         """`predict_step` on the whole of x, as NumPy arrays."""
         xs, _, _, n, _ = self._data(x, None, None, None, 1, "predict_on_batch")
+        dp, idx = data_parallel_loop(self), slice(None)  # mgp.distribution, as in predict
+        if dp:
+            dp.begin_evaluation(inside_fit=False)
+            idx = dp.shard(idx, n)
         with no_grad():
-            out = self.predict_step(self._batch(xs, None, None, slice(None), predict=True))
-        return arrays.concatenate_outputs([out])
+            out = self.predict_step(self._batch(xs, None, None, idx, predict=True))
+        outputs = arrays.concatenate_outputs([out])
+        return dp.gather_outputs(outputs) if dp else outputs
 
 
 def _should_validate(epoch, validation_freq):

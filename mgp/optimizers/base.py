@@ -26,6 +26,18 @@ from mgp.tensor import Tensor, no_grad
 from mgp.variables import Variable
 
 
+# Data-parallel training (`mgp.distribution`) sets this, for the length of each training step, to
+# a function that averages (gradient, variable) pairs over the processes; every optimizer's
+# `apply` passes its gradients through it first, so that all processes apply the same update.
+_gradient_reducer = None
+
+
+def set_gradient_reducer(reducer):
+    """Install `reducer(pairs) -> pairs` (or None) for every optimizer's `apply`."""
+    global _gradient_reducer
+    _gradient_reducer = reducer
+
+
 class Optimizer:
     """Base class of the optimizers; subclass it to write your own (`build`, `update_step`,
     `get_config`), as in Keras.
@@ -54,6 +66,10 @@ class Optimizer:
         >>> opt = mgp.optimizers.Adam(learning_rate=1e-3, clipnorm=1.0)
         >>> opt.apply([w.grad], [w])
     """
+
+    # set on the optimizers a wrapper (LossScaleOptimizer, MultiOptimizer) applies: their
+    # gradients come from the wrapper, averaged over the processes already
+    _inside_wrapper = False
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -294,8 +310,9 @@ class Optimizer:
         self._iterations.data = np.asarray(int(self._iterations.data) + 1, dtype=np.int64)
 
     def _check_gradients(self, grads, variables):
-        """The (float gradient, variable) pairs to apply, and the variables passed; raises on
-        any mismatch and changes nothing."""
+        """The (float gradient, variable) pairs to apply (averaged over the processes in
+        data-parallel training), and the variables passed; raises on any mismatch and changes
+        nothing."""
         if variables is None:
             if not self.built:
                 raise ValueError(f"{self._who} is not built: pass the variables with the "
@@ -331,6 +348,8 @@ class Optimizer:
         if missing:
             warnings.warn(f"{self._who}: gradients do not exist for variables {missing}",
                           stacklevel=3)
+        if _gradient_reducer is not None and not self._inside_wrapper:
+            pairs = _gradient_reducer(pairs)
         return pairs, variables
 
     def _apply_gradients(self, grads, variables):

@@ -64,6 +64,7 @@ class LossScaleOptimizer(Optimizer):
         self.inner_optimizer = inner_optimizer
         self.initial_scale, self.dynamic_growth_steps = initial_scale, dynamic_growth_steps
         inner_optimizer.loss_scale_factor = None  # scaled once, here
+        inner_optimizer._inside_wrapper = True
 
     def build(self, variables):
         if self.built:
@@ -276,6 +277,7 @@ class MultiOptimizer(Optimizer):
         for opt in chosen:
             if opt not in self._inner_optimizers:
                 opt.loss_scale_factor = self.loss_scale_factor
+                opt._inside_wrapper = True
                 self._inner_optimizers.append(opt)
         self._owner = {id(v): self._inner_optimizers.index(o) for v, o in zip(variables, chosen)}
         for i, opt in enumerate(self._inner_optimizers):
