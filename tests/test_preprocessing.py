@@ -22,6 +22,7 @@ IMAGES_CF = np.ascontiguousarray(IMAGES.transpose(0, 3, 1, 2))
 UINT8 = rng.integers(0, 256, (2, 6, 8, 3)).astype(np.uint8)
 RGB = rng.uniform(0, 255, (4, 6, 7, 3)).astype(np.float32)
 RGB_CF = np.ascontiguousarray(RGB.transpose(0, 3, 1, 2))
+AUDIO = np.sin(np.arange(2 * 300).reshape(2, 300) * [[0.3], [0.71]])
 BIG = rng.uniform(0, 255, (2, 32, 32, 3)).astype(np.float32) ** 1.1 / 2
 BASE_KEYS = ("name",)
 
@@ -89,6 +90,15 @@ DETERMINISTIC = [
     ("CategoryEncoding", dict(num_tokens=4, output_mode="binary"), np.array([0, 1, 3])),
     ("CategoryEncoding", dict(num_tokens=4, output_mode="count"), np.array([[0, 1, 1], [3, 3, 2]])),
     ("CategoryEncoding", dict(num_tokens=5, output_mode="multi_hot"), np.array(2)),
+    # in float64: in float32 the FFTs' roundoff (about 1e-7 of the peak) shows in decibels
+    # at powers far below the peak
+    ("MelSpectrogram", dict(fft_length=64, sequence_stride=16, num_mel_bins=12,
+                            sampling_rate=8000, dtype="float64"), AUDIO),
+    ("MelSpectrogram", dict(fft_length=64, sequence_length=48, sequence_stride=20,
+                            num_mel_bins=8, window="hamming", power_to_db=False,
+                            mag_exp=1.0, max_freq=3000), AUDIO),
+    ("MelSpectrogram", dict(fft_length=32, sequence_stride=8, num_mel_bins=6, top_db=20.0,
+                            ref_power=2.0, dtype="float64"), AUDIO[0].astype(np.float64)),
 ]
 
 
@@ -598,3 +608,24 @@ def test_models_of_preprocessing_layers_cross_keras_files_both_ways(tmp_path):
     shear = keras.layers.RandomShear(0.1, (0.2, 0.3), seed=3)
     ours = layers.RandomShear.from_config(shear.get_config())
     assert jsonable(ours.get_config()) == jsonable(shear.get_config())
+
+
+def test_gradients_reach_the_inputs_through_the_differentiable_layers():
+    """float64 gradchecks: the mel spectrogram of a signal, and the geometric and colour
+    transforms of images for a fixed draw (interpolation weights are smooth in the pixels)."""
+    signal = mgp.tensor(np.sin(np.arange(64) * 0.37) + 0.1, dtype="float64", requires_grad=True)
+    mel = layers.MelSpectrogram(fft_length=16, sequence_stride=8, num_mel_bins=4,
+                                power_to_db=False, dtype="float64")
+    mgp.gradcheck(lambda s: mel(s), signal)
+    images = mgp.tensor(rng.uniform(0, 1, (2, 5, 6, 3)), dtype="float64", requires_grad=True)
+    for layer in (layers.RandomRotation(0.2, fill_mode="constant", seed=1, dtype="float64"),
+                  layers.RandomZoom(0.3, seed=2, dtype="float64"),
+                  layers.RandomContrast(0.5, value_range=(0, 1), seed=3, dtype="float64"),
+                  layers.Normalization(mean=0.5, variance=0.1, dtype="float64"),
+                  layers.Resizing(3, 4, dtype="float64")):
+        draw = layer.get_random_transformation(images) if hasattr(
+            layer, "get_random_transformation") else None
+        if hasattr(layer, "transform_images"):
+            mgp.gradcheck(lambda x: layer.transform_images(x, draw), images)
+        else:
+            mgp.gradcheck(lambda x: layer(x), images)
