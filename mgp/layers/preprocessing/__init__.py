@@ -1,7 +1,7 @@
 """Preprocessing layers, as Keras groups them: images (resizing, cropping, augmentation, in
 `image_preprocessing`), numbers (`Rescaling`, `Normalization`, `Discretization`), categories
 (`CategoryEncoding`, `Hashing`, `HashedCrossing`, `IntegerLookup`, `StringLookup`), text
-(`TextVectorization`) and `Pipeline`.
+(`TextVectorization`), audio (`MelSpectrogram`) and `Pipeline`.
 
 The random layers draw only in training (`layer(x, training=True)`, which `fit` passes, and
 a direct call's default, as in Keras) and return their inputs at inference.
