@@ -1,7 +1,7 @@
 """Layers, as Keras names them: `from mgp import layers; layers.Dense(10)`.
 
 Grouped by family as Keras groups them: core, activations, convolutional, pooling, reshaping,
-regularization, normalization, merging.
+regularization, normalization, merging, preprocessing.
 """
 from mgp.layers.base import Layer
 from mgp.layers.input_layer import Input, InputLayer
@@ -25,6 +25,8 @@ from mgp.layers.regularization import (
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
     SpatialDropout3D)
 from mgp.layers.normalization import BatchNormalization
+from mgp.layers.preprocessing import *  # noqa: F401,F403  (each listed in its __all__)
+from mgp.layers.preprocessing import __all__ as _preprocessing
 from mgp.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                 Subtract, add, average, concatenate, dot, maximum, minimum,
                                 multiply, subtract)
@@ -50,4 +52,4 @@ __all__ = [
     "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "concatenate", "dot",
-]
+] + _preprocessing

@@ -618,6 +618,8 @@ def _dtype_of(dtype):
     if isinstance(name, str) and name.startswith("mixed_"):
         raise NotImplementedError(f"dtype policy {name!r} (mixed precision) is not supported "
                                   f"by mgp")
+    if name == "string":  # Keras's name for text (the inputs of the text preprocessing layers)
+        return np.dtype(str)
     return np.dtype(name or "float32")
 
 

@@ -61,7 +61,8 @@ class InputLayer(Layer):
         return self.batch_shape
 
     def get_config(self):
-        return {"batch_shape": self.batch_shape, "dtype": self.dtype.name, "sparse": False,
+        dtype = "string" if self.dtype.kind in "USO" else self.dtype.name  # Keras's name for text
+        return {"batch_shape": self.batch_shape, "dtype": dtype, "sparse": False,
                 "ragged": False, "name": self.name, "optional": False}
 
     def __repr__(self):

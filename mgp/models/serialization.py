@@ -70,7 +70,8 @@ def from_config_of(cls, config, custom_objects=None):
 # ---- functional models ---------------------------------------------------------------------------
 def _tensor_ref(sym, history):
     return {"class_name": "__keras_tensor__",
-            "config": {"shape": list(sym.shape), "dtype": sym.dtype.name,
+            "config": {"shape": list(sym.shape),
+                       "dtype": "string" if sym.dtype.kind in "USO" else sym.dtype.name,
                        "keras_history": list(history[id(sym)])}}
 
 

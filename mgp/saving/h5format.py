@@ -32,6 +32,8 @@ def write(f, model, include_optimizer=True, kind="weights", attrs=None):
             group.attrs["name"] = obj.name
         for i, var in enumerate(own_variables(obj)):
             group.create_dataset(str(i), data=np.asarray(to_numpy(var.data)))
+        for key, value in own_store(obj).items():
+            group.create_dataset(key, data=np.asarray(value))
     f.attrs["mgp_format_version"] = FORMAT_VERSION
     f.attrs["mgp_version"] = _mgp_version()
     f.attrs["mgp_kind"] = kind
@@ -62,13 +64,27 @@ def _digest(f):
     return h.hexdigest(), arrays
 
 
+def own_store(obj):
+    """The named arrays a layer keeps beside its variables (Keras's `save_own_variables`: a
+    lookup layer's idf weights under "idf_weights"); {} for most layers. (An optimizer's
+    `save_own_variables` writes its numbered variables, which `write` has written already.)"""
+    from mgp.layers.base import Layer
+    save = getattr(obj, "save_own_variables", None)
+    store = {}
+    if isinstance(obj, Layer) and callable(save):
+        save(store)
+    return {key: value for key, value in store.items() if not str(key).isdigit()}
+
+
 # ---- reading ---------------------------------------------------------------------------------------
 class Contents:
     """What a weights file holds: its root attributes and, per group path ("" for the root),
-    the `name` attribute of its `vars` group and its arrays in order."""
+    the `name` attribute of its `vars` group and its arrays in order; `stores` holds, per
+    path, the arrays a group names instead of numbering (see `own_store`)."""
 
-    def __init__(self, filename, attrs, groups):
+    def __init__(self, filename, attrs, groups, stores=None):
         self.filename, self.attrs, self.groups = filename, attrs, groups
+        self.stores = stores or {}
 
     def arrays(self, path):
         return self.groups[path][1]
@@ -102,16 +118,20 @@ def read(source, filename):
     if expected is not None and expected != digest:
         raise ValueError(f"'{filename}' is corrupted: its content does not match the SHA-256 "
                          f"it was saved with")
-    groups = {}
+    groups, stores = {}, {}
     for vars_path, name in names.items():
         path = vars_path[:-len("vars")].rstrip("/")
         keys = sorted((k.rsplit("/", 1)[1] for k in arrays
                        if k.rsplit("/", 1)[0] == vars_path), key=_index_key)
-        if keys != [str(i) for i in range(len(keys))]:
+        numbered = [k for k in keys if k.isdigit()]
+        if numbered != [str(i) for i in range(len(numbered))]:
             raise ValueError(f"'{filename}' is not a weights file in the Keras layout: group "
                              f"'{vars_path}' holds datasets {keys}, expected 0, 1, 2, ...")
-        groups[path] = (_plain(name), [arrays[f"{vars_path}/{k}"] for k in keys])
-    return Contents(filename, attrs, groups)
+        groups[path] = (_plain(name), [arrays[f"{vars_path}/{k}"] for k in numbered])
+        named = {k: arrays[f"{vars_path}/{k}"] for k in keys if not k.isdigit()}
+        if named:
+            stores[path] = named
+    return Contents(filename, attrs, groups, stores)
 
 
 def _index_key(key):

@@ -9,13 +9,16 @@ for every class both have; only classes mgp knows (or `custom_objects` names) ar
 - `.h5`: one HDF5 file. The weights and optimizer state in the `.weights.h5` layout, and the
   three configs as JSON root attributes, beside the format attributes of every mgp file.
 - `.keras`: Keras 3's zip layout: `config.json` (the model config with `build_config` and
-  `compile_config` inside, as Keras writes it), `metadata.json` (versions, date) and
-  `model.weights.h5` (the weights layout).
+  `compile_config` inside, as Keras writes it), `metadata.json` (versions, date),
+  `model.weights.h5` (the weights layout) and `assets/<path>/...`, the files of the objects
+  that keep some (a lookup layer's `vocabulary.txt`, by Keras's `save_assets`), each under the
+  path its weights have.
 """
 import datetime
 import io
 import json
 import os
+import tempfile
 import zipfile
 
 import h5py
@@ -120,11 +123,63 @@ def _save_keras_zip(model, filepath, configs, include_optimizer):
     weights = io.BytesIO()
     with h5py.File(weights, "w") as f:
         h5format.write(f, model, include_optimizer, kind="model")
+    assets = _saved_assets(model)
     with atomic_path(filepath) as tmp:
         with zipfile.ZipFile(tmp, "w") as z:
             z.writestr("metadata.json", json.dumps(metadata))
             z.writestr("config.json", json.dumps(config))
             z.writestr("model.weights.h5", weights.getvalue())
+            for name, data in assets:
+                z.writestr(name, data)
+
+
+def _asset_owners(model):
+    """(path, object) of the model's objects that keep assets (`save_assets`/`load_assets`)."""
+    from mgp.saving.layout import saveables
+    return [(path, obj) for path, obj in saveables(model, include_optimizer=False)
+            if callable(getattr(obj, "save_assets", None))]
+
+
+def _saved_assets(model):
+    """(zip entry name, bytes) of every asset file, as Keras lays them out."""
+    out = []
+    for path, obj in _asset_owners(model):
+        with tempfile.TemporaryDirectory() as folder:
+            obj.save_assets(folder)
+            for name in sorted(os.listdir(folder)):
+                with open(os.path.join(folder, name), "rb") as f:
+                    out.append((f"assets/{path}/{name}" if path else f"assets/{name}", f.read()))
+    return out
+
+
+def _load_assets(model, assets, filepath):
+    """Give each object that keeps assets the files of its folder (plain names only), from a
+    temporary folder of its own."""
+    for path, obj in _asset_owners(model):
+        prefix = f"assets/{path}/" if path else "assets/"
+        mine = {name[len(prefix):]: data for name, data in assets.items()
+                if name.startswith(prefix) and "/" not in name[len(prefix):]}
+        with tempfile.TemporaryDirectory() as folder:
+            for name, data in mine.items():
+                if name in ("", ".", "..") or "\\" in name:
+                    raise ValueError(f"'{filepath}': bad asset name {prefix + name!r}")
+                with open(os.path.join(folder, name), "wb") as f:
+                    f.write(data)
+            try:
+                obj.load_assets(folder)
+            except (ValueError, OSError) as e:
+                raise ValueError(f"'{filepath}': layer '{obj.name}' could not load its assets "
+                                 f"from '{prefix}': {e}") from e
+
+
+def _load_stores(model, contents):
+    """Hand each object's named arrays (`own_store`) back to its `load_own_variables`."""
+    from mgp.layers.base import Layer
+    from mgp.saving.layout import saveables
+    for path, obj in saveables(model, include_optimizer=False):
+        load = getattr(obj, "load_own_variables", None)
+        if isinstance(obj, Layer) and callable(load) and path in contents.stores:
+            load(dict(contents.stores[path]))
 
 
 def _suffix(filepath):
@@ -146,8 +201,9 @@ def load_model(filepath, custom_objects=None, compile=True):
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"no model file at '{filepath}'")
+    assets = {}
     if filepath.lower().endswith(".keras") or zipfile.is_zipfile(filepath):
-        configs, contents = _read_keras_zip(filepath)
+        configs, contents, assets = _read_keras_zip(filepath)
     else:
         contents = h5format.read(filepath, filepath)
         configs = {}
@@ -175,6 +231,8 @@ def load_model(filepath, custom_objects=None, compile=True):
     pairs, opt_arrays = h5format.plan(model, contents,
                                       optimizer="require" if has_state else "skip")
     h5format.assign(model, pairs, opt_arrays)
+    _load_stores(model, contents)
+    _load_assets(model, assets, filepath)
     return model
 
 
@@ -189,6 +247,8 @@ def _read_keras_zip(filepath):
             metadata = json.loads(z.read("metadata.json")) if "metadata.json" in names else {}
             config = json.loads(z.read("config.json"))
             weights = z.read("model.weights.h5")
+            assets = {n: z.read(n) for n in names if n.startswith("assets/") and
+                      not n.endswith("/")}
     except (zipfile.BadZipFile, json.JSONDecodeError, OSError, EOFError) as e:
         raise ValueError(f"cannot read '{filepath}': the zip archive is damaged "
                          f"({type(e).__name__}: {e})") from e
@@ -201,7 +261,7 @@ def _read_keras_zip(filepath):
     configs = {"model_config": {k: v for k, v in config.items()
                                 if k not in ("compile_config", "build_config")},
                "compile_config": compile_config, "build_config": config.get("build_config")}
-    return configs, contents
+    return configs, contents, assets
 
 
 def _rebuild(configs, custom_objects, filepath):
