@@ -12,7 +12,11 @@ import time
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-extensions", "--disable-default-apps", "--mute-audio",
+         # containers often give /dev/shm only 64 MB: Chromium then stalls instead of failing
+         "--disable-dev-shm-usage", "--disable-crash-reporter", "--disable-breakpad",
          "--remote-debugging-pipe"]
+# a cold first start on a fresh, loaded machine (fonts, caches, the profile) can take a while
+STARTUP_TIMEOUT = 120
 
 
 class BrowserError(RuntimeError):
@@ -34,15 +38,24 @@ class Browser:
             os.dup2(keep_r, 3)
             os.dup2(keep_w, 4)
         self.timeout = timeout
-        self.process = subprocess.Popen(
-            [chromium, *FLAGS, f"--user-data-dir={user_data_dir}",
-             f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=pipes_on_3_and_4, close_fds=False)
+        os.makedirs(user_data_dir, exist_ok=True)
+        # Chromium's own messages go to a file, so that a failed start can say why
+        self.log_path = os.path.join(user_data_dir, "chromium.log")
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [chromium, *FLAGS, f"--user-data-dir={user_data_dir}",
+                 f"--window-size={width},{height}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                preexec_fn=pipes_on_3_and_4, close_fds=False)
         for fd in (to_chrome_r, from_chrome_w, keep_r, keep_w):
             os.close(fd)
         self._next_id, self._buffer, self.events, self.session = 0, b"", [], None
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        try:
+            target = self.call("Target.createTarget", url="about:blank",
+                               timeout=STARTUP_TIMEOUT)["targetId"]
+        except BrowserError as e:
+            self.close()
+            raise BrowserError(f"{e} at start; its log ends:\n{self.log_tail()}") from None
         self.session = self.call("Target.attachToTarget", targetId=target,
                                  flatten=True)["sessionId"]
         self.call("Page.enable")
@@ -62,13 +75,17 @@ class Browser:
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)
 
-    def call(self, method, **params):
+    def log_tail(self, lines=30):
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+    def call(self, method, timeout=None, **params):
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params}
         if self.session is not None:
             message["sessionId"] = self.session
         os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             reply = self._read_message(deadline)
             if reply.get("id") == self._next_id:
