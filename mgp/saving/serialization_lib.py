@@ -193,15 +193,19 @@ def resolve(class_name, registered_name=None, module_objects=None, custom_object
     scoped = {}
     for objects in _scopes:
         scoped.update(objects)
-    custom_objects = {**scoped, **(custom_objects or {})}
+    custom_objects = {**scoped, **(custom_objects or {})}  # the caller's own win
     for key in (registered_name, class_name):
         if key and key in custom_objects:
             return custom_objects[key]
+    # a registration ("Package>Name") answers the config's registered name; a plain name is
+    # a built-in's first, so nothing registered can take the place of a built-in class
+    if registered_name and ">" in registered_name and registered_name in _registered:
+        return _registered[registered_name]
+    if module_objects and class_name in module_objects:
+        return module_objects[class_name]
     for key in (registered_name, class_name):
         if key and key in _registered:
             return _registered[key]
-    if module_objects and class_name in module_objects:
-        return module_objects[class_name]
     where = f" (module {module!r})" if module else ""
     known = sorted(k for k in (module_objects or {}) if not k.startswith("_"))
     raise UnknownObjectError(
