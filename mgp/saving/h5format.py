@@ -372,9 +372,10 @@ def _value(var, stored, optimizer=False):
                                   f"[{info.min}, {info.max}]")
     elif dtype.kind == "b" and a.dtype.kind != "b" and not np.isin(a, (0, 1)).all():
         raise FileFormatError(f"{where} holds values other than 0 and 1 for a bool variable")
-    if optimizer and var.name == "iteration" and a.size and a.min() < 0:
+    role = var.name.rsplit("/", 1)[-1] if optimizer else None
+    if role == "iteration" and a.size and a.min() < 0:
         raise FileFormatError(f"{where}: the step counter is negative ({a.min()})")
-    if optimizer and var.name == "learning_rate" and a.dtype.kind == "f" and \
+    if role == "learning_rate" and a.dtype.kind == "f" and \
             not np.all(np.isfinite(a) & (a >= 0)):
         raise FileFormatError(f"{where}: the learning rate is {a}, not a finite number >= 0")
     return a
