@@ -67,7 +67,7 @@ def verify_digest(source, filename):
 
     Raises FileFormatError naming `filename` when the bytes do not match it.
     """
-    f = source if hasattr(source, "read") else open(source, "rb")
+    f = source if hasattr(source, "read") else open(source, "rb")  # noqa: SIM115
     try:
         f.seek(0)
         head = f.read(USERBLOCK)
@@ -90,7 +90,7 @@ def verify_digest(source, filename):
 def is_hdf5(source):
     """Whether `source` (a path or a file object) has an HDF5 superblock signature where the
     library looks for one (offset 0, 512, 1024, 2048, ...)."""
-    f = source if hasattr(source, "read") else open(source, "rb")
+    f = source if hasattr(source, "read") else open(source, "rb")  # noqa: SIM115
     try:
         size = f.seek(0, os.SEEK_END)
         offset = 0
@@ -209,7 +209,7 @@ def read_array(ds, path, filename):
     except MemoryError:
         raise UnsafeFileError(f"'{filename}': dataset '{path}' ({ds.shape} {ds.dtype}) does not "
                               f"fit in memory") from None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  h5py reports damage as OSError, KeyError, ...
         raise FileFormatError(f"'{filename}': dataset '{path}' cannot be read: the file is "
                               f"damaged ({type(e).__name__}: {e})") from None
 
@@ -221,7 +221,7 @@ def read_attr(obj, key, kinds, path, filename):
         if key not in obj.attrs:
             return None
         value = obj.attrs[key]
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  (as above)
         raise FileFormatError(f"'{filename}': attribute '{key}' of '{path or '/'}' cannot be "
                               f"read: the file is damaged ({type(e).__name__}: {e})") from None
     if isinstance(value, bytes):

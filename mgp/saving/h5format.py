@@ -161,7 +161,7 @@ def read(source, filename):
                               f"signature), or it is truncated")
     try:
         f = h5py.File(source, "r")
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  h5py reports damage as OSError, KeyError, ...
         raise FileFormatError(f"cannot read '{filename}': it is not an HDF5 file, or it is "
                               f"truncated or damaged ({type(e).__name__}: {e})") from None
     try:
@@ -176,7 +176,7 @@ def _contents(f, filename, sealed):
         groups, datasets = h5check.walk(f, filename)
     except FileFormatError:
         raise
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  (as above)
         raise FileFormatError(f"cannot read '{filename}': its structure is damaged "
                               f"({type(e).__name__}: {e})") from None
     attrs = {}
