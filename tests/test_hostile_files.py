@@ -413,3 +413,19 @@ def test_a_mismatch_is_a_layout_error(saved):
     refused_model = other
     refused_model.compile("adam", "mse")
     refused(refused_model, path, LayoutMismatchError, "expects shape (4, 5)")
+
+
+# ---- 3. a flipped bit is an error or harmless, never a crash, a hang or other values -----------
+@pytest.mark.parametrize("kind,flips", [("weights", 300), ("backup", 100), ("keras", 100)])
+def test_bitflip_sweep(kind, flips, tmp_path):
+    """A small run of tools/bitflip_sweep.py (its docstring has the full sweep's command)."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import bitflip_sweep
+    finally:
+        sys.path.remove(os.path.join(ROOT, "tools"))
+    counts, notes, _ = bitflip_sweep.sweep(kind, flips, seed=1, batch=flips, timeout=30,
+                                           folder=str(tmp_path))
+    assert sum(counts.values()) == flips
+    assert all(counts[k] == 0 for k in bitflip_sweep.BAD), (counts, notes)
+    assert counts["error"] > flips // 2, counts  # (the user block's padding is unused)
