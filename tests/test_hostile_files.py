@@ -429,3 +429,30 @@ def test_bitflip_sweep(kind, flips, tmp_path):
     assert sum(counts.values()) == flips
     assert all(counts[k] == 0 for k in bitflip_sweep.BAD), (counts, notes)
     assert counts["error"] > flips // 2, counts  # (the user block's padding is unused)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc: Linux")
+def test_dataset_files_sizes_checked_before_allocating(tmp_path):
+    import gzip
+    import struct
+    # an IDX header announcing 2 GB of images, followed by 1 MB of compressed zeros
+    idx = tmp_path / "bomb-idx3-ubyte.gz"
+    with gzip.open(idx, "wb") as f:
+        f.write(b"\0\0\x08\x03" + struct.pack(">3I", 2_000_000, 32, 32))
+        for _ in range(64):
+            f.write(bytes(1 << 20))
+    result = in_child("from mgp.datasets._formats import read_idx; "
+                      f"read_idx({str(idx)!r})", tmp_path)
+    assert result.startswith(f"ValueError {idx}: IDX header announces shape (2000000, 32, 32) "
+                             f"(2048000000 bytes of data), more than its"), result
+    # an .npz member whose header announces 2 GB, holding 8 bytes
+    npz = tmp_path / "bomb.npz"
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1))
+    header["shape"] = (1 << 28,)
+    with zipfile.ZipFile(npz, "w") as z, z.open("x.npy", "w") as member:
+        np.lib.format.write_array_header_1_0(member, header)
+        member.write(bytes(8))
+    result = in_child("from mgp.datasets._formats import read_npz; "
+                      f"read_npz({str(npz)!r}, ['x'])", tmp_path)
+    assert result.startswith(f"ValueError {npz}: not a valid .npz dataset file (member x.npy "
+                             f"announces shape (268435456,)"), result
