@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import warnings
 import zipfile
 
 import h5py
@@ -376,7 +377,8 @@ def test_saved_right_after_compile_loads_back(tmp_path, suffix):
     if suffix == ".weights.h5":
         model.save_weights(path)
         fresh = small(step=False)
-        with _no_warnings():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (no "state not loaded" warning)
             fresh.load_weights(path)
         assert not fresh.optimizer.built
     else:
@@ -388,22 +390,6 @@ def test_saved_right_after_compile_loads_back(tmp_path, suffix):
     model.fit(X, Y, epochs=1, batch_size=4, shuffle=False, verbose=0)
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(model.weights,
                                                                      fresh.weights))
-
-
-def _no_warnings():
-    import warnings
-    context = warnings.catch_warnings()
-    context.__enter__()
-    warnings.simplefilter("error")
-
-    class Done:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            context.__exit__(*exc)
-            return False
-    return Done()
 
 
 # ---- the layout's own errors stay LayoutMismatchError ---------------------------------------------
@@ -456,3 +442,75 @@ def test_dataset_files_sizes_checked_before_allocating(tmp_path):
                       f"read_npz({str(npz)!r}, ['x'])", tmp_path)
     assert result.startswith(f"ValueError {npz}: not a valid .npz dataset file (member x.npy "
                              f"announces shape (268435456,)"), result
+
+
+# ---- 8. every error a config can cause names the file and what is wrong -------------------------
+def _config_paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _config_paths(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _config_paths(v, (*path, i))
+
+
+FUZZ_VALUES = [None, 0, -1, 2 ** 40, -2 ** 63, 1.5, float("nan"), float("inf"), "", "a",
+               "relu", [], [1], [[]], {}, {"a": 1}, True, [None, None], {"class_name": "Dense"},
+               {"class_name": "__numpy__", "config": {"value": [1], "dtype": "object"}},
+               "deep"]
+
+
+def test_fuzzed_configs_fail_cleanly(tmp_path):
+    """Random entries of real configs replaced by values of every kind: each load either works
+    or raises a ValueError (ConfigError, FileFormatError) naming the file; never an
+    AttributeError, TypeError, KeyError, RecursionError or ZeroDivisionError."""
+    i = layers.Input((6,))
+    h = layers.Concatenate()([layers.Dense(4)(i), layers.Dense(4, activation="relu")(i)])
+    functional = mgp.Model(i, layers.Dense(2, activation="softmax")(h))
+    conv = Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3), layers.BatchNormalization(),
+                       layers.MaxPooling2D(), layers.Flatten(), layers.Dropout(0.1),
+                       layers.Dense(2)])
+    rng = np.random.default_rng(0)
+    outcomes = {"loaded": 0, "error": 0}
+    for n, model in enumerate([functional, conv]):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        good = tmp_path / f"good{n}.keras"
+        model.save(good)
+        with zipfile.ZipFile(good) as z:
+            files = {name: z.read(name) for name in z.namelist()}
+        config = json.loads(files["config.json"])
+        paths = [p for p in _config_paths(config) if p]
+        for _ in range(120):
+            changed = json.loads(files["config.json"])
+            path = paths[rng.integers(len(paths))]
+            value = FUZZ_VALUES[rng.integers(len(FUZZ_VALUES))]
+            node = changed
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = "@deep@" if value == "deep" else value
+            text = json.dumps(changed).replace('"@deep@"', "[" * 5000 + "]" * 5000)
+            bad = tmp_path / "fuzzed.keras"
+            with zipfile.ZipFile(bad, "w") as out:
+                for name, data in files.items():
+                    out.writestr(name, text if name == "config.json" else data)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    load_model(bad)
+                outcomes["loaded"] += 1
+            except ValueError as e:
+                assert str(bad) in str(e), (path, value, str(e))
+                outcomes["error"] += 1
+    assert outcomes["error"] > 100 and outcomes["loaded"] > 20, outcomes
+
+
+@pytest.mark.parametrize("value", [7, 1.5, np.array([1, 2]), b"\xff\xfe"])
+def test_attributes_of_the_wrong_kind(saved, value):
+    path, model, _ = saved
+    edit(path, lambda f: f["layers/dense/vars"].attrs.__setitem__("name", value)
+         if not isinstance(value, bytes) else f.attrs.__setitem__("mgp_format_version", "x"))
+    if isinstance(value, bytes):  # a version that is not a number: "newer", not misread
+        refused(model, path, FileFormatError, "newer mgp")
+    else:
+        refused(model, path, FileFormatError, "attribute 'name'", "layers/dense/vars")

@@ -588,6 +588,10 @@ class Layer:
         """Build from `get_build_config()`'s result (called when a model is loaded)."""
         if not config or self.built:
             return
+        if not isinstance(config, dict) or not ("input_shape" in config or
+                                                isinstance(config.get("shapes_dict"), dict)):
+            raise ValueError(f"layer '{self.name}': build_config {_short(config)} has neither "
+                             f"'input_shape' nor a 'shapes_dict'")
         if "input_shape" in config:
             shape = config["input_shape"]
             shapes = {_signature(_function(self.build))[0][0]: _shape_tuple(shape)}
@@ -613,8 +617,14 @@ def _unique(weights):
 def _dtype_of(dtype):
     """A NumPy dtype from None (float32), a name, or Keras's DTypePolicy config."""
     if isinstance(dtype, dict):  # {"class_name": "DTypePolicy", "config": {"name": ...}}
-        dtype = dtype.get("config", {}).get("name")
+        inner = dtype.get("config")
+        dtype = inner.get("name") if isinstance(inner, dict) else None
+        if not isinstance(dtype, str):
+            raise ValueError(f"dtype {_short(inner)} is not a DTypePolicy config (expected "
+                             f"{{'config': {{'name': 'float32'}}}})")
     name = getattr(dtype, "name", dtype)
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"dtype must be a name such as 'float32', got {_short(name)}")
     if isinstance(name, str) and name.startswith("mixed_"):
         raise NotImplementedError(f"dtype policy {name!r} (mixed precision) is not supported "
                                   f"by mgp")
@@ -637,9 +647,19 @@ def _shape_tuple(value):
         return None
     if isinstance(value, dict):
         return {k: _shape_tuple(v) for k, v in value.items()}
-    if all(d is None or isinstance(d, int) for d in value):
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{_short(value)} is not a shape (a list of sizes)")
+    if all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+           for d in value):
         return tuple(value)
+    if any(not isinstance(d, (list, tuple, dict)) and d is not None for d in value):
+        raise ValueError(f"{_short(value)} is not a shape (sizes are integers >= 0 or None)")
     return [_shape_tuple(v) for v in value]
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _mask_tensors(masks):
