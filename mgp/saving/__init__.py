@@ -10,7 +10,6 @@ See docs/file_format.md for the layouts.
 """
 import io
 import os
-import zipfile
 
 from mgp.errors import FileFormatError
 from mgp.models.serialization import register_serializable
@@ -89,7 +88,7 @@ def read_weights_file(filepath):
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"no weights file at '{filepath}'")
     if model_file.file_kind(filepath) == "zip":
-        with zipfile.ZipFile(filepath) as z:
+        with model_file.open_zip(filepath) as z:
             if "model.weights.h5" not in z.namelist():
                 raise FileFormatError(f"'{filepath}' is a zip archive without the "
                                       f"model.weights.h5 of a .keras file")

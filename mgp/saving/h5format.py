@@ -116,6 +116,13 @@ class Stored:
         return a if dtype is None else a.astype(dtype)
 
 
+class _Unread:
+    """A `vars` group's name attribute, not read yet."""
+
+    def __init__(self, group, path):
+        self.group, self.path = group, path
+
+
 class Contents:
     """What a weights file holds: its root attributes and, per group path ("" for the root),
     the `name` attribute of its `vars` group and its datasets (`Stored`) in order; `stores`
@@ -131,7 +138,13 @@ class Contents:
         return self.groups[path][1]
 
     def name(self, path):
-        return self.groups[path][0]
+        """The `name` attribute of the group's `vars`, read when first asked for (a file
+        without mgp's seal may be damaged anywhere: what is never read cannot hurt)."""
+        name, arrays = self.groups[path]
+        if isinstance(name, _Unread):
+            name = h5check.read_attr(name.group, "name", "text", name.path, self.filename)
+            self.groups[path] = (name, arrays)
+        return name
 
     def close(self):
         if self._file is not None:
@@ -200,9 +213,8 @@ def _contents(f, filename, sealed):
             raise FileFormatError(f"'{filename}' is not a weights file in the Keras layout: "
                                   f"group '{vars_path}' holds datasets {keys}, expected 0, 1, "
                                   f"2, ...")
-        name = h5check.read_attr(groups[vars_path], "name", "text", vars_path, filename)
-        layout[path] = (name, [Stored(members[k], f"{vars_path}/{k}", filename)
-                               for k in numbered])
+        layout[path] = (_Unread(groups[vars_path], vars_path),
+                        [Stored(members[k], f"{vars_path}/{k}", filename) for k in numbered])
         named = {k: Stored(members[k], f"{vars_path}/{k}", filename)
                  for k in keys if not k.isdigit()}
         if named:
@@ -253,9 +265,9 @@ def plan(model, contents, skip_mismatch=False, by_name=False, optimizer="auto"):
     items = saveables(model, include_optimizer=False)
     by_file_name = {}
     if by_name:
-        for path, (name, _) in contents.groups.items():
+        for path in contents.groups:
             if not path.startswith("optimizer"):
-                by_file_name.setdefault(name, path)
+                by_file_name.setdefault(contents.name(path), path)
     pairs, problems, used = [], [], set()
     for path, obj in items:
         variables = own_variables(obj)

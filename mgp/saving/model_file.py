@@ -215,6 +215,15 @@ def file_kind(filepath):
                           f"archive (or it is truncated or damaged)")
 
 
+def open_zip(filepath):
+    """`zipfile.ZipFile(filepath)`, a damaged directory reported as FileFormatError."""
+    try:
+        return zipfile.ZipFile(filepath)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
+        raise FileFormatError(f"cannot read '{filepath}': the zip archive is damaged "
+                              f"({type(e).__name__}: {e})") from None
+
+
 def load_model(filepath, custom_objects=None, compile=True):
     """Rebuild a model saved with `save_model`: architecture, weights, and (when `compile`) the
     compile settings and optimizer state."""
@@ -223,7 +232,7 @@ def load_model(filepath, custom_objects=None, compile=True):
         raise FileNotFoundError(f"no model file at '{filepath}'")
     custom_objects = dict(custom_objects or {})
     if file_kind(filepath) == "zip":
-        with zipfile.ZipFile(filepath) as z:
+        with open_zip(filepath) as z:
             return _load_keras_zip(z, filepath, custom_objects, compile)
     with h5format.read(filepath, filepath) as contents:
         configs = {}
