@@ -90,6 +90,12 @@ def verify_digest(source, filename):
 def is_hdf5(source):
     """Whether `source` (a path or a file object) has an HDF5 superblock signature where the
     library looks for one (offset 0, 512, 1024, 2048, ...)."""
+    return hdf5_offset(source) is not None
+
+
+def hdf5_offset(source):
+    """The offset of the first HDF5 superblock signature where the library looks for one, or
+    None."""
     f = source if hasattr(source, "read") else open(source, "rb")  # noqa: SIM115
     try:
         size = f.seek(0, os.SEEK_END)
@@ -97,9 +103,9 @@ def is_hdf5(source):
         while offset + 8 <= size:
             f.seek(offset)
             if f.read(8) == _HDF5_SIGNATURE:
-                return True
+                return offset
             offset = 512 if offset == 0 else offset * 2
-        return False
+        return None
     finally:
         f.seek(0)
         if f is not source:

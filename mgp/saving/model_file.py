@@ -18,6 +18,7 @@ import datetime
 import io
 import json
 import os
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -128,7 +129,9 @@ def _save_keras_zip(model, filepath, configs, include_optimizer):
         with zipfile.ZipFile(tmp, "w") as z:
             z.writestr("metadata.json", json.dumps(metadata))
             z.writestr("config.json", json.dumps(config))
-            z.writestr("model.weights.h5", weights.getvalue())
+            # deflated (Keras stores it as it is): the weights' HDF5 signature then never
+            # shows through, and the file is smaller
+            z.writestr("model.weights.h5", weights.getvalue(), zipfile.ZIP_DEFLATED)
             for name, data in assets:
                 z.writestr(name, data)
 
@@ -201,9 +204,13 @@ _MAX_RATIO = 1100     # deflate never expands data more than about 1032 times
 
 def file_kind(filepath):
     """"zip" or "hdf5": what `filepath` is by its bytes. A file that is both (a zip archive
-    whose bytes also hold an HDF5 superblock where the library looks) is refused, rather than
-    read one way here and another way elsewhere."""
-    is_zip, is_hdf5 = zipfile.is_zipfile(filepath), h5check.is_hdf5(filepath)
+    whose bytes also hold an HDF5 superblock where the library looks, other than inside one of
+    its stored members: Keras stores `model.weights.h5` as it is) is refused, rather than read
+    one way here and another way elsewhere."""
+    is_zip, offset = zipfile.is_zipfile(filepath), h5check.hdf5_offset(filepath)
+    is_hdf5 = offset is not None
+    if is_zip and is_hdf5 and _inside_a_member(filepath, offset):
+        is_hdf5 = False
     if is_zip and is_hdf5:
         raise UnsafeFileError(f"'{filepath}' is both a zip archive and an HDF5 file; mgp "
                               f"refuses to guess which one it is meant to be")
@@ -213,6 +220,20 @@ def file_kind(filepath):
         return "hdf5"
     raise FileFormatError(f"cannot read '{filepath}': it is not an HDF5 file, nor a .keras zip "
                           f"archive (or it is truncated or damaged)")
+
+
+def _inside_a_member(filepath, offset):
+    """Whether byte `offset` of the zip archive lies in the data of a member stored as it is."""
+    with open_zip(filepath) as z, open(filepath, "rb") as f:
+        for info in z.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                continue
+            f.seek(info.header_offset + 26)
+            name_length, extra_length = struct.unpack("<HH", f.read(4))
+            start = info.header_offset + 30 + name_length + extra_length
+            if start <= offset < start + info.compress_size:
+                return True
+    return False
 
 
 def open_zip(filepath):
