@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import mgp
+import oracles
 from mgp import layers, saving
 from mgp.errors import FileFormatError, LayoutMismatchError, UnsafeFileError
 from mgp.models import Sequential, load_model
@@ -522,3 +523,56 @@ def test_a_format_version_of_the_wrong_kind(saved):
     path, model, _ = saved
     edit(path, lambda f: f.attrs.__setitem__("mgp_format_version", "x"))
     refused(model, path, FileFormatError, "newer mgp")
+
+
+# ---- 2. BackupAndRestore's own attributes -------------------------------------------------------
+@pytest.mark.parametrize("key,value,words", [
+    ("backup_epoch", -1, "backup_epoch is -1"),
+    ("backup_epoch", "3", "backup_epoch' of '/' should be an integer"),
+    ("backup_rng_state", "{not json", "backup_rng_state is not valid JSON"),
+    ("backup_rng_state", json.dumps({"bit_generator": "MT19937", "state": {}}),
+     "not the state of a PCG64 generator"),
+    ("backup_rng_state", json.dumps({"bit_generator": "PCG64", "state": {"state": "x"}}),
+     "not a valid PCG64 state"),
+    ("backup_layer_rng_states", "[1, 2]", "backup_layer_rng_states holds list"),
+])
+def test_a_bad_backup_attribute_changes_nothing(tmp_path, key, value, words):
+    folder = tmp_path / "backup"
+    model = small()
+    backup = mgp.callbacks.BackupAndRestore(str(folder), delete_checkpoint=False)
+    model.fit(X, Y, epochs=1, batch_size=8, verbose=0, callbacks=[backup])
+    path = folder / "latest.weights.h5"
+    edit(path, lambda f: f.attrs.__setitem__(key, value))
+    fresh = small()
+    before = snapshot(fresh)
+    rng_before = json.dumps(mgp.backend.rng().bit_generator.state)
+    with pytest.raises(FileFormatError, match=words) as info:
+        fresh.fit(X, Y, epochs=2, batch_size=8, verbose=0,
+                  callbacks=[mgp.callbacks.BackupAndRestore(str(folder))])
+    assert str(path) in str(info.value)
+    assert snapshot(fresh) == before
+    assert json.dumps(mgp.backend.rng().bit_generator.state) == rng_before
+
+
+# ---- Keras reads what mgp writes now (sealed, 1.8 format), also right after compile -------------
+def test_keras_reads_sealed_files_saved_right_after_compile(tmp_path):
+    keras = oracles.keras()
+    model = small(step=False)
+    model.save_weights(tmp_path / "m.weights.h5")
+    model.save(tmp_path / "m.keras")
+    assert h5py.File(tmp_path / "m.weights.h5").userblock_size == h5check.USERBLOCK
+    k = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(2)])
+    k.compile("adam", "mse")
+    k.load_weights(tmp_path / "m.weights.h5")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    for a, b, c in zip(model.weights, k.weights, loaded.weights):
+        np.testing.assert_array_equal(a.numpy(), keras.ops.convert_to_numpy(b))
+        np.testing.assert_array_equal(a.numpy(), keras.ops.convert_to_numpy(c))
+    k.save_weights(tmp_path / "k.weights.h5")  # and Keras's, saved right after compile
+    k.save(tmp_path / "k.keras")
+    fresh = small(step=False)
+    fresh.load_weights(tmp_path / "k.weights.h5")
+    again = load_model(tmp_path / "k.keras")
+    for a, b, c in zip(model.weights, fresh.weights, again.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.numpy(), c.numpy())
