@@ -17,10 +17,10 @@ import zipfile
 
 import h5py
 import numpy as np
+import oracles
 import pytest
 
 import mgp
-import oracles
 from mgp import layers, saving
 from mgp.errors import FileFormatError, LayoutMismatchError, UnsafeFileError
 from mgp.models import Sequential, load_model
