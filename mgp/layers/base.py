@@ -17,6 +17,7 @@ What `__call__` adds around `call`, as Keras's `Layer.__call__` does:
 - on SymbolicTensors (a functional model being built) it infers the outputs instead (see
   `mgp.layers.symbolic`) and records the call.
 """
+import contextlib
 import functools
 import inspect
 import re
@@ -34,6 +35,34 @@ from mgp.variables import Variable
 
 # the names other modules import from here
 _flatten, _map = flatten, map_structure
+
+# while a model is rebuilt from a file: [bytes its weights may still take, the file's name]
+# (`weight_budget`), so that a config cannot make mgp allocate more than the file can fill
+_budget = []
+
+
+@contextlib.contextmanager
+def weight_budget(nbytes, filename):
+    """Within the block, `add_weight` refuses (UnsafeFileError, before allocating) weights
+    beyond `nbytes` in all: what a file holding the weights can justify."""
+    _budget.append([int(nbytes), filename])
+    try:
+        yield
+    finally:
+        _budget.pop()
+
+
+def _charge(shape, dtype, layer, name):
+    nbytes = np.dtype(dtype).itemsize
+    for d in shape:
+        nbytes *= int(d)
+    budget = _budget[-1]
+    budget[0] -= nbytes
+    if budget[0] < 0:
+        from mgp.errors import UnsafeFileError
+        raise UnsafeFileError(f"'{budget[1]}': layer '{layer}' asks for weight {name!r} of "
+                              f"shape {shape} ({nbytes} bytes), more than the file's weights "
+                              f"hold: the config describes a larger model than the file")
 
 
 def snake_case(name):
@@ -165,6 +194,8 @@ class Layer:
         dtype = np.dtype(dtype) if dtype is not None else self.dtype
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        if _budget:
+            _charge(shape, dtype, self.name, name)
         value = initializers.get(initializer)(shape, dtype=dtype)
         name = name or f"variable_{len(self._own_weights)}"
         var = Variable(value, name=name, trainable=trainable and self._trainable, dtype=dtype,

@@ -222,6 +222,18 @@ def _contents(f, filename, sealed):
     return Contents(filename, attrs, layout, stores, file=f)
 
 
+def declared_bytes(contents):
+    """The bytes the datasets of the layout declare (checked against what the file stores)."""
+    total = 0
+    for _, arrays in contents.groups.values():
+        for a in arrays:
+            n = a.dtype.itemsize
+            for d in a.shape:
+                n *= d
+            total += n
+    return total
+
+
 def _index_key(key):
     return (0, int(key)) if key.isdigit() else (1, key)
 

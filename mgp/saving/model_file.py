@@ -14,6 +14,7 @@ for every class both have; only classes mgp knows (or `custom_objects` names) ar
   that keep some (a lookup layer's `vocabulary.txt`, by Keras's `save_assets`), each under the
   path its weights have.
 """
+import contextlib
 import datetime
 import io
 import json
@@ -274,7 +275,8 @@ def load_model(filepath, custom_objects=None, compile=True):
             if configs[key] is not None and not isinstance(configs[key], dict):
                 raise FileFormatError(f"'{filepath}': attribute {key} holds "
                                       f"{type(configs[key]).__name__}, not a config")
-        model = _rebuild(configs, custom_objects, filepath)
+        model = _rebuild(configs, custom_objects, filepath,
+                         budget=h5format.declared_bytes(contents))
         return _finish(model, configs, contents, {}, filepath, custom_objects, compile)
 
 
@@ -352,7 +354,8 @@ def _load_keras_zip(z, filepath, custom_objects, compile):
         if configs[key] is not None and not isinstance(configs[key], dict):
             raise FileFormatError(f"'{filepath}': config.json's {key} holds "
                                   f"{type(configs[key]).__name__}, not a config")
-    model = _rebuild(configs, custom_objects, filepath)
+    declared = z.getinfo("model.weights.h5").file_size
+    model = _rebuild(configs, custom_objects, filepath, budget=declared)
     # the weights file holds every variable of the model (and the optimizer's, some more): it
     # may not be much larger, whatever it declares
     expected = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in model.weights)
@@ -366,15 +369,21 @@ def _load_keras_zip(z, filepath, custom_objects, compile):
         return _finish(model, configs, contents, assets, filepath, custom_objects, compile)
 
 
-def _rebuild(configs, custom_objects, filepath):
+def _rebuild(configs, custom_objects, filepath, budget=None):
     """The model from its config; any class the config names that mgp (or custom_objects)
-    does not have is an error naming the class and the file."""
+    does not have is an error naming the class and the file. `budget`: the bytes of weights
+    the file holds; a config asking for much more is refused before it is allocated."""
     from mgp.models.serialization import deserialize_layer
     config = dict(configs["model_config"])
     if configs.get("build_config"):
         config["build_config"] = configs["build_config"]
+    from mgp.layers.base import weight_budget
     try:
-        model = deserialize_layer(config, custom_objects)
+        with weight_budget(2 * (budget or 0) + (16 << 20), filepath) if budget is not None \
+                else contextlib.nullcontext():
+            model = deserialize_layer(config, custom_objects)
+    except UnsafeFileError:
+        raise
     except MemoryError:
         raise UnsafeFileError(f"'{filepath}': the model its config describes does not fit in "
                               f"memory") from None
