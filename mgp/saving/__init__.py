@@ -11,6 +11,8 @@ See docs/file_format.md for the layouts.
 import io
 import os
 
+import numpy as np
+
 from mgp.errors import FileFormatError
 from mgp.models.serialization import register_serializable
 from mgp.saving.serialization_lib import (CustomObjectScope, custom_object_scope,
@@ -75,15 +77,21 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     if not getattr(model, "built", False):
         raise ValueError(f"model '{model.name}' is not built yet: call it on data (or build "
                          f"it) before loading weights into it")
-    with read_weights_file(filepath) as contents:
+    variables = list(model.weights)
+    if getattr(model, "optimizer", None) is not None:
+        variables += list(model.optimizer.variables)
+    limit = 3 * sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables) \
+        + (16 << 20)
+    with read_weights_file(filepath, limit) as contents:
         pairs, opt_arrays = h5format.plan(model, contents, skip_mismatch=skip_mismatch,
                                           by_name=by_name)
         h5format.assign(model, pairs, opt_arrays)
 
 
-def read_weights_file(filepath):
+def read_weights_file(filepath, limit=None):
     """Open and check a weights file (or a `.keras` file's weights) without reading its arrays
-    (see `h5format.read`); use it in a `with` block, which closes it."""
+    (see `h5format.read`); use it in a `with` block, which closes it. `limit`: the most bytes
+    a `.keras` file's weights may declare (they are decompressed into memory)."""
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"no weights file at '{filepath}'")
@@ -93,6 +101,7 @@ def read_weights_file(filepath):
                 raise FileFormatError(f"'{filepath}' is a zip archive without the "
                                       f"model.weights.h5 of a .keras file")
             size = z.getinfo("model.weights.h5").file_size
-            data = model_file._entry(z, "model.weights.h5", filepath, max(size, 1))
+            data = model_file._entry(z, "model.weights.h5", filepath,
+                                     size if limit is None else limit)
         return h5format.read(io.BytesIO(data), f"{filepath}/model.weights.h5")
     return h5format.read(filepath, filepath)
