@@ -3,8 +3,13 @@ against a model before anything is assigned.
 
 Every group that holds variables has a `vars` subgroup with datasets `0`, `1`, ... (see
 `layout.py` for which group each object gets). mgp adds root attributes Keras ignores:
-`mgp_format_version`, `mgp_version`, `mgp_kind`, and `mgp_sha256`, a digest of the content that
-makes any later change to the bytes (a flipped bit, a partial copy) a clear error.
+`mgp_format_version`, `mgp_version`, `mgp_kind`, and `mgp_sha256`, a digest of the data and
+text attributes (what older mgp checks). The files are written behind a user block sealed with
+a SHA-256 of every byte, checked before the HDF5 library parses anything (`h5check`).
+
+Reading is in two steps: `read` checks the file and its structure and lists the datasets
+(`Stored`) without reading them; `plan` matches them with a model's variables by shape and
+dtype, then reads and checks only those, so `assign` cannot fail half way.
 """
 import copy
 import hashlib
