@@ -54,7 +54,7 @@ def check_validation_split(validation_split):
     if isinstance(validation_split, bool) or not isinstance(
             validation_split, (numbers.Real, np.floating, np.integer)) or \
             not 0 <= validation_split < 1:
-        raise InvalidArgumentError(f"fit(): validation_split must be a number in [0, 1), got "
+        raise InvalidArgumentError(f"fit(): validation_split must be in [0, 1) (a fraction), got "
                                    f"{validation_split!r}")
 
 
