@@ -141,8 +141,8 @@ class CompileLoss:
     def __init__(self, loss, loss_weights=None, output_names=None):
         if loss_weights is not None and not isinstance(loss_weights,
                                                        (list, tuple, dict, int, float)):
-            raise ValueError(f"compile(): loss_weights must be a float (one output), a list or "
-                             f"a dict, got {loss_weights!r}")
+            raise InvalidArgumentError(f"compile(): loss_weights must be a float (one output), "
+                                       f"a list or a dict, got {loss_weights!r}")
         self._loss, self._loss_weights, self.output_names = loss, loss_weights, output_names
         self.built = False
         self.metrics = []  # the per-output Mean trackers (several outputs only)
