@@ -679,8 +679,8 @@ def _attention(q, k, v, bias, allowed, scale, cap, groups):
         gv = (w.transpose(0, 1, 3, 2) @ gh).transpose(0, 2, 1, 3) if v.requires_grad else None
         gw = gh @ vh.transpose(0, 1, 3, 2)
         gl = w * (gw - (gw * w).sum(axis=-1, keepdims=True))  # softmax's backward
-        if keep is not None:
-            gl = xp.where(keep, gl, 0)
+        if keep is not None:  # a masked logit was replaced: no gradient (a fully masked row's
+            gl = xp.where(keep, gl, 0)  # output is a constant, the mean of the values)
         gbias = None if bias is None or not bias.requires_grad else gl.reshape(b, n, t, s)
         if capped is not None:
             gl = gl * (1 - capped * capped)

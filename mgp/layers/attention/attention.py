@@ -1,11 +1,13 @@
 """Attention (Luong-style dot-product) and AdditiveAttention (Bahdanau-style): attention of a
 query sequence over a value sequence, without projections."""
+import numpy as np
+
 from mgp import ops
 from mgp.backend import xp
 from mgp.layers._utils import describe, floating
 from mgp.layers.attention import _masks
 from mgp.layers.base import Layer
-from mgp.layers.regularization.dropout import Dropout
+from mgp.layers.regularization.dropout import generator
 from mgp.layers.symbolic import SymbolicTensor
 
 
@@ -37,7 +39,7 @@ class Attention(Layer):
         self.use_scale, self.score_mode = bool(use_scale), score_mode
         self.dropout, self.seed = dropout, seed
         self.supports_masking = True
-        self._dropout_layer = Dropout(rate=dropout, seed=seed)
+        self._rng = np.random.default_rng(seed) if seed is not None else None
         self.scale = self.concat_score_weight = None
 
     def _validate(self, inputs, mask=None):
@@ -94,8 +96,10 @@ class Attention(Layer):
             big = 65504.0 if scores.dtype == "float16" else 1.0e9
             scores = ops.where(allowed, scores, scores - scores.dtype.type(big))
         weights = ops.softmax(scores, axis=-1)
-        dropped = self._dropout_layer(weights, training=training) if training and \
-            self.dropout > 0 else weights
+        dropped = weights
+        if training and self.dropout > 0:  # the returned scores are before dropout, as Keras's
+            keep = generator(self._rng).random(weights.shape, dtype=np.float32) >= self.dropout
+            dropped = weights * xp.asarray(keep * weights.dtype.type(1 / (1 - self.dropout)))
         out = ops.matmul(dropped, v)
         if q_mask is not None:
             out = ops.where(xp.expand_dims(q_mask, -1), out, out.dtype.type(0))

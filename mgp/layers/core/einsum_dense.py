@@ -15,7 +15,8 @@ def analyze_equation(equation, bias_axes, input_shape, output_shape):
     plain = equation.replace("...", "0")
     match, left = re.fullmatch(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", plain), False
     if match is None:
-        match, left = re.fullmatch(r"0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)", plain), True
+        match = re.fullmatch(r"0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)", plain)
+        left = match is not None
     if match is None:
         match = re.fullmatch(r"([a-zA-Z]{2,})0,([a-zA-Z]+)->([a-zA-Z]+)0", plain)
     if match is None:
