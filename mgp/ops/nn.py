@@ -684,7 +684,7 @@ def _attention(q, k, v, bias, allowed, scale, cap, groups):
         gbias = None if bias is None or not bias.requires_grad else gl.reshape(b, n, t, s)
         if capped is not None:
             gl = gl * (1 - capped * capped)
-        gl *= gl.dtype.type(scale)
+        gl = gl * gl.dtype.type(scale)  # a new array: gbias may be a view of gl
         gq = (gl @ kh).reshape(b, n, t, h).transpose(0, 2, 1, 3) if q.requires_grad else None
         gk = (gl.transpose(0, 1, 3, 2) @ qh).transpose(0, 2, 1, 3) if k.requires_grad else None
         return (gq, gk, gv) + ((gbias,) if bias is not None else ())
