@@ -136,19 +136,19 @@ def test_embedding_accepts_integral_floats_as_keras():
 
 
 @pytest.mark.parametrize("make, call, words", [
-    (lambda: layers.MultiHeadAttention(2, 4), lambda l, x: l(x, x, attention_mask=np.ones(
+    (lambda: layers.MultiHeadAttention(2, 4), lambda layer, x: layer(x, x, attention_mask=np.ones(
         (2, 4, 4), bool)), r"attention_mask must broadcast to .* \(2, 5, 5\)"),
-    (lambda: layers.MultiHeadAttention(2, 4), lambda l, x: l(x, x, value_mask=np.ones(
+    (lambda: layers.MultiHeadAttention(2, 4), lambda layer, x: layer(x, x, value_mask=np.ones(
         (2, 3), bool)), r"value_mask must have shape \(2, 5\)"),
-    (lambda: layers.MultiHeadAttention(2, 4), lambda l, x: l(x[0], x[0]),
+    (lambda: layers.MultiHeadAttention(2, 4), lambda layer, x: layer(x[0], x[0]),
      r"expects query and value of shape \(batch, steps..., features\)"),
-    (lambda: layers.GroupQueryAttention(2, 4, 2), lambda l, x: l(x[0], x[0]),
+    (lambda: layers.GroupQueryAttention(2, 4, 2), lambda layer, x: layer(x[0], x[0]),
      r"expects query of shape \(batch, steps, features\)"),
-    (lambda: layers.Attention(), lambda l, x: l(x), r"list \[query, value\]"),
-    (lambda: layers.Attention(), lambda l, x: l([x, x], mask=[np.ones((2, 4), bool), None]),
+    (lambda: layers.Attention(), lambda layer, x: layer(x), r"list \[query, value\]"),
+    (lambda: layers.Attention(), lambda layer, x: layer([x, x], mask=[np.ones((2, 4), bool), None]),
      r"query mask must have shape \(2, 5\)"),
-    (lambda: layers.LayerNormalization(axis=3), lambda l, x: l(x), "axis 3 is out of range"),
-    (lambda: layers.EinsumDense("abc,cd->abd", (None, 4)), lambda l, x: l(x[0]),
+    (lambda: layers.LayerNormalization(axis=3), lambda layer, x: layer(x), "axis 3 is out of range"),
+    (lambda: layers.EinsumDense("abc,cd->abd", (None, 4)), lambda layer, x: layer(x[0]),
      "expects inputs of rank 3"),
 ])
 def test_attention_layers_reject_bad_inputs(make, call, words):
@@ -196,7 +196,7 @@ def test_weights_when_called_again_stay_the_same_after_an_error():
     layers.GroupQueryAttention(4, 4, 2, use_bias=False),
     layers.Attention(use_scale=True, dropout=0.2, seed=3),
     layers.AdditiveAttention(use_scale=False),
-], ids=lambda l: type(l).__name__)
+], ids=lambda layer: type(layer).__name__)
 def test_config_round_trip(layer):
     config = layer.get_config()
     again = type(layer).from_config(config)

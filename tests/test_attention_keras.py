@@ -61,8 +61,9 @@ def same_as_keras(ours, theirs, arrays, masks=None, atol=1e-5, rows=None, **kwar
     run(ours, "mgp", arrays, masks, kwargs, False)
     run(theirs, "keras", arrays, masks, kwargs, False)
     # Keras's paths name the enclosing layer too ('multi_head_attention/query/kernel')
-    assert [w.path.split("/")[-2:] for w in ours.weights] == \
-        [w.path.split("/")[-2:] for w in theirs.weights]
+    def paths(layer):
+        return [w.path.removeprefix(layer.name + "/") for w in layer.weights]
+    assert paths(ours) == paths(theirs)
     theirs.set_weights(ours.get_weights())
     out_a, ins_a = run(ours, "mgp", arrays, masks, kwargs, True)
     out_b, ins_b = run(theirs, "keras", arrays, masks, kwargs, True)

@@ -194,11 +194,9 @@ class MultiHeadAttention(Layer):
         projected[-1] = self._value_dim
         _masks.build(self._output_dense, tuple(projected))
         self._query_rank = len(query_shape)
-
-    query_dense = property(lambda self: self._query_dense)
-    key_dense = property(lambda self: self._key_dense)
-    value_dense = property(lambda self: self._value_dense)
-    output_dense = property(lambda self: self._output_dense)
+        # Keras's public names for them, which its weights files use as the groups' names
+        self.query_dense, self.key_dense = self._query_dense, self._key_dense
+        self.value_dense, self.output_dense = self._value_dense, self._output_dense
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
