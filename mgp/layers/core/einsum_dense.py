@@ -2,6 +2,8 @@
 attention layers are ones)."""
 import re
 
+import numpy as np
+
 from mgp import activations, constraints, initializers, ops, regularizers
 from mgp.layers._utils import describe, floating, serialize_initializer
 from mgp.layers.base import Layer
@@ -129,6 +131,7 @@ class EinsumDense(Layer):
         kernel_shape, bias_shape, self.full_output_shape, in_axes, out_axes = analyze_equation(
             self.equation, self.bias_axes, input_shape, self.partial_output_shape)
         self._input_rank = len(input_shape)
+        self._gemm = self._as_gemm(kernel_shape)
         init = self.kernel_initializer
         if isinstance(init, initializers.VarianceScaling) and (
                 init.input_axes is None or init.output_axes is None):
@@ -142,12 +145,34 @@ class EinsumDense(Layer):
                                         name="bias", regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
 
+    def _as_gemm(self, kernel_shape):
+        """(inputs' contracted size, kernel's output size, output's kernel axes) when the
+        equation is 'free + bound, bound + made -> free + made' (the projections of the
+        attention layers are), else None."""
+        match = re.fullmatch(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", self.equation)
+        if match is None:
+            return None
+        ins, ker, out = match.groups()
+        for bound in range(1, min(len(ins), len(ker)) + 1):
+            free, made = ins[:-bound], ker[bound:]
+            if ins[-bound:] == ker[:bound] and out == free + made and free and \
+                    len(set(ins + ker)) == len(ins) + len(made):
+                self._bound = bound
+                sizes = kernel_shape[:bound], kernel_shape[bound:]
+                return (int(np.prod(sizes[0])), int(np.prod(sizes[1])), tuple(sizes[1]))
+        return None
+
     def call(self, inputs, training=None):
         x = floating(inputs, self.dtype)
         if x.ndim != self._input_rank:
             raise ValueError(f"{describe(self)} ({self.equation!r}) expected inputs of rank "
                              f"{self._input_rank}, got shape {tuple(x.shape)}")
-        y = ops.einsum(self.equation, x, self.kernel)
+        if self._gemm is not None:  # a dense product in disguise: one 2-D GEMM
+            n_in, n_out, out_tail = self._gemm
+            y = ops.matmul(ops.reshape(x, (-1, n_in)), ops.reshape(self.kernel, (n_in, n_out)))
+            y = ops.reshape(y, tuple(x.shape[:x.ndim - self._bound]) + out_tail)
+        else:
+            y = ops.einsum(self.equation, x, self.kernel)
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y)
