@@ -204,7 +204,7 @@ def test_config_round_trip(layer):
 
 
 def test_model_with_attention_saves_and_loads(tmp_path):
-    model = classifier()
+    model = classifier(group_query=True)
     ids = np.array([[1, 2, 3, 0], [4, 4, 1, 2]])
     expected = model.predict(ids, verbose=0)
     model.save(tmp_path / "m.keras")
@@ -213,10 +213,12 @@ def test_model_with_attention_saves_and_loads(tmp_path):
 
 
 # ---- a small real training run ----------------------------------------------------------------
-def classifier(vocab=6, dim=16):
+def classifier(vocab=6, dim=16, group_query=False):
     inputs = mgp.Input((None,), dtype="int32")
     h = layers.Embedding(vocab, dim, mask_zero=True)(inputs)
     a = layers.MultiHeadAttention(num_heads=2, key_dim=8)(h, h)
+    if group_query:
+        a = layers.GroupQueryAttention(4, 4, 2)(a, h, use_causal_mask=True)
     h = layers.LayerNormalization()(layers.Add()([h, a]))
     h = layers.Dense(16, activation="relu")(h)
     h = layers.GlobalAveragePooling1D()(h)
