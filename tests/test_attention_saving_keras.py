@@ -46,3 +46,15 @@ def test_keras_loads_mgp_transformer_weights(tmp_path):
     x = tokens()
     np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
                                model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_mgp_loads_the_whole_keras_transformer_file():
+    """Keras's `.keras` zip: the configs of every layer here, rebuilt by mgp, then the weights."""
+    model = mgp.saving.load_model(os.path.join(FIXTURES, "transformer.keras"))
+    data = np.load(os.path.join(FIXTURES, "transformer.npz"))
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], atol=1e-5)
+    names = [type(layer).__name__ for layer in model.layers]
+    for name in ("Embedding", "MultiHeadAttention", "LayerNormalization", "EinsumDense",
+                 "GroupedQueryAttention", "UnitNormalization", "Attention",
+                 "AdditiveAttention"):
+        assert name in names
