@@ -158,6 +158,7 @@ _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "uniform": RandomUniform, "normal": RandomNormal,  # Keras's short aliases (Embedding's)
 }
 
 

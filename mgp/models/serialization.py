@@ -33,6 +33,8 @@ def layer_classes():
     from mgp import layers, models
     known = {name: obj for name, obj in vars(layers).items()
              if isinstance(obj, type) and issubclass(obj, layers.Layer)}
+    for obj in list(known.values()):  # configs name the class (GroupedQueryAttention)
+        known.setdefault(obj.__name__, obj)
     known.update({"Sequential": models.Sequential, "Model": models.Model,
                   "Functional": models.Model})
     return known
