@@ -9,6 +9,7 @@ A layer is `{"module", "class_name", "config", "registered_name", "build_config"
 """
 import inspect
 
+from mgp.layers.operation import Operation
 from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure
 from mgp.saving.serialization_lib import (deserialize_keras_object, register_keras_serializable,
                                           serialize_keras_object)
@@ -67,6 +68,10 @@ def from_config_of(cls, config, custom_objects=None):
     return from_config(config)
 
 
+# Keras's entries for plain values in a call's arguments
+SPECIAL_ENTRIES = ("__slice__", "__ellipsis__", "__numpy__", "__tensor__", "__bytes__")
+
+
 # ---- functional models ---------------------------------------------------------------------------
 def _tensor_ref(sym, history):
     return {"class_name": "__keras_tensor__",
@@ -83,7 +88,7 @@ def functional_config(model):
     for node in model._nodes:
         layer = node.layer
         if id(layer) not in by_layer:
-            entry = serialize_layer(layer)
+            entry = layer.serialized() if isinstance(layer, Operation) else serialize_layer(layer)
             entry["name"] = layer.name
             entry["inbound_nodes"] = []
             by_layer[id(layer)] = entry
@@ -92,7 +97,9 @@ def functional_config(model):
         node_index[id(layer)] = index + 1
         if node.call_args:  # an InputLayer's node has no call
             def ref(x):
-                return _tensor_ref(x, history) if isinstance(x, SymbolicTensor) else x
+                if isinstance(x, SymbolicTensor):
+                    return _tensor_ref(x, history)
+                return serialize_keras_object(x)
             by_layer[id(layer)]["inbound_nodes"].append({
                 "args": [map_structure(ref, a) for a in node.call_args],
                 "kwargs": map_structure(ref, node.call_kwargs)})
@@ -133,7 +140,11 @@ def functional_from_config(config, custom_objects=None, cls=None):
             produced[(name, 0)] = [Input(batch_shape=tuple(shape), dtype=c.get("dtype"),
                                          name=name)]
             continue
-        layers[name] = deserialize_layer(entry, custom_objects)
+        if entry.get("module", "").startswith(("keras.src.ops.", "mgp.ops.")):
+            layers[name] = Operation.from_keras(entry["module"], entry["class_name"],
+                                                entry.get("config", {}))
+        else:
+            layers[name] = deserialize_layer(entry, custom_objects)
         pending.extend((name, i, node) for i, node in enumerate(entry.get("inbound_nodes", [])))
 
     def ref(value):
@@ -143,6 +154,8 @@ def functional_from_config(config, custom_objects=None, cls=None):
             return produced[(layer, node)][index]
         if isinstance(value, dict) and set(value) == {"layer", "node", "index"}:
             return produced[(value["layer"], value["node"])][value["index"]]  # older mgp files
+        if isinstance(value, dict) and value.get("class_name") in SPECIAL_ENTRIES:
+            return deserialize_keras_object(value)  # a slice, an array, a tensor
         if isinstance(value, dict):
             return {k: ref(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):

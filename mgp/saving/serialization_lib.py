@@ -118,6 +118,14 @@ def serialize_keras_object(obj):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, slice):  # an index of `x[:, 0]`
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, np.dtype):
+        return obj.name
     if isinstance(obj, np.ndarray):
         if obj.ndim == 0:
             return obj.item()
