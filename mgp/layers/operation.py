@@ -40,7 +40,7 @@ def _op_function(name):
     return getattr(fn, "__wrapped_op__", fn)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parameters(name):
     return tuple(inspect.signature(_op_function(name)).parameters.values())
 

@@ -216,8 +216,8 @@ def probe(fn, args, kwargs, layers=(), sizes=PROBE_SIZES):
     runs, structure, dtypes = [], None, None
     try:
         with no_grad():
-            for sizes in runs_sizes:
-                out = fn(*_concrete(args, sizes), **_concrete(kwargs, sizes))
+            for run in runs_sizes:
+                out = fn(*_concrete(args, run), **_concrete(kwargs, run))
                 leaves = flatten(out)
                 if any(not isinstance(o, Tensor) for o in leaves):
                     raise TypeError(f"expected Tensors as outputs, got "

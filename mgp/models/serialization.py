@@ -140,7 +140,7 @@ def functional_from_config(config, custom_objects=None, cls=None):
             produced[(name, 0)] = [Input(batch_shape=tuple(shape), dtype=c.get("dtype"),
                                          name=name)]
             continue
-        if entry.get("module", "").startswith(("keras.src.ops.", "mgp.ops.")):
+        if (entry.get("module") or "").startswith(("keras.src.ops.", "mgp.ops.")):
             layers[name] = Operation.from_keras(entry["module"], entry["class_name"],
                                                 entry.get("config", {}))
         else:

@@ -68,6 +68,6 @@ from mgp.ops.nn import ctc_decode, ctc_loss  # noqa: F401
 __getattr__ = _absent("mgp.ops", "")  # the Keras names mgp.ops lacks: none now
 
 # every public op dispatches on symbolic tensors (a functional model being built)
-from mgp.ops import symbolic as _symbolic  # noqa: E402
+from mgp.ops import symbolic as _symbolic
 
 _symbolic.install([sys.modules[__name__], numpy, math, core, nn, linalg, image, einops])

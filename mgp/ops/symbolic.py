@@ -17,8 +17,9 @@ _ANSWERED = {
 }
 # the functions that take no tensors, or that give back something other than tensors of the
 # graph (conversions out of it, decorators): never recorded
-_NOT_RECORDED = frozenset("""convert_to_numpy custom_gradient is_tensor vectorize
-    bartlett blackman hamming hanning kaiser empty eye identity ones zeros tri""".split())
+_NOT_RECORDED = frozenset(("convert_to_numpy", "custom_gradient", "is_tensor", "vectorize",
+                           "bartlett", "blackman", "hamming", "hanning", "kaiser", "empty",
+                           "eye", "identity", "ones", "zeros", "tri"))
 
 _symbolic_types = ()  # the classes of symbolic tensors (set when mgp.layers loads)
 _record = None        # record(name, fn, args, kwargs) -> symbolic outputs
