@@ -124,9 +124,16 @@ class Operation(Layer):
         return outputs
 
     def compute_output_spec(self, *args, **kwargs):
-        with np.errstate(all="ignore"):  # ones may be outside an op's domain (log(0 - 1))
-            return probe(lambda *a, **k: _as_tensors(self.call(*a, **k)), args, kwargs,
-                         sizes=OP_PROBE_SIZES)
+        try:
+            with np.errstate(all="ignore"):  # ones may be outside an op's domain (log(-1))
+                return probe(lambda *a, **k: _as_tensors(self.call(*a, **k)), args, kwargs,
+                             sizes=OP_PROBE_SIZES)
+        except (ValueError, TypeError, IndexError) as e:  # the op's own error, said of shapes
+            shapes = [t.shape for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
+            unknown = " (every unknown size tried as 83 and 89)" if any(
+                d is None for s in shapes for d in s) else ""
+            raise type(e)(f"ops.{self.op} on symbolic tensors of shapes "
+                          f"{', '.join(map(str, shapes))}{unknown}: {e}") from None
 
     symbolic_outputs = compute_output_spec  # what a model called on placeholders asks
 
@@ -152,7 +159,9 @@ class Operation(Layer):
     def from_keras(module, class_name, config):
         """The Operation a `.keras` entry names (Keras's classes by module and class name,
         mgp's own by op name); any other name is an error naming it."""
-        config = dict(config)
+        from mgp.saving.serialization_lib import deserialize_keras_object
+        config = {k: deserialize_keras_object(v) if isinstance(v, dict) and str(
+            v.get("class_name", "")).startswith("__") else v for k, v in config.items()}
         name = config.pop("name", None)
         if module.startswith("keras.src.ops."):
             op = _BY_CLASS.get((module.rsplit(".", 1)[1], class_name))

@@ -81,30 +81,32 @@ def _tensor_ref(sym, history):
 
 
 def functional_config(model):
-    """Layers with the calls that connect them, in the graph's order, as Keras writes them."""
+    """Layers with the calls that connect them, in Keras's order of layers (by depth, as
+    `model.operations`), as Keras writes them."""
     history = {}      # id(symbolic tensor) -> (layer name, node index, tensor index)
-    node_index = {}   # id(layer) -> calls seen so far
-    entries, by_layer = [], {}
+    calls, layers = {}, {}  # id(layer) -> its calls in this model, in order; the layer
     for node in model._nodes:
-        layer = node.layer
-        if id(layer) not in by_layer:
-            entry = layer.serialized() if isinstance(layer, Operation) else serialize_layer(layer)
-            entry["name"] = layer.name
-            entry["inbound_nodes"] = []
-            by_layer[id(layer)] = entry
-            entries.append(entry)
-        index = node_index.get(id(layer), 0)
-        node_index[id(layer)] = index + 1
-        if node.call_args:  # an InputLayer's node has no call
-            def ref(x):
-                if isinstance(x, SymbolicTensor):
-                    return _tensor_ref(x, history)
-                return serialize_keras_object(x)
-            by_layer[id(layer)]["inbound_nodes"].append({
-                "args": [map_structure(ref, a) for a in node.call_args],
-                "kwargs": map_structure(ref, node.call_kwargs)})
+        own = calls.setdefault(id(node.layer), [])
+        layers[id(node.layer)] = node.layer
         for i, sym in enumerate(node.outputs):
-            history[id(sym)] = (layer.name, index, i)
+            history[id(sym)] = (node.layer.name, len(own), i)
+        own.append(node)
+
+    def ref(x):
+        if isinstance(x, SymbolicTensor):
+            return _tensor_ref(x, history)
+        return serialize_keras_object(x)
+    order = [layer for layer in model._functional_layers if id(layer) in calls]
+    order += [layer for key, layer in layers.items() if all(key != id(o) for o in order)]
+    entries = []
+    for layer in order:
+        entry = layer.serialized() if isinstance(layer, Operation) else serialize_layer(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [  # an InputLayer's node has no call
+            {"args": [map_structure(ref, a) for a in node.call_args],
+             "kwargs": map_structure(ref, node.call_kwargs)}
+            for node in calls[id(layer)] if node.call_args]
+        entries.append(entry)
 
     def triple(sym):
         return list(history[id(sym)])

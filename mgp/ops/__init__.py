@@ -70,4 +70,4 @@ __getattr__ = _absent("mgp.ops", "")  # the Keras names mgp.ops lacks: none now
 # every public op dispatches on symbolic tensors (a functional model being built)
 from mgp.ops import symbolic as _symbolic
 
-_symbolic.install([sys.modules[__name__], numpy, math, core, nn, linalg, image, einops])
+_symbolic.install(sys.modules[__name__], [numpy, math, core, nn, linalg, image, einops])

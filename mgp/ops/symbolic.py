@@ -21,6 +21,7 @@ _NOT_RECORDED = frozenset(("convert_to_numpy", "custom_gradient", "is_tensor", "
                            "bartlett", "blackman", "hamming", "hanning", "kaiser", "empty",
                            "eye", "identity", "ones", "zeros", "tri"))
 
+_SEQUENCES = (list, tuple)
 _symbolic_types = ()  # the classes of symbolic tensors (set when mgp.layers loads)
 _record = None        # record(name, fn, args, kwargs) -> symbolic outputs
 
@@ -61,23 +62,30 @@ def dispatching(name, fn):
 
     @functools.wraps(fn)
     def op(*args, **kwargs):
-        if any_symbolic(args, kwargs):
+        for value in args:  # any_symbolic, inlined: every eager op call passes here
+            if isinstance(value, _symbolic_types) or (
+                    type(value) in _SEQUENCES and any_symbolic(value, {})):
+                return _record(name, fn, args, kwargs)
+        if kwargs and any_symbolic((), kwargs):
             return _record(name, fn, args, kwargs)
         return fn(*args, **kwargs)
     op.__wrapped_op__ = fn
     return op
 
 
-def install(modules):
-    """Wrap each public op of `modules` in place (the same wrapper wherever one function is
-    reachable under one name), so that `ops.mean`, `ops.numpy.mean` and the ops' calls of one
-    another all dispatch."""
+def install(namespace, families):
+    """Wrap each public op in place: every function of the `namespace` module (`mgp.ops`),
+    and the functions each of the `families` modules defines (`mgp.ops.nn.relu`), the same
+    wrapper wherever one function is reachable under one name. The ops' calls of one another
+    then dispatch too; the engine's helpers they import (`convert_to_tensor`) do not."""
     wrapped = {}
-    for module in modules:
+    for module in (namespace, *families):
         for name, fn in list(vars(module).items()):
             if (name.startswith("_") or name in _NOT_RECORDED or not callable(fn)
                     or isinstance(fn, type) or hasattr(fn, "__wrapped_op__")
-                    or not getattr(fn, "__module__", "").startswith(("mgp.ops", "mgp.tensor"))):
+                    or not getattr(fn, "__module__", "").startswith(("mgp.ops", "mgp.tensor"))
+                    or module is not namespace and fn.__module__ != module.__name__
+                    and (name, id(fn)) not in wrapped):
                 continue
             key = (name, id(fn))
             if key not in wrapped:

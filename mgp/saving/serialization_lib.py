@@ -187,7 +187,8 @@ def _special(class_name, inner):
     if class_name == "__ellipsis__":
         return Ellipsis
     if class_name == "__slice__":
-        return slice(*(deserialize_keras_object(inner[k]) for k in ("start", "stop", "step")))
+        return slice(*(deserialize_keras_object(inner[k]) if isinstance(inner[k], dict)
+                       else inner[k] for k in ("start", "stop", "step")))
     if class_name == "__lambda__":
         raise ValueError("the config holds a Python lambda (marshalled bytecode); mgp never "
                          "loads code from a file")
