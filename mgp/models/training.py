@@ -163,7 +163,7 @@ class Trainer:
             if layer is not self and isinstance(layer, Trainer) or \
                     type(layer).__module__.startswith("mgp."):
                 continue  # a sub-model's metrics are its own; mgp's layers hold none
-            for m in _metric_attributes(layer):
+            for m in layer._own_metrics():
                 if id(m) not in seen:
                     seen.add(id(m))
                     out.append(m)
@@ -547,16 +547,3 @@ def _should_validate(epoch, validation_freq):
         return epoch + 1 in validation_freq
     raise ValueError(f"validation_freq must be an int or a list of epochs, got "
                      f"{validation_freq!r}")
-
-
-def _metric_attributes(layer):
-    """The Metric objects a layer holds as attributes (directly or in lists and dicts)."""
-    found = []
-    for name, value in vars(layer).items():
-        if name in ("_loss_tracker", "_compile_metrics", "_compile_loss", "_compile_config"):
-            continue
-        if isinstance(value, metrics_module.Metric):
-            found.append(value)
-        elif isinstance(value, (list, tuple, dict)):
-            found.extend(v for v in flatten(value) if isinstance(v, metrics_module.Metric))
-    return found
