@@ -62,3 +62,314 @@ def test_keras_functional_api_guide_snippet():
                         validation_split=0.2, verbose=0)
     assert "val_sparse_categorical_accuracy" in history.history
     assert history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_keras_denoising_autoencoder_example(tmp_path):
+    # keras.io examples/vision/autoencoder.py ("Convolutional autoencoder for image
+    # denoising"), imports changed, 256 images and one epoch
+    from mgp.datasets import mnist
+    from mgp.models import Model
+
+    def preprocess(array):
+        array = array.astype("float32") / 255.0
+        array = np.reshape(array, (len(array), 28, 28, 1))
+        return array
+
+    def noise(array):
+        noise_factor = 0.4
+        noisy_array = array + noise_factor * np.random.normal(
+            loc=0.0, scale=1.0, size=array.shape
+        )
+        return np.clip(noisy_array, 0.0, 1.0)
+
+    (train_data, _), (test_data, _) = mnist.load_data()
+    train_data = preprocess(train_data[:256])
+    test_data = preprocess(test_data[:64])
+    noisy_train_data = noise(train_data)
+    noisy_test_data = noise(test_data)
+
+    input = layers.Input(shape=(28, 28, 1))
+    # Encoder
+    x = layers.Conv2D(32, (3, 3), activation="relu", padding="same")(input)
+    x = layers.MaxPooling2D((2, 2), padding="same")(x)
+    x = layers.Conv2D(32, (3, 3), activation="relu", padding="same")(x)
+    x = layers.MaxPooling2D((2, 2), padding="same")(x)
+    # Decoder
+    x = layers.Conv2DTranspose(32, (3, 3), strides=2, activation="relu", padding="same")(x)
+    x = layers.Conv2DTranspose(32, (3, 3), strides=2, activation="relu", padding="same")(x)
+    x = layers.Conv2D(1, (3, 3), activation="sigmoid", padding="same")(x)
+    # Autoencoder
+    autoencoder = Model(input, x)
+    autoencoder.compile(optimizer="adam", loss="binary_crossentropy")
+    autoencoder.summary()
+    history = autoencoder.fit(
+        x=noisy_train_data, y=train_data, epochs=1, batch_size=128, shuffle=True,
+        validation_data=(noisy_test_data, test_data), verbose=0,
+    )
+    predictions = autoencoder.predict(noisy_test_data, verbose=0)
+    assert predictions.shape == (64, 28, 28, 1)
+    assert 0 <= predictions.min() and predictions.max() <= 1
+    assert set(history.history) == {"loss", "val_loss"}
+
+
+def test_keras_timeseries_classification_from_scratch_example(tmp_path, monkeypatch):
+    # keras.io examples/timeseries/timeseries_classification_from_scratch.py, imports
+    # changed; FordA (downloaded there) replaced by two classes of noisy waves, 3 epochs
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 4 * np.pi, 50)
+    y_train = rng.choice([-1, 1], 96)
+    x_train = np.sin(t[None] * (1.5 + (y_train[:, None] > 0))) + 0.3 * rng.normal(size=(96, 50))
+    x_test, y_test = x_train[:32], y_train[:32]
+
+    x_train = x_train.reshape((x_train.shape[0], x_train.shape[1], 1))
+    x_test = x_test.reshape((x_test.shape[0], x_test.shape[1], 1))
+    num_classes = len(np.unique(y_train))
+    idx = np.random.permutation(len(x_train))
+    x_train = x_train[idx]
+    y_train = y_train[idx]
+    y_train[y_train == -1] = 0
+    y_test[y_test == -1] = 0
+
+    def make_model(input_shape):
+        input_layer = keras.layers.Input(input_shape)
+
+        conv1 = keras.layers.Conv1D(filters=64, kernel_size=3, padding="same")(input_layer)
+        conv1 = keras.layers.BatchNormalization()(conv1)
+        conv1 = keras.layers.ReLU()(conv1)
+
+        conv2 = keras.layers.Conv1D(filters=64, kernel_size=3, padding="same")(conv1)
+        conv2 = keras.layers.BatchNormalization()(conv2)
+        conv2 = keras.layers.ReLU()(conv2)
+
+        conv3 = keras.layers.Conv1D(filters=64, kernel_size=3, padding="same")(conv2)
+        conv3 = keras.layers.BatchNormalization()(conv3)
+        conv3 = keras.layers.ReLU()(conv3)
+
+        gap = keras.layers.GlobalAveragePooling1D()(conv3)
+
+        output_layer = keras.layers.Dense(num_classes, activation="softmax")(gap)
+
+        return keras.models.Model(inputs=input_layer, outputs=output_layer)
+
+    model = make_model(input_shape=x_train.shape[1:])
+    epochs = 3
+    batch_size = 32
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(
+            "best_model.keras", save_best_only=True, monitor="val_loss"
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=20, min_lr=0.0001
+        ),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=50, verbose=1),
+    ]
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["sparse_categorical_accuracy"],
+    )
+    history = model.fit(
+        x_train, y_train, batch_size=batch_size, epochs=epochs, callbacks=callbacks,
+        validation_split=0.2, verbose=0,
+    )
+    model = keras.models.load_model("best_model.keras")
+    test_loss, test_acc = model.evaluate(x_test, y_test)
+    metric = "sparse_categorical_accuracy"
+    assert len(history.history[metric]) == len(history.history["val_" + metric]) == 3
+    assert 0 <= test_acc <= 1 and test_loss > 0
+
+
+def test_keras_timeseries_anomaly_detection_example():
+    # keras.io examples/timeseries/timeseries_anomaly_detection.py, imports changed; the NAB
+    # series (read with pandas there) replaced by a noisy daily cycle, 2 epochs
+    TIME_STEPS = 288
+    rng = np.random.default_rng(0)
+    values = np.sin(np.arange(1200) * 2 * np.pi / 288) + 0.1 * rng.normal(size=1200)
+    training_mean, training_std = values.mean(), values.std()
+    df_training_value = ((values - training_mean) / training_std)[:, None]
+
+    def create_sequences(values, time_steps=TIME_STEPS):
+        output = []
+        for i in range(len(values) - time_steps + 1):
+            output.append(values[i : (i + time_steps)])
+        return np.stack(output)
+
+    x_train = create_sequences(df_training_value)[::8]
+    model = keras.Sequential(
+        [
+            layers.Input(shape=(x_train.shape[1], x_train.shape[2])),
+            layers.Conv1D(filters=32, kernel_size=7, padding="same", strides=2,
+                          activation="relu"),
+            layers.Dropout(rate=0.2),
+            layers.Conv1D(filters=16, kernel_size=7, padding="same", strides=2,
+                          activation="relu"),
+            layers.Conv1DTranspose(filters=16, kernel_size=7, padding="same", strides=2,
+                                   activation="relu"),
+            layers.Dropout(rate=0.2),
+            layers.Conv1DTranspose(filters=32, kernel_size=7, padding="same", strides=2,
+                                   activation="relu"),
+            layers.Conv1DTranspose(filters=1, kernel_size=7, padding="same"),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="mse")
+    model.summary()
+    history = model.fit(
+        x_train, x_train, epochs=2, batch_size=128, validation_split=0.1, verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, mode="min")],
+    )
+    x_train_pred = model.predict(x_train, verbose=0)
+    train_mae_loss = np.mean(np.abs(x_train_pred - x_train), axis=1)
+    threshold = np.max(train_mae_loss)
+    assert x_train_pred.shape == x_train.shape == (115, 288, 1)
+    assert threshold > 0 and len(history.history["val_loss"]) == 2
+
+
+def test_keras_imbalanced_classification_example(tmp_path, monkeypatch):
+    # keras.io examples/structured_data/imbalanced_classification.py, imports changed; the
+    # credit card fraud CSV replaced by 30 random features with 5% positives, 2 epochs
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(600, 30)).astype("float32")
+    targets = (features[:, :2].sum(axis=1) > 2.3).astype("uint8")[:, None]
+    num_val_samples = int(len(features) * 0.2)
+    train_features = features[:-num_val_samples]
+    train_targets = targets[:-num_val_samples]
+    val_features = features[-num_val_samples:]
+    val_targets = targets[-num_val_samples:]
+    counts = np.bincount(train_targets[:, 0])
+    weight_for_0 = 1.0 / counts[0]
+    weight_for_1 = 1.0 / counts[1]
+    mean = np.mean(train_features, axis=0)
+    train_features -= mean
+    val_features -= mean
+    std = np.std(train_features, axis=0)
+    train_features /= std
+    val_features /= std
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=train_features.shape[1:]),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.summary()
+    metrics = [
+        keras.metrics.FalseNegatives(name="fn"),
+        keras.metrics.FalsePositives(name="fp"),
+        keras.metrics.TrueNegatives(name="tn"),
+        keras.metrics.TruePositives(name="tp"),
+        keras.metrics.Precision(name="precision"),
+        keras.metrics.Recall(name="recall"),
+    ]
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy", metrics=metrics
+    )
+    callbacks = [keras.callbacks.ModelCheckpoint("fraud_model_at_epoch_{epoch}.keras")]
+    class_weight = {0: weight_for_0, 1: weight_for_1}
+    history = model.fit(
+        train_features, train_targets, batch_size=2048, epochs=2, verbose=2,
+        callbacks=callbacks, validation_data=(val_features, val_targets),
+        class_weight=class_weight,
+    )
+    logs = history.history
+    assert logs["tp"][-1] + logs["fn"][-1] == counts[1]
+    assert logs["val_tn"][-1] + logs["val_fp"][-1] + logs["val_tp"][-1] + \
+        logs["val_fn"][-1] == num_val_samples
+    assert (tmp_path / "fraud_model_at_epoch_2.keras").exists()
+
+
+def test_keras_siamese_contrastive_example():
+    # keras.io examples/vision/siamese_contrastive.py, imports changed (`keras.ops` in a
+    # Lambda and in the loss), 200 pairs of MNIST digits, one epoch
+    import random
+
+    from mgp import ops
+
+    (x_train_val, y_train_val), _ = keras.datasets.mnist.load_data()
+    x_train_val = x_train_val[:400].astype("float32") / 255.0
+    y_train_val = y_train_val[:400]
+    x_train, x_val = x_train_val[:300], x_train_val[300:]
+    y_train, y_val = y_train_val[:300], y_train_val[300:]
+
+    def make_pairs(x, y):
+        num_classes = max(y) + 1
+        digit_indices = [np.where(y == i)[0] for i in range(num_classes)]
+        pairs = []
+        labels = []
+        for idx1 in range(len(x)):
+            x1 = x[idx1]
+            label1 = y[idx1]
+            idx2 = random.choice(digit_indices[label1])
+            x2 = x[idx2]
+            pairs += [[x1, x2]]
+            labels += [0]
+            label2 = random.randint(0, num_classes - 1)
+            while label2 == label1:
+                label2 = random.randint(0, num_classes - 1)
+            idx2 = random.choice(digit_indices[label2])
+            x2 = x[idx2]
+            pairs += [[x1, x2]]
+            labels += [1]
+        return np.array(pairs), np.array(labels).astype("float32")
+
+    pairs_train, labels_train = make_pairs(x_train[:100], y_train[:100])
+    pairs_val, labels_val = make_pairs(x_val[:50], y_val[:50])
+    x_train_1 = pairs_train[:, 0]
+    x_train_2 = pairs_train[:, 1]
+    x_val_1 = pairs_val[:, 0]
+    x_val_2 = pairs_val[:, 1]
+    epochs = 1
+    batch_size = 16
+    margin = 1
+
+    def euclidean_distance(vects):
+        x, y = vects
+        sum_square = ops.sum(ops.square(x - y), axis=1, keepdims=True)
+        return ops.sqrt(ops.maximum(sum_square, keras.backend.epsilon()))
+
+    input = keras.layers.Input((28, 28, 1))
+    x = keras.layers.BatchNormalization()(input)
+    x = keras.layers.Conv2D(4, (5, 5), activation="tanh")(x)
+    x = keras.layers.AveragePooling2D(pool_size=(2, 2))(x)
+    x = keras.layers.Conv2D(16, (5, 5), activation="tanh")(x)
+    x = keras.layers.AveragePooling2D(pool_size=(2, 2))(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dense(10, activation="tanh")(x)
+    embedding_network = keras.Model(input, x)
+
+    input_1 = keras.layers.Input((28, 28, 1))
+    input_2 = keras.layers.Input((28, 28, 1))
+    tower_1 = embedding_network(input_1)
+    tower_2 = embedding_network(input_2)
+    merge_layer = keras.layers.Lambda(euclidean_distance, output_shape=(1,))(
+        [tower_1, tower_2]
+    )
+    normal_layer = keras.layers.BatchNormalization()(merge_layer)
+    output_layer = keras.layers.Dense(1, activation="sigmoid")(normal_layer)
+    siamese = keras.Model(inputs=[input_1, input_2], outputs=output_layer)
+
+    def loss(margin=1):
+        def contrastive_loss(y_true, y_pred):
+            square_pred = ops.square(y_pred)
+            margin_square = ops.square(ops.maximum(margin - (y_pred), 0))
+            return ops.mean((1 - y_true) * square_pred + (y_true) * margin_square)
+
+        return contrastive_loss
+
+    siamese.compile(loss=loss(margin=margin), optimizer="RMSprop", metrics=["accuracy"])
+    siamese.summary()
+    history = siamese.fit(
+        [x_train_1, x_train_2], labels_train,
+        validation_data=([x_val_1, x_val_2], labels_val),
+        batch_size=batch_size, epochs=epochs, verbose=0,
+    )
+    results = siamese.evaluate([x_val_1, x_val_2], labels_val, verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(results) == 2 and 0 <= results[1] <= 1

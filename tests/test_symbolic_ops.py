@@ -202,3 +202,16 @@ def test_bad_calls_say_what_and_where():
         mgp.layers.Operation.from_keras("keras.src.ops.numpy", "Frobnicate", {})
     assert ops.shape(mgp.Input((None, 3))) == (None, None, 3)
     assert ops.dtype(mgp.Input((3,), dtype="int32")) == "int32"
+
+
+@pytest.mark.parametrize("sample, data", [((28, 28, 1), (2, 28, 28)), ((3,), (2, 3, 1))])
+def test_a_trailing_axis_of_size_one_is_added_or_dropped_as_keras(sample, data):
+    x = np.random.default_rng(0).random(data).astype("float32")
+    for K in (mgp, keras):
+        inputs = K.Input(sample)
+        functional = K.Model(inputs, K.layers.Flatten()(inputs))
+        sequential = K.Sequential([K.Input(sample), K.layers.Flatten()])
+        for model in (functional, sequential):
+            np.testing.assert_array_equal(model.predict(x, verbose=0), x.reshape(2, -1))
+    with pytest.raises(ValueError, match=r"expected input shape \(None, 3\), got \(2, 4\)"):
+        mgp.Model(inputs := mgp.Input((3,)), inputs * 2).predict(np.ones((2, 4)), verbose=0)

@@ -6,6 +6,8 @@ float32 (float64 included), integers and booleans as they are (token ids stay in
 """
 import numpy as np
 
+from mgp.models import functional
+
 from mgp.backend import to_numpy, xp
 from mgp.layers.symbolic import flatten, map_structure
 from mgp.tensor import Tensor
@@ -114,8 +116,10 @@ def check_input_shapes(model, xs):
                          f"arrays")
     for a, sym in zip(arrays, inputs):
         expected = sym.shape[1:]
-        if len(expected) != a.ndim - 1 or any(
-                e is not None and e != g for e, g in zip(expected, a.shape[1:])):
+        shape = tuple(a.shape)
+        shape = functional.adjusted_shape(shape, sym)  # Keras adjusts a trailing 1
+        if len(expected) != len(shape) - 1 or any(
+                e is not None and e != g for e, g in zip(expected, shape[1:])):
             raise ValueError(f"model '{model.name}' expected input shape "
                              f"{(None,) + tuple(expected)}, got {a.shape} (input "
                              f"'{sym.layer.name}')")

@@ -149,7 +149,8 @@ class Model(Trainer, Layer):
         if self._nodes is None:
             raise NotImplementedError(f"subclasses of Model must implement call(); model "
                                       f"'{self.name}' has no functional graph")
-        given = self._flat_inputs(inputs)
+        given = [x if x is None or not hasattr(x, "shape") else functional.adjusted_rank(x, sym)
+                 for x, sym in zip(self._flat_inputs(inputs), self.inputs)]
         functional.attach_input_masks(given, mask)
 
         def run(node, args, kwargs):
