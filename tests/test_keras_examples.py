@@ -373,3 +373,266 @@ def test_keras_siamese_contrastive_example():
     results = siamese.evaluate([x_val_1, x_val_2], labels_val, verbose=0)
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(results) == 2 and 0 <= results[1] <= 1
+
+
+def test_keras_functional_api_guide_models():
+    # Keras's "The Functional API" guide (guides/functional_api.py), imports changed: an
+    # autoencoder made of two models, an ensemble of models, a toy ResNet (random images
+    # instead of CIFAR-10, 64 of them, one epoch), a custom layer rebuilt from its config
+    from mgp import ops
+
+    encoder_input = keras.Input(shape=(28, 28, 1), name="original_img")
+    x = layers.Conv2D(16, 3, activation="relu")(encoder_input)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.Conv2D(16, 3, activation="relu")(x)
+    encoder_output = layers.GlobalMaxPooling2D()(x)
+    encoder = keras.Model(encoder_input, encoder_output, name="encoder")
+    encoder.summary()
+
+    decoder_input = keras.Input(shape=(16,), name="encoded_img")
+    x = layers.Reshape((4, 4, 1))(decoder_input)
+    x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+    x = layers.Conv2DTranspose(32, 3, activation="relu")(x)
+    x = layers.UpSampling2D(3)(x)
+    x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+    decoder_output = layers.Conv2DTranspose(1, 3, activation="relu")(x)
+    decoder = keras.Model(decoder_input, decoder_output, name="decoder")
+    decoder.summary()
+
+    autoencoder_input = keras.Input(shape=(28, 28, 1), name="img")
+    encoded_img = encoder(autoencoder_input)
+    decoded_img = decoder(encoded_img)
+    autoencoder = keras.Model(autoencoder_input, decoded_img, name="autoencoder")
+    autoencoder.summary()
+    assert autoencoder.output_shape == (None, 28, 28, 1)
+
+    def get_model():
+        inputs = keras.Input(shape=(128,))
+        outputs = layers.Dense(1)(inputs)
+        return keras.Model(inputs, outputs)
+
+    model1 = get_model()
+    model2 = get_model()
+    model3 = get_model()
+    inputs = keras.Input(shape=(128,))
+    y1 = model1(inputs)
+    y2 = model2(inputs)
+    y3 = model3(inputs)
+    outputs = layers.average([y1, y2, y3])
+    ensemble_model = keras.Model(inputs=inputs, outputs=outputs)
+    data = np.random.random((2, 128)).astype("float32")
+    expected = np.mean([m.predict(data, verbose=0) for m in (model1, model2, model3)], axis=0)
+    np.testing.assert_allclose(ensemble_model.predict(data, verbose=0), expected, rtol=1e-5)
+
+    inputs = keras.Input(shape=(32, 32, 3), name="img")
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    block_1_output = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_1_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_2_output = layers.add([x, block_1_output])
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_2_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_3_output = layers.add([x, block_2_output])
+    x = layers.Conv2D(64, 3, activation="relu")(block_3_output)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(10)(x)
+    model = keras.Model(inputs, outputs, name="toy_resnet")
+    model.summary()
+    x_train = np.random.random((64, 32, 32, 3)).astype("float32")
+    y_train = keras.utils.to_categorical(np.random.randint(0, 10, (64, 1)), 10)
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-3),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),
+        metrics=["acc"],
+    )
+    history = model.fit(x_train, y_train, batch_size=64, epochs=1, validation_split=0.2,
+                        verbose=0)
+    assert set(history.history) == {"loss", "acc", "val_loss", "val_acc"}
+
+    @keras.saving.register_keras_serializable()
+    class CustomDense(layers.Layer):
+        def __init__(self, units=32):
+            super().__init__()
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(
+                shape=(input_shape[-1], self.units), initializer="random_normal",
+                trainable=True,
+            )
+            self.b = self.add_weight(
+                shape=(self.units,), initializer="random_normal", trainable=True
+            )
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.w) + self.b
+
+        def get_config(self):
+            return {"units": self.units}
+
+    inputs = keras.Input((4,))
+    outputs = CustomDense(10)(inputs)
+    model = keras.Model(inputs, outputs)
+    config = model.get_config()
+    new_model = keras.Model.from_config(config, custom_objects={"CustomDense": CustomDense})
+    assert new_model.output_shape == (None, 10)
+
+
+def test_keras_making_new_layers_and_models_via_subclassing_guide():
+    # Keras's "Making new layers and models via subclassing" guide, imports changed: weights
+    # made in __init__, non-trainable weights, add_loss through nested layers, regularizers,
+    # a VAE of a functional encoder and decoder with a sampling layer (random data instead
+    # of MNIST), an endpoint layer adding its own loss
+    from mgp import ops
+
+    class Linear(keras.layers.Layer):
+        def __init__(self, units=32, input_dim=32):
+            super().__init__()
+            self.w = self.add_weight(
+                shape=(input_dim, units), initializer="random_normal", trainable=True
+            )
+            self.b = self.add_weight(shape=(units,), initializer="zeros", trainable=True)
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.w) + self.b
+
+    x = ops.ones((2, 2))
+    linear_layer = Linear(4, 2)
+    y = linear_layer(x)
+    assert y.shape == (2, 4)
+    assert linear_layer.weights == [linear_layer.w, linear_layer.b]
+
+    class ComputeSum(keras.layers.Layer):
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(
+                initializer="zeros", shape=(input_dim,), trainable=False
+            )
+
+        def call(self, inputs):
+            self.total.assign_add(ops.sum(inputs, axis=0))
+            return self.total
+
+    x = ops.ones((2, 2))
+    my_sum = ComputeSum(2)
+    y = my_sum(x)
+    y = my_sum(x)
+    np.testing.assert_array_equal(ops.convert_to_numpy(y), [4.0, 4.0])
+    assert len(my_sum.weights) == len(my_sum.non_trainable_weights) == 1
+    assert my_sum.trainable_weights == []
+
+    class ActivityRegularizationLayer(keras.layers.Layer):
+        def __init__(self, rate=1e-2):
+            super().__init__()
+            self.rate = rate
+
+        def call(self, inputs):
+            self.add_loss(self.rate * ops.mean(inputs))
+            return inputs
+
+    class OuterLayer(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.activity_reg = ActivityRegularizationLayer(1e-2)
+
+        def call(self, inputs):
+            return self.activity_reg(inputs)
+
+    layer = OuterLayer()
+    assert len(layer.losses) == 0  # No losses yet since the layer has never been called
+    _ = layer(ops.zeros((1, 1)))
+    assert len(layer.losses) == 1  # We created one loss value
+    _ = layer(ops.zeros((1, 1)))
+    assert len(layer.losses) == 1  # This is the loss created during the call above
+
+    class OuterLayerWithKernelRegularizer(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(
+                32, kernel_regularizer=keras.regularizers.l2(1e-3)
+            )
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    layer = OuterLayerWithKernelRegularizer()
+    _ = layer(ops.zeros((1, 1)))
+    assert len(layer.losses) == 1
+
+    inputs = keras.Input(shape=(3,))
+    outputs = ActivityRegularizationLayer()(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.random.random((2, 3)), np.random.random((2, 3)), verbose=0)
+    model.compile(optimizer="adam")
+    model.fit(np.random.random((2, 3)), np.random.random((2, 3)), verbose=0)
+
+    class Sampling(layers.Layer):
+        """Uses (z_mean, z_log_var) to sample z, the vector encoding a digit."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(1337)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            batch = ops.shape(z_mean)[0]
+            dim = ops.shape(z_mean)[1]
+            epsilon = keras.random.normal(shape=(batch, dim), seed=self.seed_generator)
+            return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    original_dim = 784
+    intermediate_dim = 64
+    latent_dim = 32
+    original_inputs = keras.Input(shape=(original_dim,), name="encoder_input")
+    x = layers.Dense(intermediate_dim, activation="relu")(original_inputs)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    z = Sampling()((z_mean, z_log_var))
+    encoder = keras.Model(inputs=original_inputs, outputs=z, name="encoder")
+    latent_inputs = keras.Input(shape=(latent_dim,), name="z_sampling")
+    x = layers.Dense(intermediate_dim, activation="relu")(latent_inputs)
+    outputs = layers.Dense(original_dim, activation="sigmoid")(x)
+    decoder = keras.Model(inputs=latent_inputs, outputs=outputs, name="decoder")
+    outputs = decoder(z)
+    vae = keras.Model(inputs=original_inputs, outputs=outputs, name="vae")
+    assert encoder.output_shape == (None, latent_dim)
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    vae.compile(optimizer, loss=keras.losses.MeanSquaredError())
+    x_train = np.random.random((128, 784)).astype("float32")
+    history = vae.fit(x_train, x_train, epochs=2, batch_size=64, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+    class LogisticEndpoint(keras.layers.Layer):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits, sample_weights=None):
+            loss = self.loss_fn(targets, logits, sample_weights)
+            self.add_loss(loss)
+            return ops.softmax(logits)
+
+    layer = LogisticEndpoint()
+    targets = ops.ones((3, 3))
+    logits = ops.ones((3, 3))
+    y = layer(targets, logits)
+    assert layer.metrics == [] and len(layer.losses) == 1
+
+    inputs = keras.Input(shape=(3,), name="inputs")
+    targets = keras.Input(shape=(10,), name="targets")
+    logits = keras.layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")(targets, logits)
+    model = keras.Model(inputs=[inputs, targets], outputs=predictions)
+    model.compile(optimizer="adam")  # No loss argument!
+    data = {
+        "inputs": np.random.random((3, 3)),
+        "targets": np.random.random((3, 10)),
+    }
+    history = model.fit(data, verbose=0)
+    assert history.history["loss"][0] > 0
