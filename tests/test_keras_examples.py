@@ -1,6 +1,8 @@
 """Keras's own example code runs with only the import lines changed."""
 import numpy as np
 
+import oracles
+
 import mgp as keras
 from mgp import layers
 
@@ -636,3 +638,333 @@ def test_keras_making_new_layers_and_models_via_subclassing_guide():
     }
     history = model.fit(data, verbose=0)
     assert history.history["loss"][0] > 0
+
+
+def test_keras_training_with_built_in_methods_guide(tmp_path):
+    # Keras's "Training & evaluation with the built-in methods" guide, imports changed, on
+    # 512 MNIST digits: custom losses and metrics, add_loss, PyDataset, class and sample
+    # weights, a model with two inputs and two outputs, callbacks, a learning-rate schedule
+    from mgp import ops
+
+    def get_uncompiled_model():
+        inputs = keras.Input(shape=(784,), name="digits")
+        x = layers.Dense(64, activation="relu", name="dense_1")(inputs)
+        x = layers.Dense(64, activation="relu", name="dense_2")(x)
+        outputs = layers.Dense(10, activation="softmax", name="predictions")(x)
+        model = keras.Model(inputs=inputs, outputs=outputs)
+        return model
+
+    def get_compiled_model():
+        model = get_uncompiled_model()
+        model.compile(
+            optimizer="rmsprop",
+            loss="sparse_categorical_crossentropy",
+            metrics=["sparse_categorical_accuracy"],
+        )
+        return model
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train = x_train[:512].reshape(512, 784).astype("float32") / 255
+    x_test = x_test[:128].reshape(128, 784).astype("float32") / 255
+    y_train = y_train[:512].astype("float32")
+    y_test = y_test[:128].astype("float32")
+    x_val = x_train[-128:]
+    y_val = y_train[-128:]
+    x_train = x_train[:-128]
+    y_train = y_train[:-128]
+
+    model = get_uncompiled_model()
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    history = model.fit(x_train, y_train, batch_size=64, epochs=2,
+                        validation_data=(x_val, y_val), verbose=0)
+    assert set(history.history) == {"loss", "sparse_categorical_accuracy", "val_loss",
+                                    "val_sparse_categorical_accuracy"}
+    results = model.evaluate(x_test, y_test, batch_size=128, verbose=0)
+    predictions = model.predict(x_test[:3], verbose=0)
+    assert len(results) == 2 and predictions.shape == (3, 10)
+
+    def custom_mean_squared_error(y_true, y_pred):
+        return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+    model = get_uncompiled_model()
+    model.compile(optimizer=keras.optimizers.Adam(), loss=custom_mean_squared_error)
+    y_train_one_hot = ops.one_hot(y_train, num_classes=10)
+    model.fit(x_train, y_train_one_hot, batch_size=64, epochs=1, verbose=0)
+
+    class CustomMSE(keras.losses.Loss):
+        def __init__(self, regularization_factor=0.1, name="custom_mse"):
+            super().__init__(name=name)
+            self.regularization_factor = regularization_factor
+
+        def call(self, y_true, y_pred):
+            mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
+            reg = ops.mean(ops.square(0.5 - y_pred), axis=-1)
+            return mse + reg * self.regularization_factor
+
+    model = get_uncompiled_model()
+    model.compile(optimizer=keras.optimizers.Adam(), loss=CustomMSE())
+    model.fit(x_train, y_train_one_hot, batch_size=64, epochs=1, verbose=0)
+
+    class CategoricalTruePositives(keras.metrics.Metric):
+        def __init__(self, name="categorical_true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(
+                shape=(), name="ctp", initializer="zeros"
+            )
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+            values = ops.cast(y_true, "int32") == ops.cast(y_pred, "int32")
+            values = ops.cast(values, "float32")
+            if sample_weight is not None:
+                sample_weight = ops.cast(sample_weight, "float32")
+                values = ops.multiply(values, sample_weight)
+            self.true_positives.assign_add(ops.sum(values))
+
+        def result(self):
+            return self.true_positives
+
+        def reset_state(self):
+            self.true_positives.assign(0)
+
+    model = get_uncompiled_model()
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[CategoricalTruePositives()],
+    )
+    history = model.fit(x_train, y_train, batch_size=64, epochs=2, verbose=0)
+    # the guide's metric compares (n,) labels with (n, 1) predictions: it counts n x n pairs
+    assert history.history["categorical_true_positives"][1] > 0
+
+    class ActivityRegularizationLayer(layers.Layer):
+        def call(self, inputs):
+            self.add_loss(ops.sum(inputs) * 0.1)
+            return inputs  # Pass-through layer.
+
+    inputs = keras.Input(shape=(784,), name="digits")
+    x = layers.Dense(64, activation="relu", name="dense_1")(inputs)
+    x = ActivityRegularizationLayer()(x)
+    x = layers.Dense(64, activation="relu", name="dense_2")(x)
+    outputs = layers.Dense(10, name="predictions")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x_train, y_train, batch_size=64, epochs=1, verbose=0)
+
+    class ExamplePyDataset(keras.utils.PyDataset):
+        def __init__(self, x, y, batch_size, **kwargs):
+            super().__init__(**kwargs)
+            self.x = x
+            self.y = y
+            self.batch_size = batch_size
+
+        def __len__(self):
+            return int(np.ceil(len(self.x) / float(self.batch_size)))
+
+        def __getitem__(self, idx):
+            batch_x = self.x[idx * self.batch_size : (idx + 1) * self.batch_size]
+            batch_y = self.y[idx * self.batch_size : (idx + 1) * self.batch_size]
+            return batch_x, batch_y
+
+    train_py_dataset = ExamplePyDataset(x_train, y_train, batch_size=32)
+    val_py_dataset = ExamplePyDataset(x_val, y_val, batch_size=32)
+    model = get_compiled_model()
+    model.fit(train_py_dataset, batch_size=64, validation_data=val_py_dataset, epochs=1,
+              verbose=0)
+
+    class_weight = {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0,
+                    # Set weight "2" for class "5", making this class 2x more important
+                    5: 2.0, 6: 1.0, 7: 1.0, 8: 1.0, 9: 1.0}
+    model = get_compiled_model()
+    model.fit(x_train, y_train, class_weight=class_weight, batch_size=64, epochs=1, verbose=0)
+    sample_weight = np.ones(shape=(len(y_train),))
+    sample_weight[y_train == 5] = 2.0
+    model = get_compiled_model()
+    model.fit(x_train, y_train, sample_weight=sample_weight, batch_size=64, epochs=1,
+              verbose=0)
+
+    image_input = keras.Input(shape=(32, 32, 3), name="img_input")
+    timeseries_input = keras.Input(shape=(None, 10), name="ts_input")
+    x1 = layers.Conv2D(3, 3)(image_input)
+    x1 = layers.GlobalMaxPooling2D()(x1)
+    x2 = layers.Conv1D(3, 3)(timeseries_input)
+    x2 = layers.GlobalMaxPooling1D()(x2)
+    x = layers.concatenate([x1, x2])
+    score_output = layers.Dense(1, name="score_output")(x)
+    class_output = layers.Dense(5, name="class_output")(x)
+    model = keras.Model(inputs=[image_input, timeseries_input],
+                        outputs=[score_output, class_output])
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-3),
+        loss={
+            "score_output": keras.losses.MeanSquaredError(),
+            "class_output": keras.losses.CategoricalCrossentropy(),
+        },
+        metrics={
+            "score_output": [
+                keras.metrics.MeanAbsolutePercentageError(),
+                keras.metrics.MeanAbsoluteError(),
+            ],
+            "class_output": [keras.metrics.CategoricalAccuracy()],
+        },
+        loss_weights={"score_output": 2.0, "class_output": 1.0},
+    )
+    img_data = np.random.random_sample(size=(100, 32, 32, 3))
+    ts_data = np.random.random_sample(size=(100, 20, 10))
+    score_targets = np.random.random_sample(size=(100, 1))
+    class_targets = np.random.random_sample(size=(100, 5))
+    model.fit([img_data, ts_data], [score_targets, class_targets], batch_size=32, epochs=1,
+              verbose=0)
+    history = model.fit(
+        {"img_input": img_data, "ts_input": ts_data},
+        {"score_output": score_targets, "class_output": class_targets},
+        batch_size=32, epochs=1, verbose=0,
+    )
+    assert {"score_output_mean_absolute_error", "class_output_categorical_accuracy",
+            "score_output_loss", "class_output_loss"} <= set(history.history)
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-3),
+        loss=[None, keras.losses.CategoricalCrossentropy()],
+    )
+    model.fit([img_data, ts_data], [score_targets, class_targets], batch_size=32, epochs=1,
+              verbose=0)
+
+    model = get_compiled_model()
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", min_delta=1e-2, patience=2, verbose=1,
+        )
+    ]
+    model.fit(x_train, y_train, epochs=3, batch_size=64, callbacks=callbacks,
+              validation_split=0.2, verbose=0)
+
+    class LossHistory(keras.callbacks.Callback):
+        def on_train_begin(self, logs):
+            self.per_batch_losses = []
+
+        def on_batch_end(self, batch, logs):
+            self.per_batch_losses.append(logs.get("loss"))
+
+    loss_history = LossHistory()
+    model.fit(x_train, y_train, epochs=1, batch_size=64, callbacks=[loss_history], verbose=0)
+    assert len(loss_history.per_batch_losses) == 6
+
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(
+            filepath=str(tmp_path / "mymodel_{epoch}.keras"),
+            save_best_only=True,  # Only save a model if `val_loss` has improved.
+            monitor="val_loss",
+            verbose=1,
+        )
+    ]
+    model.fit(x_train, y_train, epochs=2, batch_size=64, callbacks=callbacks,
+              validation_split=0.2, verbose=0)
+    assert (tmp_path / "mymodel_1.keras").exists()
+
+    initial_learning_rate = 0.1
+    lr_schedule = keras.optimizers.schedules.ExponentialDecay(
+        initial_learning_rate, decay_steps=100000, decay_rate=0.96, staircase=True
+    )
+    optimizer = keras.optimizers.RMSprop(learning_rate=lr_schedule)
+    model = get_uncompiled_model()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    model.fit(x_train, y_train, epochs=1, batch_size=64, verbose=0)
+
+
+def test_keras_writing_a_training_loop_from_scratch_in_torch_guide():
+    # Keras's "Writing a training loop from scratch in PyTorch" guide with a Keras optimizer
+    # and loss, on 1,000 MNIST digits in torch DataLoaders, two epochs; imports changed, and
+    # the two torch calls on Keras's tensors spelled as mgp's: `torch.no_grad()` ->
+    # `mgp.no_grad()`, `torch.sum(*model.losses)` -> `ops.sum(*model.losses)`
+    torch = oracles.torch()
+    from mgp import no_grad, ops
+
+    def get_model():
+        inputs = keras.Input(shape=(784,), name="digits")
+        x1 = keras.layers.Dense(64, activation="relu")(inputs)
+        x2 = keras.layers.Dense(64, activation="relu")(x1)
+        outputs = keras.layers.Dense(10, name="predictions")(x2)
+        model = keras.Model(inputs=inputs, outputs=outputs)
+        return model
+
+    batch_size = 32
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train = np.reshape(x_train[:1200], (-1, 784)).astype("float32")
+    y_train = keras.utils.to_categorical(y_train[:1200])
+    x_val = x_train[-200:]
+    y_val = y_train[-200:]
+    x_train = x_train[:-200]
+    y_train = y_train[:-200]
+    train_dataset = torch.utils.data.TensorDataset(
+        torch.from_numpy(x_train), torch.from_numpy(y_train)
+    )
+    val_dataset = torch.utils.data.TensorDataset(
+        torch.from_numpy(x_val), torch.from_numpy(y_val)
+    )
+    train_dataloader = torch.utils.data.DataLoader(
+        train_dataset, batch_size=batch_size, shuffle=True
+    )
+    val_dataloader = torch.utils.data.DataLoader(
+        val_dataset, batch_size=batch_size, shuffle=False
+    )
+
+    class ActivityRegularizationLayer(keras.layers.Layer):
+        def call(self, inputs):
+            self.add_loss(1e-2 * ops.sum(inputs))
+            return inputs
+
+    inputs = keras.Input(shape=(784,), name="digits")
+    x = keras.layers.Dense(64, activation="relu")(inputs)
+    x = ActivityRegularizationLayer()(x)
+    x = keras.layers.Dense(64, activation="relu")(x)
+    outputs = keras.layers.Dense(10, name="predictions")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    assert model(x_train[:2]) is not None and len(model.losses) == 1
+
+    # Get a fresh model (the guide's loop then trains the model without that layer)
+    model = get_model()
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
+    train_acc_metric = keras.metrics.CategoricalAccuracy()
+    val_acc_metric = keras.metrics.CategoricalAccuracy()
+    epochs = 2
+    accuracies = []
+    for epoch in range(epochs):
+        for step, (inputs, targets) in enumerate(train_dataloader):
+            # Forward pass
+            logits = model(inputs)
+            loss = loss_fn(targets, logits)
+            if model.losses:
+                loss = loss + ops.sum(*model.losses)
+            # Backward pass
+            model.zero_grad()
+            trainable_weights = [v for v in model.trainable_weights]
+            # Call torch.Tensor.backward() on the loss to compute gradients
+            # for the weights.
+            loss.backward()
+            gradients = [v.value.grad for v in trainable_weights]
+            # Update weights
+            with no_grad():
+                optimizer.apply(gradients, trainable_weights)
+            # Update training metric.
+            train_acc_metric.update_state(targets, logits)
+            if step % 100 == 0:
+                print(f"Training loss (for 1 batch) at step {step}: "
+                      f"{loss.detach().numpy():.4f}")
+        train_acc = train_acc_metric.result()
+        print(f"Training acc over epoch: {float(train_acc):.4f}")
+        train_acc_metric.reset_state()
+        for x_batch_val, y_batch_val in val_dataloader:
+            val_logits = model(x_batch_val, training=False)
+            val_acc_metric.update_state(y_batch_val, val_logits)
+        val_acc = val_acc_metric.result()
+        val_acc_metric.reset_state()
+        accuracies.append(float(val_acc))
+    assert accuracies[-1] > 0.5  # ten classes: chance is 0.1
