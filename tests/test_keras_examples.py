@@ -968,3 +968,112 @@ def test_keras_writing_a_training_loop_from_scratch_in_torch_guide():
         val_acc_metric.reset_state()
         accuracies.append(float(val_acc))
     assert accuracies[-1] > 0.5  # ten classes: chance is 0.1
+
+
+def test_keras_sequential_model_guide():
+    # Keras's "The Sequential model" guide, imports changed: building, add/pop, weights
+    # created on the first call, Input and input_shape, summaries while adding layers,
+    # feature extraction from the layers' outputs, freezing layers for transfer learning
+    from mgp import ops
+
+    model = keras.Sequential([
+        layers.Dense(2, activation="relu", name="layer1"),
+        layers.Dense(3, activation="relu", name="layer2"),
+        layers.Dense(4, name="layer3"),
+    ])
+    x = ops.ones((3, 3))
+    y = model(x)
+    layer1 = layers.Dense(2, activation="relu", name="layer1")
+    layer2 = layers.Dense(3, activation="relu", name="layer2")
+    layer3 = layers.Dense(4, name="layer3")
+    x = ops.ones((3, 3))
+    y = layer3(layer2(layer1(x)))
+    model = keras.Sequential(
+        [layers.Dense(2, activation="relu"), layers.Dense(3, activation="relu"), layers.Dense(4)]
+    )
+    assert len(model.layers) == 3
+    model = keras.Sequential()
+    model.add(layers.Dense(2, activation="relu"))
+    model.add(layers.Dense(3, activation="relu"))
+    model.add(layers.Dense(4))
+    model.pop()
+    assert len(model.layers) == 2
+    model = keras.Sequential(name="my_sequential")
+    model.add(layers.Dense(2, activation="relu", name="layer1"))
+    model.add(layers.Dense(3, activation="relu", name="layer2"))
+    model.add(layers.Dense(4, name="layer3"))
+    layer = layers.Dense(3)
+    assert layer.weights == []  # Empty
+    x = ops.ones((1, 4))
+    y = layer(x)
+    assert [w.shape for w in layer.weights] == [(4, 3), (3,)]  # Now it has weights
+    model = keras.Sequential(
+        [layers.Dense(2, activation="relu"), layers.Dense(3, activation="relu"), layers.Dense(4)]
+    )  # No weights at this stage!
+    # At this point, you can't do this:
+    # model.weights
+    # You also can't do this:
+    # model.summary()
+    x = ops.ones((1, 4))
+    y = model(x)
+    assert len(model.weights) == 6  # Number of weights after calling the model
+    model.summary()
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(4,)))
+    model.add(layers.Dense(2, activation="relu"))
+    model.summary()
+    assert len(model.layers) == 1  # the Input is not a layer of the model
+    model = keras.Sequential()
+    model.add(layers.Dense(2, activation="relu", input_shape=(4,)))
+    model.summary()
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(250, 250, 3)))  # 250x250 RGB images
+    model.add(layers.Conv2D(32, 5, strides=2, activation="relu"))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.MaxPooling2D(3))
+    model.summary()
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.MaxPooling2D(3))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.Conv2D(32, 3, activation="relu"))
+    model.add(layers.MaxPooling2D(2))
+    model.summary()
+    model.add(layers.GlobalMaxPooling2D())
+    model.add(layers.Dense(10))
+    initial_model = keras.Sequential([
+        keras.Input(shape=(250, 250, 3)),
+        layers.Conv2D(32, 5, strides=2, activation="relu"),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.Conv2D(32, 3, activation="relu"),
+    ])
+    feature_extractor = keras.Model(
+        inputs=initial_model.inputs,
+        outputs=[layer.output for layer in initial_model.layers],
+    )
+    x = ops.ones((1, 250, 250, 3))
+    features = feature_extractor(x)
+    assert [f.shape for f in features] == [(1, 123, 123, 32), (1, 121, 121, 32), (1, 119, 119, 32)]
+    initial_model = keras.Sequential([
+        keras.Input(shape=(250, 250, 3)),
+        layers.Conv2D(32, 5, strides=2, activation="relu"),
+        layers.Conv2D(32, 3, activation="relu", name="my_intermediate_layer"),
+        layers.Conv2D(32, 3, activation="relu"),
+    ])
+    feature_extractor = keras.Model(
+        inputs=initial_model.inputs,
+        outputs=initial_model.get_layer(name="my_intermediate_layer").output,
+    )
+    x = ops.ones((1, 250, 250, 3))
+    features = feature_extractor(x)
+    assert features.shape == (1, 121, 121, 32)
+    model = keras.Sequential([
+        keras.Input(shape=(784,)),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(10),
+    ])
+    for layer in model.layers[:-1]:
+        layer.trainable = False
+    assert len(model.trainable_weights) == 2  # only the last layer trains
