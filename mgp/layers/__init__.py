@@ -4,6 +4,7 @@ Grouped by family as Keras groups them: core, activations, convolutional, poolin
 regularization, normalization, attention, merging, preprocessing.
 """
 from mgp.layers.base import Layer
+from mgp.layers.operation import Operation  # noqa: F401  (ops on symbolic tensors)
 from mgp.layers.input_layer import Input, InputLayer
 from mgp.layers.core import (Activation, Dense, EinsumDense, Embedding, Identity, Lambda,
                              ReversibleEmbedding)

@@ -355,6 +355,37 @@ class Layer:
         walk(self, True)
         return added + penalties
 
+    @property
+    def metrics(self):
+        """The metrics this layer holds as attributes (a `Mean` it updates in `call`), then
+        those of the layers below it (Keras's `Layer.metrics`); a model's `fit` reports and
+        resets them with its own."""
+        found, seen = [], set()
+        for layer in [self] + [sub for sub in self._flatten_layers() if sub is not self]:
+            for metric in layer._own_metrics():
+                if id(metric) not in seen:
+                    seen.add(id(metric))
+                    found.append(metric)
+        return found
+
+    @property
+    def metrics_variables(self):
+        """The variables of `metrics`."""
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def _own_metrics(self):
+        """The Metric objects held as attributes (directly or in lists, tuples and dicts)."""
+        from mgp.metrics import Metric  # the metrics sit above the layers
+        found = []
+        for name, value in vars(self).items():
+            if name in ("_loss_tracker", "_compile_metrics", "_compile_loss", "_compile_config"):
+                continue  # a model's compiled metrics: its own `metrics` lists them
+            if isinstance(value, Metric):
+                found.append(value)
+            elif type(value) in (list, tuple, dict):
+                found.extend(v for v in flatten(value) if isinstance(v, Metric))
+        return found
+
     def _clear_losses(self):
         for layer in self._flatten_layers():
             layer._losses.clear()

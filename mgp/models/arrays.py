@@ -9,6 +9,7 @@ import numpy as np
 from mgp.backend import to_numpy, xp
 from mgp.errors import InvalidArgumentError, InvalidDataError
 from mgp.layers.symbolic import flatten, map_structure
+from mgp.models import functional
 from mgp.models.checks import check_finite as check_finite_array, check_numeric
 from mgp.tensor import Tensor
 from mgp.utils.data_adapter_utils import pack_x_y_sample_weight
@@ -136,8 +137,10 @@ def check_input_shapes(model, xs):
                                    f"{sym.dtype} numbers, but x holds strings (dtype "
                                    f"{a.dtype}), such as {str(a.flat[0])!r}")
         expected = sym.shape[1:]
-        if len(expected) != a.ndim - 1 or any(
-                e is not None and e != g for e, g in zip(expected, a.shape[1:])):
+        shape = tuple(a.shape)
+        shape = functional.adjusted_shape(shape, sym)  # Keras adjusts a trailing 1
+        if len(expected) != len(shape) - 1 or any(
+                e is not None and e != g for e, g in zip(expected, shape[1:])):
             raise InvalidDataError(f"model '{model.name}' expected input shape "
                                    f"{(None,) + tuple(expected)}, got {a.shape} (input "
                                    f"'{sym.layer.name}')")

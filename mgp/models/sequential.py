@@ -1,5 +1,6 @@
 """Sequential: a plain stack of layers, each feeding the next."""
 from mgp.layers.base import Layer
+from mgp.models import functional
 from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure, set_mask
 from mgp.models.model import Model
 
@@ -98,6 +99,8 @@ class Sequential(Model):
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
+        if getattr(self, "_input", None) is not None and hasattr(x, "shape"):
+            x = functional.adjusted_rank(x, self._input)  # as a functional model does
         if mask is not None:
             set_mask(x, mask)
         for layer in self._layers:

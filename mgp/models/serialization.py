@@ -9,6 +9,7 @@ A layer is `{"module", "class_name", "config", "registered_name", "build_config"
 """
 import inspect
 
+from mgp.layers.operation import Operation
 from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure
 from mgp.saving.serialization_lib import (deserialize_keras_object, register_keras_serializable,
                                           serialize_keras_object)
@@ -129,6 +130,10 @@ def _short(value):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# Keras's entries for plain values in a call's arguments
+SPECIAL_ENTRIES = ("__slice__", "__ellipsis__", "__numpy__", "__tensor__", "__bytes__")
+
+
 # ---- functional models ---------------------------------------------------------------------------
 def _tensor_ref(sym, history):
     return {"class_name": "__keras_tensor__",
@@ -138,28 +143,32 @@ def _tensor_ref(sym, history):
 
 
 def functional_config(model):
-    """Layers with the calls that connect them, in the graph's order, as Keras writes them."""
+    """Layers with the calls that connect them, in Keras's order of layers (by depth, as
+    `model.operations`), as Keras writes them."""
     history = {}      # id(symbolic tensor) -> (layer name, node index, tensor index)
-    node_index = {}   # id(layer) -> calls seen so far
-    entries, by_layer = [], {}
+    calls, layers = {}, {}  # id(layer) -> its calls in this model, in order; the layer
     for node in model._nodes:
-        layer = node.layer
-        if id(layer) not in by_layer:
-            entry = serialize_layer(layer)
-            entry["name"] = layer.name
-            entry["inbound_nodes"] = []
-            by_layer[id(layer)] = entry
-            entries.append(entry)
-        index = node_index.get(id(layer), 0)
-        node_index[id(layer)] = index + 1
-        if node.call_args:  # an InputLayer's node has no call
-            def ref(x):
-                return _tensor_ref(x, history) if isinstance(x, SymbolicTensor) else x
-            by_layer[id(layer)]["inbound_nodes"].append({
-                "args": [map_structure(ref, a) for a in node.call_args],
-                "kwargs": map_structure(ref, node.call_kwargs)})
+        own = calls.setdefault(id(node.layer), [])
+        layers[id(node.layer)] = node.layer
         for i, sym in enumerate(node.outputs):
-            history[id(sym)] = (layer.name, index, i)
+            history[id(sym)] = (node.layer.name, len(own), i)
+        own.append(node)
+
+    def ref(x):
+        if isinstance(x, SymbolicTensor):
+            return _tensor_ref(x, history)
+        return serialize_keras_object(x)
+    order = [layer for layer in model._functional_layers if id(layer) in calls]
+    order += [layer for key, layer in layers.items() if all(key != id(o) for o in order)]
+    entries = []
+    for layer in order:
+        entry = layer.serialized() if isinstance(layer, Operation) else serialize_layer(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [  # an InputLayer's node has no call
+            {"args": [map_structure(ref, a) for a in node.call_args],
+             "kwargs": map_structure(ref, node.call_kwargs)}
+            for node in calls[id(layer)] if node.call_args]
+        entries.append(entry)
 
     def triple(sym):
         return list(history[id(sym)])
@@ -196,7 +205,11 @@ def functional_from_config(config, custom_objects=None, cls=None):
             produced[(name, 0)] = [Input(batch_shape=tuple(shape), dtype=c.get("dtype"),
                                          name=name)]
             continue
-        layers[name] = deserialize_layer(entry, custom_objects)
+        if (entry.get("module") or "").startswith(("keras.src.ops.", "mgp.ops.")):
+            layers[name] = Operation.from_keras(entry["module"], entry["class_name"],
+                                                entry.get("config", {}))
+        else:
+            layers[name] = deserialize_layer(entry, custom_objects)
         pending.extend((name, i, node) for i, node in enumerate(entry.get("inbound_nodes", [])))
 
     def ref(value):
@@ -206,6 +219,8 @@ def functional_from_config(config, custom_objects=None, cls=None):
             return produced[(layer, node)][index]
         if isinstance(value, dict) and set(value) == {"layer", "node", "index"}:
             return produced[(value["layer"], value["node"])][value["index"]]  # older mgp files
+        if isinstance(value, dict) and value.get("class_name") in SPECIAL_ENTRIES:
+            return deserialize_keras_object(value)  # a slice, an array, a tensor
         if isinstance(value, dict):
             return {k: ref(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):

@@ -171,7 +171,7 @@ class Trainer:
             if layer is not self and isinstance(layer, Trainer) or \
                     type(layer).__module__.startswith("mgp."):
                 continue  # a sub-model's metrics are its own; mgp's layers hold none
-            for m in _metric_attributes(layer):
+            for m in layer._own_metrics():
                 if id(m) not in seen:
                     seen.add(id(m))
                     out.append(m)

@@ -119,6 +119,14 @@ def serialize_keras_object(obj):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, slice):  # an index of `x[:, 0]`
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, np.dtype):
+        return obj.name
     if isinstance(obj, np.ndarray):
         if obj.ndim == 0:
             return obj.item()
@@ -180,7 +188,8 @@ def _special(class_name, inner):
     if class_name == "__ellipsis__":
         return Ellipsis
     if class_name == "__slice__":
-        return slice(*(deserialize_keras_object(inner[k]) for k in ("start", "stop", "step")))
+        return slice(*(deserialize_keras_object(inner[k]) if isinstance(inner[k], dict)
+                       else inner[k] for k in ("start", "stop", "step")))
     if class_name == "__lambda__":
         raise ValueError("the config holds a Python lambda (marshalled bytecode); mgp never "
                          "loads code from a file")
