@@ -1,0 +1,91 @@
+"""How long a pretrained ImageNet model takes to classify images in mgp, on the CPU, beside
+Keras 3 on its torch backend (the same architecture and the same weights) when installed.
+
+    python bench/applications.py                      # MobileNetV2, 224x224, 1 and 32 images
+    python bench/applications.py --model ResNet50 --batches 1 8 --reps 5
+
+The weights are random but have the ImageNet model's layout and shapes (`weights=None` with
+the 1000-class top, batch normalization statistics filled in), so the arithmetic is what
+`weights="imagenet"` runs; nothing is downloaded. Keras gets mgp's weights layer by layer, and
+the two models' outputs are compared before anything is timed. Each time is the median of
+`--reps` calls of `model.predict(x)` after one warm-up call.
+"""
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def timed(fn, reps):
+    fn()  # warm-up: allocations, BLAS threads, caches
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def fill_statistics(model, rng):
+    """Batch normalization statistics as a trained model has them (not 0 and 1)."""
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape)
+                                     .astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.5, 1.5, layer.moving_variance.shape)
+                                         .astype("float32"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="MobileNetV2")
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--no-keras", action="store_true", help="time mgp alone")
+    args = parser.parse_args(argv)
+
+    import mgp
+    rng = np.random.default_rng(0)
+    shape = (args.size, args.size, 3)
+    ours = getattr(mgp.applications, args.model)(weights=None, input_shape=shape)
+    fill_statistics(ours, rng)
+    theirs = None
+    if not args.no_keras:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        try:
+            import keras
+        except ImportError:
+            print("(keras is not installed: mgp alone)")
+        else:
+            theirs = getattr(keras.applications, args.model)(weights=None, input_shape=shape)
+            for a, b in zip(ours.layers, theirs.layers):
+                if a.weights:
+                    b.set_weights(a.get_weights())
+    print(f"{args.model} {args.size}x{args.size}, {ours.count_params():,} parameters; "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f}; numpy {np.__version__}"
+          + (f", keras {keras.__version__} on torch {__import__('torch').__version__}"
+             if theirs is not None else ""))
+    print("| batch | mgp (ms) | mgp per image (ms) | keras-on-torch (ms) | max |difference| |")
+    print("|---|---|---|---|---|")
+    for batch in args.batches:
+        x = rng.uniform(-1, 1, (batch,) + shape).astype("float32")
+        got = ours.predict(x, batch_size=batch, verbose=0)
+        t_ours = timed(lambda: ours.predict(x, batch_size=batch, verbose=0), args.reps)
+        row = f"| {batch} | {t_ours * 1e3:.1f} | {t_ours * 1e3 / batch:.1f} |"
+        if theirs is not None:
+            expected = np.asarray(theirs.predict(x, batch_size=batch, verbose=0))
+            t_theirs = timed(lambda: theirs.predict(x, batch_size=batch, verbose=0), args.reps)
+            row += f" {t_theirs * 1e3:.1f} | {np.abs(got - expected).max():.1e} |"
+        else:
+            row += " - | - |"
+        print(row, flush=True)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
