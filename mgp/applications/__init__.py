@@ -16,7 +16,7 @@ where Keras has them.
 from mgp._absent import absent as _absent
 from mgp.applications import (  # noqa: F401
     densenet, efficientnet, imagenet_utils, inception_resnet_v2, inception_v3, mobilenet,
-    mobilenet_v2, resnet, resnet50, resnet_v2, vgg16, vgg19, xception,
+    mobilenet_v2, mobilenet_v3, resnet, resnet50, resnet_v2, vgg16, vgg19, xception,
 )
 from mgp.applications.densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
 from mgp.applications.efficientnet import (  # noqa: F401
@@ -27,6 +27,7 @@ from mgp.applications.inception_resnet_v2 import InceptionResNetV2  # noqa: F401
 from mgp.applications.inception_v3 import InceptionV3  # noqa: F401
 from mgp.applications.mobilenet import MobileNet  # noqa: F401
 from mgp.applications.mobilenet_v2 import MobileNetV2  # noqa: F401
+from mgp.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small  # noqa: F401
 from mgp.applications.resnet import ResNet50, ResNet101, ResNet152  # noqa: F401
 from mgp.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2  # noqa: F401
 from mgp.applications.vgg16 import VGG16  # noqa: F401
@@ -37,5 +38,4 @@ from mgp.applications.xception import Xception  # noqa: F401
 __getattr__ = _absent("mgp.applications", """
     ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge convnext
     EfficientNetV2B0 EfficientNetV2B1 EfficientNetV2B2 EfficientNetV2B3 EfficientNetV2L
-    EfficientNetV2M EfficientNetV2S efficientnet_v2 MobileNetV3Large MobileNetV3Small
-    mobilenet_v3 NASNetLarge NASNetMobile nasnet""")
+    EfficientNetV2M EfficientNetV2S efficientnet_v2 NASNetLarge NASNetMobile nasnet""")
