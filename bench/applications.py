@@ -8,7 +8,9 @@ The weights are random but have the ImageNet model's layout and shapes (`weights
 the 1000-class top, batch normalization statistics filled in), so the arithmetic is what
 `weights="imagenet"` runs; nothing is downloaded. Keras gets mgp's weights layer by layer, and
 the two models' outputs are compared before anything is timed. Each time is the median of
-`--reps` calls of `model.predict(x)` after one warm-up call.
+`--reps` calls after one warm-up call: `model.predict(x)` for both, and for Keras also the
+model called directly under `torch.no_grad()` (`model(x)`), which skips `predict`'s per-call
+setup.
 """
 import argparse
 import os
@@ -68,10 +70,11 @@ def main(argv=None):
     print(f"{args.model} {args.size}x{args.size}, {ours.count_params():,} parameters; "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}; numpy {np.__version__}"
-          + (f", keras {keras.__version__} on torch {__import__('torch').__version__}"
-             if theirs is not None else ""))
-    print("| batch | mgp (ms) | mgp per image (ms) | keras-on-torch (ms) | max |difference| |")
-    print("|---|---|---|---|---|")
+          + (f", keras {keras.__version__} on torch {__import__('torch').__version__} "
+             f"({__import__('torch').get_num_threads()} threads)" if theirs is not None else ""))
+    print("| batch | mgp predict (ms) | mgp per image (ms) | keras-on-torch predict (ms) | "
+          "keras-on-torch model(x) (ms) | max abs difference |")
+    print("|---|---|---|---|---|---|")
     for batch in args.batches:
         x = rng.uniform(-1, 1, (batch,) + shape).astype("float32")
         got = ours.predict(x, batch_size=batch, verbose=0)
@@ -80,9 +83,13 @@ def main(argv=None):
         if theirs is not None:
             expected = np.asarray(theirs.predict(x, batch_size=batch, verbose=0))
             t_theirs = timed(lambda: theirs.predict(x, batch_size=batch, verbose=0), args.reps)
-            row += f" {t_theirs * 1e3:.1f} | {np.abs(got - expected).max():.1e} |"
+            import torch
+            with torch.no_grad():
+                t_call = timed(lambda: theirs(x, training=False), args.reps)
+            row += (f" {t_theirs * 1e3:.1f} | {t_call * 1e3:.1f} | "
+                    f"{np.abs(got - expected).max():.1e} |")
         else:
-            row += " - | - |"
+            row += " - | - | - |"
         print(row, flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 

@@ -15,13 +15,17 @@ where Keras has them.
 """
 from mgp._absent import absent as _absent
 from mgp.applications import (  # noqa: F401
-    densenet, efficientnet, imagenet_utils, inception_resnet_v2, inception_v3, mobilenet,
+    densenet, efficientnet, efficientnet_v2, imagenet_utils, inception_resnet_v2, inception_v3, mobilenet,
     mobilenet_v2, mobilenet_v3, resnet, resnet50, resnet_v2, vgg16, vgg19, xception,
 )
 from mgp.applications.densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
 from mgp.applications.efficientnet import (  # noqa: F401
     EfficientNetB0, EfficientNetB1, EfficientNetB2, EfficientNetB3, EfficientNetB4,
     EfficientNetB5, EfficientNetB6, EfficientNetB7,
+)
+from mgp.applications.efficientnet_v2 import (  # noqa: F401
+    EfficientNetV2B0, EfficientNetV2B1, EfficientNetV2B2, EfficientNetV2B3, EfficientNetV2L,
+    EfficientNetV2M, EfficientNetV2S,
 )
 from mgp.applications.inception_resnet_v2 import InceptionResNetV2  # noqa: F401
 from mgp.applications.inception_v3 import InceptionV3  # noqa: F401
@@ -37,5 +41,4 @@ from mgp.applications.xception import Xception  # noqa: F401
 # the Keras names mgp.applications lacks
 __getattr__ = _absent("mgp.applications", """
     ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge convnext
-    EfficientNetV2B0 EfficientNetV2B1 EfficientNetV2B2 EfficientNetV2B3 EfficientNetV2L
-    EfficientNetV2M EfficientNetV2S efficientnet_v2 NASNetLarge NASNetMobile nasnet""")
+    NASNetLarge NASNetMobile nasnet""")
