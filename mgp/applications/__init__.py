@@ -16,7 +16,7 @@ where Keras has them.
 from mgp._absent import absent as _absent
 from mgp.applications import (  # noqa: F401
     densenet, efficientnet, efficientnet_v2, imagenet_utils, inception_resnet_v2, inception_v3, mobilenet,
-    mobilenet_v2, mobilenet_v3, resnet, resnet50, resnet_v2, vgg16, vgg19, xception,
+    mobilenet_v2, mobilenet_v3, nasnet, resnet, resnet50, resnet_v2, vgg16, vgg19, xception,
 )
 from mgp.applications.densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
 from mgp.applications.efficientnet import (  # noqa: F401
@@ -32,6 +32,7 @@ from mgp.applications.inception_v3 import InceptionV3  # noqa: F401
 from mgp.applications.mobilenet import MobileNet  # noqa: F401
 from mgp.applications.mobilenet_v2 import MobileNetV2  # noqa: F401
 from mgp.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small  # noqa: F401
+from mgp.applications.nasnet import NASNetLarge, NASNetMobile  # noqa: F401
 from mgp.applications.resnet import ResNet50, ResNet101, ResNet152  # noqa: F401
 from mgp.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2  # noqa: F401
 from mgp.applications.vgg16 import VGG16  # noqa: F401
@@ -40,5 +41,4 @@ from mgp.applications.xception import Xception  # noqa: F401
 
 # the Keras names mgp.applications lacks
 __getattr__ = _absent("mgp.applications", """
-    ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge convnext
-    NASNetLarge NASNetMobile nasnet""")
+    ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge convnext""")
