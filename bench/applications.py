@@ -8,9 +8,9 @@ The weights are random but have the ImageNet model's layout and shapes (`weights
 the 1000-class top, batch normalization statistics filled in), so the arithmetic is what
 `weights="imagenet"` runs; nothing is downloaded. Keras gets mgp's weights layer by layer, and
 the two models' outputs are compared before anything is timed. Each time is the median of
-`--reps` calls after one warm-up call: `model.predict(x)` for both, and for Keras also the
-model called directly under `torch.no_grad()` (`model(x)`), which skips `predict`'s per-call
-setup.
+`--reps` calls after one warm-up call (the fastest call in parentheses): `model.predict(x)`
+for both, and for Keras also the model called directly under `torch.no_grad()` (`model(x)`),
+which skips `predict`'s per-call setup.
 """
 import argparse
 import os
@@ -22,13 +22,19 @@ import numpy as np
 
 
 def timed(fn, reps):
+    """(median, fastest) seconds of `reps` calls after a warm-up call; on a shared machine
+    the fastest is the one least disturbed by other processes."""
     fn()  # warm-up: allocations, BLAS threads, caches
     times = []
     for _ in range(reps):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(times), min(times)
+
+
+def ms(t):
+    return f"{t[0] * 1e3:.0f} ({t[1] * 1e3:.0f})"
 
 
 def fill_statistics(model, rng):
@@ -72,22 +78,22 @@ def main(argv=None):
           f"load average {os.getloadavg()[0]:.2f}; numpy {np.__version__}"
           + (f", keras {keras.__version__} on torch {__import__('torch').__version__} "
              f"({__import__('torch').get_num_threads()} threads)" if theirs is not None else ""))
-    print("| batch | mgp predict (ms) | mgp per image (ms) | keras-on-torch predict (ms) | "
+    print("| batch | mgp predict (ms) | mgp per image, median (ms) | keras-on-torch predict (ms) | "
           "keras-on-torch model(x) (ms) | max abs difference |")
     print("|---|---|---|---|---|---|")
     for batch in args.batches:
         x = rng.uniform(-1, 1, (batch,) + shape).astype("float32")
         got = ours.predict(x, batch_size=batch, verbose=0)
-        t_ours = timed(lambda: ours.predict(x, batch_size=batch, verbose=0), args.reps)
-        row = f"| {batch} | {t_ours * 1e3:.1f} | {t_ours * 1e3 / batch:.1f} |"
+        t_ours = timed(lambda x=x, n=batch: ours.predict(x, batch_size=n, verbose=0), args.reps)
+        row = f"| {batch} | {ms(t_ours)} | {t_ours[0] * 1e3 / batch:.0f} |"
         if theirs is not None:
             expected = np.asarray(theirs.predict(x, batch_size=batch, verbose=0))
-            t_theirs = timed(lambda: theirs.predict(x, batch_size=batch, verbose=0), args.reps)
+            t_theirs = timed(lambda x=x, n=batch: theirs.predict(x, batch_size=n, verbose=0),
+                             args.reps)
             import torch
             with torch.no_grad():
-                t_call = timed(lambda: theirs(x, training=False), args.reps)
-            row += (f" {t_theirs * 1e3:.1f} | {t_call * 1e3:.1f} | "
-                    f"{np.abs(got - expected).max():.1e} |")
+                t_call = timed(lambda x=x: theirs(x, training=False), args.reps)
+            row += f" {ms(t_theirs)} | {ms(t_call)} | {np.abs(got - expected).max():.1e} |"
         else:
             row += " - | - | - |"
         print(row, flush=True)

@@ -1,11 +1,13 @@
 """mgp.applications against keras.applications (torch backend): the same layers, names and
-parameter counts, the same predictions with the same weights (copied layer by layer, by name), `preprocess_input` and
-`decode_predictions` as Keras's, Keras's errors for bad arguments, and `weights="imagenet"`
-downloading a weights file in Keras 2's HDF5 layout from a local HTTP server.
+parameter counts, the same predictions with the same weights (copied layer by layer),
+`preprocess_input` and `decode_predictions` as Keras's, Keras's errors for bad arguments, and
+`weights="imagenet"` downloading a weights file in Keras 2's HDF5 layout from a local HTTP
+server; Keras 2's layout read from files Keras wrote, and refused when tampered with.
 
 The eight models the issue names, and one each of MobileNetV3 and EfficientNetV2, are built
-by Keras itself in the test and compared numerically; the other constructors are compared by structure with what Keras built in
-tests/fixtures/make_applications_fixtures.py (applications.json.gz)."""
+by Keras itself in the test and compared numerically; the other constructors are compared by
+structure with what Keras built in tests/fixtures/make_applications_fixtures.py
+(applications.json.gz)."""
 import gzip
 import hashlib
 import json

@@ -15,8 +15,9 @@ where Keras has them.
 """
 from mgp._absent import absent as _absent
 from mgp.applications import (  # noqa: F401
-    densenet, efficientnet, efficientnet_v2, imagenet_utils, inception_resnet_v2, inception_v3, mobilenet,
-    mobilenet_v2, mobilenet_v3, nasnet, resnet, resnet50, resnet_v2, vgg16, vgg19, xception,
+    densenet, efficientnet, efficientnet_v2, imagenet_utils, inception_resnet_v2, inception_v3,
+    mobilenet, mobilenet_v2, mobilenet_v3, nasnet, resnet, resnet50, resnet_v2, vgg16, vgg19,
+    xception,
 )
 from mgp.applications.densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
 from mgp.applications.efficientnet import (  # noqa: F401

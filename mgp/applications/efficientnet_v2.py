@@ -244,10 +244,11 @@ _SCALES = {"b0": (1.0, 1.0, 224), "b1": (1.0, 1.1, 240), "b2": (1.1, 1.2, 260),
 def _model(key):
     width, depth, size = _SCALES[key]
     title = f"EfficientNetV2{key.lstrip('-').upper()}"
+    default_name = f"efficientnetv2-{key.lstrip('-')}"
 
     def constructor(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                     pooling=None, classes=1000, classifier_activation="softmax",
-                    include_preprocessing=True, name=f"efficientnetv2-{key.lstrip('-')}"):
+                    include_preprocessing=True, name=default_name):
         return EfficientNetV2(width_coefficient=width, depth_coefficient=depth,
                               default_size=size, name=name, include_top=include_top,
                               weights=weights, input_tensor=input_tensor,
