@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import sys
+import warnings
 
 import numpy as np
 import oracles
@@ -468,6 +469,40 @@ def test_imagenet_weights_downloaded_cached_and_loaded(server, home, monkeypatch
                                rtol=1e-4, atol=1e-5)
     applications.MobileNetV2(weights="imagenet", **kwargs)
     assert server.requests == [name]  # the second model used the cache
+
+
+class Fetched(Exception):
+    """Raised by a recording get_file, to stop a constructor at its download."""
+
+
+DOWNLOADS = [
+    ("MobileNet", dict(input_shape=(128, 128, 3), alpha=0.25)),
+    ("MobileNet", dict(input_shape=(160, 160, 3), alpha=0.5, include_top=False)),
+    ("MobileNetV2", dict(input_shape=(96, 96, 3), alpha=0.35)),
+    ("MobileNetV3Small", dict(input_shape=(32, 32, 3), include_top=False, alpha=0.75)),
+    ("VGG19", dict(input_shape=(32, 32, 3), include_top=False)),
+    ("ResNet50", dict(input_shape=(32, 32, 3), include_top=False)),
+    ("EfficientNetB0", dict(input_shape=(32, 32, 3), include_top=False)),
+    ("DenseNet121", dict(input_shape=(32, 32, 3), include_top=False)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", DOWNLOADS, ids=[n for n, _ in DOWNLOADS])
+def test_imagenet_weights_come_from_keras_addresses(name, kwargs, monkeypatch):
+    """The file name, address and hash of the ImageNet weights are Keras's own."""
+    keras = oracles.keras()
+    calls = []
+
+    def record(fname=None, origin=None, file_hash=None, cache_subdir="datasets", **_):
+        calls.append((fname, origin, file_hash, cache_subdir))
+        raise Fetched
+    monkeypatch.setattr(keras.src.utils.file_utils, "get_file", record)
+    monkeypatch.setattr(applications._common, "get_file", record)
+    for constructor in (getattr(keras.applications, name), getattr(applications, name)):
+        with warnings.catch_warnings(), pytest.raises(Fetched):
+            warnings.simplefilter("ignore")  # (a non-default size warns in both)
+            constructor(weights="imagenet", **kwargs)
+    assert calls[0] == calls[1] and calls[0][1].startswith("https://storage.googleapis.com/")
 
 
 def test_imagenet_weights_checked_against_keras_hash(server, home, monkeypatch):  # noqa: F811

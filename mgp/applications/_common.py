@@ -36,8 +36,8 @@ def image_input(input_tensor, input_shape):
     return input_tensor
 
 
-def top(x, include_top, pooling, classes, classifier_activation, weights, pool_names=(None,
-                                                                                        None)):
+def top(x, include_top, pooling, classes, classifier_activation, weights,
+        pool_names=(None, None)):
     """The classifier (global average pooling, then a Dense layer named "predictions"), or,
     without it, the optional global pooling (`pooling` "avg" or "max"; None keeps the
     feature map). `pool_names` names the two pooling layers where Keras names them."""
