@@ -22,15 +22,17 @@ import numpy as np
 
 
 def timed(fn, reps):
-    """(median, fastest) seconds of `reps` calls after a warm-up call; on a shared machine
-    the fastest is the one least disturbed by other processes."""
+    """(median, fastest, median CPU) seconds of `reps` calls after a warm-up call. On a
+    shared machine the fastest is the one least disturbed by other processes, and the CPU
+    time (this process's, all its threads) is what the call costs whoever else runs."""
     fn()  # warm-up: allocations, BLAS threads, caches
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(times), min(times), statistics.median(cpu)
 
 
 def ms(t):
@@ -78,14 +80,15 @@ def main(argv=None):
           f"load average {os.getloadavg()[0]:.2f}; numpy {np.__version__}"
           + (f", keras {keras.__version__} on torch {__import__('torch').__version__} "
              f"({__import__('torch').get_num_threads()} threads)" if theirs is not None else ""))
-    print("| batch | mgp predict (ms) | mgp per image, median (ms) | keras-on-torch predict (ms) | "
+    print("| batch | mgp predict (ms) | mgp per image, median (ms) | mgp CPU time (ms) | keras-on-torch predict (ms) | "
           "keras-on-torch model(x) (ms) | max abs difference |")
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for batch in args.batches:
         x = rng.uniform(-1, 1, (batch,) + shape).astype("float32")
         got = ours.predict(x, batch_size=batch, verbose=0)
         t_ours = timed(lambda x=x, n=batch: ours.predict(x, batch_size=n, verbose=0), args.reps)
-        row = f"| {batch} | {ms(t_ours)} | {t_ours[0] * 1e3 / batch:.0f} |"
+        row = f"| {batch} | {ms(t_ours)} | {t_ours[0] * 1e3 / batch:.0f} | " \
+              f"{t_ours[2] * 1e3:.0f} |"
         if theirs is not None:
             expected = np.asarray(theirs.predict(x, batch_size=batch, verbose=0))
             t_theirs = timed(lambda x=x, n=batch: theirs.predict(x, batch_size=n, verbose=0),
