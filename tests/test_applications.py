@@ -28,7 +28,7 @@ from mgp.applications import imagenet_utils
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, FIXTURES)
 from make_applications_fixtures import (  # noqa: E402
-    SCALED, auto_name, keras_constructor, legacy_model, structure,
+    SCALED, auto_name, keras_constructor, legacy_model, nested_model, structure,
 )
 
 sys.path.remove(FIXTURES)
@@ -334,6 +334,16 @@ def test_reads_keras_legacy_h5_files(filename):
     model.load_weights(os.path.join(FIXTURES, filename))
     np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5,
                                atol=1e-6)
+
+
+def test_reads_a_keras_legacy_model_holding_a_model():
+    """A classifier on a frozen-in-part base model, saved by Keras as a legacy `.h5`: the base's
+    weights come in Keras 2's order (trainable first across its layers, then the frozen)."""
+    data = np.load(os.path.join(FIXTURES, "legacy.npz"))
+    model = nested_model(mgp)
+    model.load_weights(os.path.join(FIXTURES, "legacy_nested.h5"))
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y_nested"],
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_legacy_by_name_skips_unknown_layers():
