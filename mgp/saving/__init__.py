@@ -19,7 +19,7 @@ from mgp.saving.serialization_lib import (CustomObjectScope, custom_object_scope
                                           deserialize_keras_object, get_custom_objects,
                                           get_registered_name, get_registered_object,
                                           register_keras_serializable, serialize_keras_object)
-from mgp.saving import h5format, model_file
+from mgp.saving import h5format, legacy_h5, model_file
 from mgp.saving.atomic import atomic_open, atomic_path
 from mgp.saving.h5format import FORMAT_VERSION
 from mgp.saving.model_file import load_model, save_model
@@ -59,7 +59,8 @@ def write_weights_file(model, filepath, kind="weights", attrs=None):
 
 def load_weights(model, filepath, skip_mismatch=False, by_name=False):
     """Load weights written by mgp or Keras 3 (`.weights.h5`, a whole-model `.h5`, or the
-    `model.weights.h5` inside a `.keras` file) into `model`.
+    `model.weights.h5` inside a `.keras` file) into `model`, or Keras 2's legacy HDF5 weights
+    (the `.h5` files `keras.applications` publishes; see `legacy_h5`).
 
     By default each layer's weights are found by the layer's place in the model (its class and
     position, as Keras does), so the same architecture under other layer names loads. The
@@ -74,9 +75,14 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
         FileNotFoundError, or ValueError naming the file and every mismatch (layer, expected and
         found shapes); in both cases the model is unchanged.
     """
-    if not getattr(model, "built", False):
-        raise ValueError(f"model '{model.name}' is not built yet: call it on data (or build "
-                         f"it) before loading weights into it")
+    if not os.fspath(filepath).endswith(".weights.h5") and os.path.exists(filepath) and \
+            legacy_h5.is_legacy(filepath):
+        contents = legacy_h5.read(filepath)
+        _check_built(model)
+        h5format.assign(model, legacy_h5.plan(model, contents, skip_mismatch=skip_mismatch,
+                                              by_name=by_name))
+        return
+    _check_built(model)
     variables = list(model.weights)
     if getattr(model, "optimizer", None) is not None:
         variables += list(model.optimizer.variables)
@@ -86,6 +92,12 @@ def load_weights(model, filepath, skip_mismatch=False, by_name=False):
         pairs, opt_arrays = h5format.plan(model, contents, skip_mismatch=skip_mismatch,
                                           by_name=by_name)
         h5format.assign(model, pairs, opt_arrays)
+
+
+def _check_built(model):
+    if not getattr(model, "built", False):
+        raise ValueError(f"model '{model.name}' is not built yet: call it on data (or build "
+                         f"it) before loading weights into it")
 
 
 def read_weights_file(filepath, limit=None):
