@@ -577,3 +577,20 @@ def test_keras_reads_sealed_files_saved_right_after_compile(tmp_path):
     for a, b, c in zip(model.weights, fresh.weights, again.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_array_equal(a.numpy(), c.numpy())
+
+
+def test_only_the_datasets_the_layout_names_are_read(saved):
+    """A dataset outside the layout whose compressed bytes are garbage: reading it would fail,
+    and the load does not read it."""
+    path, model, _ = saved
+    edit(path, lambda f: f.create_dataset("notes/junk", data=np.arange(4096, dtype="f4"),
+                                          chunks=(4096,), compression="gzip"))
+    with h5py.File(path, "r") as f:
+        info = f["notes/junk"].id.get_chunk_info(0)
+    with open(path, "r+b") as f:
+        f.seek(info.byte_offset + 8)
+        f.write(bytes(range(64)))
+    h5check.seal(path)
+    with h5py.File(path, "r") as f, pytest.raises(OSError):
+        f["notes/junk"][()]
+    model.load_weights(path)
