@@ -218,11 +218,13 @@ def _contents(f, filename, sealed, handle=None):
     if not sealed and "mgp_sha256" in attrs and attrs["mgp_sha256"] != _digest(f, filename):
         raise FileFormatError(f"'{filename}' is corrupted: its content does not match the "
                               f"SHA-256 it was saved with")
-    layout, stores = {}, {}
+    layout, stores, by_group = {}, {}, {}
+    for p, ds in datasets.items():
+        parent, _, key = p.rpartition("/")
+        by_group.setdefault(parent, {})[key] = ds
     for vars_path in sorted(p for p in groups if p.split("/")[-1] == "vars"):
         path = vars_path[:-len("vars")].rstrip("/")
-        members = {p.rsplit("/", 1)[1]: ds for p, ds in datasets.items()
-                   if p.rsplit("/", 1)[0] == vars_path}
+        members = by_group.get(vars_path, {})
         keys = sorted(members, key=_index_key)
         numbered = [k for k in keys if k.isdigit()]
         if numbered != [str(i) for i in range(len(numbered))]:
