@@ -74,6 +74,9 @@ def verify_digest(source, filename):
         if not head.startswith(_MAGIC):
             return False  # Keras's files, older mgp's
         expected = head[len(_MAGIC):len(_MAGIC) + 64]
+        if head != _block(expected.decode("ascii", "replace")):  # the rest is zeros
+            raise FileFormatError(f"'{filename}' is corrupted: its user block (the first "
+                                  f"{USERBLOCK} bytes, holding its SHA-256) is damaged")
         h = hashlib.sha256()
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)

@@ -134,10 +134,10 @@ class Contents:
     holds, per path, the datasets a group names instead of numbering (see `own_store`).
     The file stays open until `close()` (or the end of a `with` block)."""
 
-    def __init__(self, filename, attrs, groups, stores=None, file=None):
+    def __init__(self, filename, attrs, groups, stores=None, file=None, handle=None):
         self.filename, self.attrs, self.groups = filename, attrs, groups
         self.stores = stores or {}
-        self._file = file
+        self._file, self._handle = file, handle
 
     def arrays(self, path):
         return self.groups[path][1]
@@ -155,6 +155,9 @@ class Contents:
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
     def __enter__(self):
         return self
@@ -173,23 +176,31 @@ def read(source, filename):
     inside it. Raises FileFormatError (UnsafeFileError for what points elsewhere) naming
     `filename`.
     """
-    sealed = h5check.verify_digest(source, filename)
-    if not h5check.is_hdf5(source):
-        raise FileFormatError(f"cannot read '{filename}': it is not an HDF5 file (no HDF5 "
-                              f"signature), or it is truncated")
+    # a path is opened once: the bytes checked are the bytes the HDF5 library parses, even if
+    # the file is replaced meanwhile
+    handle = open(source, "rb") if not hasattr(source, "read") else None  # noqa: SIM115
+    stream = source if handle is None else handle
+    f = None
     try:
-        f = h5py.File(source, "r")
-    except Exception as e:  # noqa: BLE001  h5py reports damage as OSError, KeyError, ...
-        raise FileFormatError(f"cannot read '{filename}': it is not an HDF5 file, or it is "
-                              f"truncated or damaged ({type(e).__name__}: {e})") from None
-    try:
-        return _contents(f, filename, sealed)
+        sealed = h5check.verify_digest(stream, filename)
+        if not h5check.is_hdf5(stream):
+            raise FileFormatError(f"cannot read '{filename}': it is not an HDF5 file (no HDF5 "
+                                  f"signature), or it is truncated")
+        try:
+            f = h5py.File(stream, "r")
+        except Exception as e:  # noqa: BLE001  h5py reports damage as OSError, KeyError, ...
+            raise FileFormatError(f"cannot read '{filename}': it is not an HDF5 file, or it "
+                                  f"is truncated or damaged ({type(e).__name__}: {e})") from None
+        return _contents(f, filename, sealed, handle)
     except BaseException:
-        f.close()
+        if f is not None:
+            f.close()
+        if handle is not None:
+            handle.close()
         raise
 
 
-def _contents(f, filename, sealed):
+def _contents(f, filename, sealed, handle=None):
     try:
         groups, datasets = h5check.walk(f, filename)
     except FileFormatError:
@@ -207,11 +218,13 @@ def _contents(f, filename, sealed):
     if not sealed and "mgp_sha256" in attrs and attrs["mgp_sha256"] != _digest(f, filename):
         raise FileFormatError(f"'{filename}' is corrupted: its content does not match the "
                               f"SHA-256 it was saved with")
-    layout, stores = {}, {}
+    layout, stores, by_group = {}, {}, {}
+    for p, ds in datasets.items():
+        parent, _, key = p.rpartition("/")
+        by_group.setdefault(parent, {})[key] = ds
     for vars_path in sorted(p for p in groups if p.split("/")[-1] == "vars"):
         path = vars_path[:-len("vars")].rstrip("/")
-        members = {p.rsplit("/", 1)[1]: ds for p, ds in datasets.items()
-                   if p.rsplit("/", 1)[0] == vars_path}
+        members = by_group.get(vars_path, {})
         keys = sorted(members, key=_index_key)
         numbered = [k for k in keys if k.isdigit()]
         if numbered != [str(i) for i in range(len(numbered))]:
@@ -224,7 +237,7 @@ def _contents(f, filename, sealed):
                  for k in keys if not k.isdigit()}
         if named:
             stores[path] = named
-    return Contents(filename, attrs, layout, stores, file=f)
+    return Contents(filename, attrs, layout, stores, file=f, handle=handle)
 
 
 def declared_bytes(contents):
@@ -390,7 +403,7 @@ def _value(var, stored, optimizer=False):
     a = stored.read()
     dtype = np.dtype(var.dtype)
     where = f"'{stored.filename}': dataset '{stored.path}' (for '{var.name}')"
-    if dtype.kind == "f" and a.dtype.kind == "f":
+    if dtype.kind == "f" and a.dtype.kind == "f" and a.dtype.itemsize > dtype.itemsize:
         with np.errstate(over="ignore"):
             if np.any(np.isfinite(a) & ~np.isfinite(a.astype(dtype))):
                 raise FileFormatError(f"{where} holds values beyond the range of {dtype}")

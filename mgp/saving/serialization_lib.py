@@ -292,7 +292,7 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, k
             NotImplementedError) as e:
         # a constructor (or build) refused, or tripped over, a value the config gave it
         text = str(e) if isinstance(e, (ValueError, NotImplementedError)) else \
-            f"an entry of its config has the wrong kind of value ({type(e).__name__}: {e})"
+            f"a value in its config is not one it can take ({type(e).__name__}: {e})"
         raise ConfigError(f"{who}: {text}") from e
     return instance
 
