@@ -648,50 +648,83 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
 def _attention(q, k, v, bias, allowed, scale, cap, groups):
     """The fused core of dot_product_attention (own backward: batched GEMMs on a (B, K, G*T, H)
     layout, where each key head meets the G query heads it serves in one product, and the
-    softmax's backward in place of the graph of einsums, where and softmax)."""
+    softmax's backward in place of the graph of einsums, where and softmax). Both directions
+    run piece by piece over the batch (backend.over_batch): a piece's scores stay in the cache
+    from one product to the next, and each thread's products run on one BLAS thread, rather
+    than every small per-head GEMM being split across threads."""
     b, t, n, h = q.shape
     s, heads = k.shape[1], k.shape[2]
-    hv = v.shape[3]
+    hv, gt = v.shape[3], groups * t
+    dtype = q.dtype
     # (B, T, N, H) -> (B, K, G*T, H): query head i uses key head i // G, as Keras repeats them;
     # contiguous copies, as NumPy's batched matmul is several times slower on strided stacks
-    qh = xp.ascontiguousarray(q.data.transpose(0, 2, 1, 3)).reshape(b, heads, groups * t, h)
+    qh = xp.ascontiguousarray(q.data.transpose(0, 2, 1, 3)).reshape(b, heads, gt, h)
     kh = xp.ascontiguousarray(k.data.transpose(0, 2, 1, 3))  # (B, K, S, H)
     vh = xp.ascontiguousarray(v.data.transpose(0, 2, 1, 3))
-    logits = qh @ kh.transpose(0, 1, 3, 2)  # (B, K, G*T, S)
-    logits *= logits.dtype.type(scale)
-    capped = None
-    if cap is not None:
-        capped = xp.tanh(logits / logits.dtype.type(cap))
-        logits = capped * logits.dtype.type(cap)
-    if bias is not None:
-        logits = logits + xp.broadcast_to(bias.data, (b, n, t, s)).reshape(logits.shape)
-    keep = None
-    if allowed is not None:  # a large negative, not -inf, so a fully masked row stays finite
-        keep = xp.broadcast_to(allowed, (b, n, t, s)).reshape(logits.shape)
-        big = 65500.0 if logits.dtype == np.float16 else 3.38953e38
-        logits = xp.where(keep, logits, logits.dtype.type(-0.7 * big))
-    logits -= logits.max(axis=-1, keepdims=True)
-    w = xp.exp(logits, out=logits)
-    w /= w.sum(axis=-1, keepdims=True)
-    out = (w @ vh).reshape(b, n, t, hv).transpose(0, 2, 1, 3)
+    bias_b = None if bias is None else xp.broadcast_to(bias.data, (b, n, t, s)).reshape(
+        b, heads, gt, s)
+    keep = None if allowed is None else xp.broadcast_to(allowed, (b, n, t, s)).reshape(
+        b, heads, gt, s)
+    # a large negative, not -inf, so a fully masked row stays finite (uniform, as torch's)
+    low = dtype.type(-0.7 * (65500.0 if dtype == np.float16 else 3.38953e38))
+    w = xp.empty((b, heads, gt, s), dtype=dtype)       # the attention weights, kept
+    capped = None if cap is None else xp.empty_like(w)  # tanh(logits / cap), kept
+    oh = xp.empty((b, heads, gt, hv), dtype=dtype)
+    size = 4 * w.size + qh.size + kh.size + vh.size + oh.size
+
+    def forward_rows(r):
+        lg = w[r]
+        xp.matmul(qh[r], kh[r].transpose(0, 1, 3, 2), out=lg)
+        lg *= dtype.type(scale)
+        if capped is not None:
+            xp.tanh(lg / dtype.type(cap), out=capped[r])
+            xp.multiply(capped[r], dtype.type(cap), out=lg)
+        if bias_b is not None:
+            lg += bias_b[r]
+        if keep is not None:
+            xp.copyto(lg, low, where=~keep[r])
+        lg -= lg.max(axis=-1, keepdims=True)
+        xp.exp(lg, out=lg)
+        lg /= lg.sum(axis=-1, keepdims=True)
+        xp.matmul(lg, vh[r], out=oh[r])
+    backend.over_batch(forward_rows, b, size, calls_blas=True)
 
     def backward(g):
-        gh = xp.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(b, heads, groups * t, hv)
-        gv = (w.transpose(0, 1, 3, 2) @ gh).transpose(0, 2, 1, 3) if v.requires_grad else None
-        gw = gh @ vh.transpose(0, 1, 3, 2)
-        gl = w * (gw - (gw * w).sum(axis=-1, keepdims=True))  # softmax's backward
-        if keep is not None:  # a masked logit was replaced: no gradient (a fully masked row's
-            gl = xp.where(keep, gl, 0)  # output is a constant, the mean of the values)
-        gbias = None if bias is None or not bias.requires_grad else gl.reshape(b, n, t, s)
-        if capped is not None:
-            gl = gl * (1 - capped * capped)
-        gl = gl * gl.dtype.type(scale)  # a new array: gbias may be a view of gl
-        gq = (gl @ kh).reshape(b, n, t, h).transpose(0, 2, 1, 3) if q.requires_grad else None
-        gk = (gl.transpose(0, 1, 3, 2) @ qh).transpose(0, 2, 1, 3) if k.requires_grad else None
-        return (gq, gk, gv) + ((gbias,) if bias is not None else ())
+        gh = xp.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(b, heads, gt, hv)
+        gq = xp.empty_like(qh) if q.requires_grad else None
+        gk = xp.empty_like(kh) if k.requires_grad else None
+        gv = xp.empty_like(vh) if v.requires_grad else None
+        gbias = xp.empty_like(w) if bias is not None and bias.requires_grad else None
+
+        def backward_rows(r):
+            wr = w[r]
+            if gv is not None:
+                xp.matmul(wr.transpose(0, 1, 3, 2), gh[r], out=gv[r])
+            gl = gh[r] @ vh[r].transpose(0, 1, 3, 2)  # the weights' gradient, then the logits'
+            gl -= (gl * wr).sum(axis=-1, keepdims=True)
+            gl *= wr  # softmax's backward
+            if keep is not None:  # a masked logit was replaced: no gradient (a fully masked
+                gl *= keep[r]  # row's output is a constant, the mean of the values)
+            if gbias is not None:
+                gbias[r] = gl
+            if capped is not None:
+                gl *= 1 - capped[r] * capped[r]
+            gl *= dtype.type(scale)
+            if gq is not None:
+                xp.matmul(gl, kh[r], out=gq[r])
+            if gk is not None:
+                xp.matmul(gl.transpose(0, 1, 3, 2), qh[r], out=gk[r])
+        backend.over_batch(backward_rows, b, size, calls_blas=True)
+
+        out = (None if gq is None else gq.reshape(b, n, t, h).transpose(0, 2, 1, 3),
+               None if gk is None else gk.transpose(0, 2, 1, 3),
+               None if gv is None else gv.transpose(0, 2, 1, 3))
+        return out + ((None if gbias is None else gbias.reshape(b, n, t, s),)
+                      if bias is not None else ())
 
     parents = (q, k, v) + ((bias,) if bias is not None else ())
-    return Tensor._make(xp.ascontiguousarray(out), parents, backward, "dot_product_attention")
+    out = xp.ascontiguousarray(oh.reshape(b, n, t, hv).transpose(0, 2, 1, 3))
+    return Tensor._make(out, parents, backward, "dot_product_attention")
 
 
 # ============================================ rearranging ===========================================
