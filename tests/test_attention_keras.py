@@ -138,6 +138,9 @@ MHA_CASES = [
      [f32(2, 3, 4, 5), f32(2, 3, 4, 5)], None, {}),
     ("attention_axes 2-D, scores", dict(num_heads=2, key_dim=3, attention_axes=(1, 2)),
      [f32(2, 3, 4, 5), f32(2, 3, 4, 5)], None, dict(return_attention_scores=True)),
+    ("attention_axes 2-D, mask", dict(num_heads=2, key_dim=3, attention_axes=(1, 2)),
+     [f32(2, 3, 4, 5), f32(2, 3, 4, 5)], None,
+     dict(attention_mask=rng.random((2, 3, 4, 3, 4)) > 0.3)),
     ("attention_axes last", dict(num_heads=2, key_dim=3, attention_axes=2),
      [f32(2, 3, 4, 5), f32(2, 3, 4, 5)], None, {}),
     ("sliding_window", dict(num_heads=2, key_dim=4, sliding_window=2), [X, X], None, {}),
@@ -407,3 +410,16 @@ def test_configs_as_keras(name, args, kwargs):
     ours_from_keras = type(ours).from_config({k: v for k, v in b.items() if k != "dtype"})
     assert {k: v for k, v in ours_from_keras.get_config().items() if k != "name"} == \
         {k: v for k, v in a.items() if k != "name"}
+
+
+@pytest.mark.parametrize("name, args", [("MultiHeadAttention", (2, 4)),
+                                        ("GroupQueryAttention", (2, 4, 2))])
+def test_attention_regularizers_as_keras(name, args):
+    """The regularizers reach the projections (and GroupQueryAttention's own outputs), as in
+    Keras: the same losses, in the same order."""
+    kwargs = dict(kernel_regularizer="l2", bias_regularizer="l1", activity_regularizer="l2")
+    ours, theirs = both(name, *args, **kwargs)
+    same_as_keras(ours, theirs, [X, Y[:, :, :8] if name == "GroupQueryAttention" else Y])
+    a = sorted(float(loss.item()) for loss in ours.losses)
+    b = sorted(float(keras.ops.convert_to_numpy(loss)) for loss in theirs.losses)
+    np.testing.assert_allclose(a, b, rtol=1e-5)

@@ -26,7 +26,8 @@ from mgp.layers.reshaping import (
 from mgp.layers.regularization import (
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
     SpatialDropout3D)
-from mgp.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
+from mgp.layers.normalization import (BatchNormalization, LayerNormalization,
+                                      UnitNormalization)
 from mgp.layers.attention import (AdditiveAttention, Attention, GroupQueryAttention,
                                   MultiHeadAttention)
 from mgp.layers.preprocessing import *  # noqa: F401,F403  (each listed in its __all__)
@@ -55,7 +56,8 @@ __all__ = [
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
     "GaussianDropout", "AlphaDropout", "ActivityRegularization",
     "BatchNormalization", "LayerNormalization", "UnitNormalization",
-    "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+    "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention",
+    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "concatenate", "dot",
 ] + _preprocessing

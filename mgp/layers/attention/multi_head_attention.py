@@ -219,7 +219,8 @@ class MultiHeadAttention(Layer):
             mask = _masks.attention_mask(
                 self, query.shape[0], query.shape[1], value.shape[1], query_mask, value_mask,
                 key_mask, attention_mask, use_causal_mask, self._sliding_window) if flat else \
-                self._nd_mask(query, value, query_mask, value_mask, key_mask, attention_mask)
+                self._nd_mask(query, value, query_mask, value_mask, key_mask, attention_mask,
+                              use_causal_mask)
         with _Unmasked(query, value, key):
             gate = self._gate_dense(query) if self._use_gate else None
             q, k, v = self._query_dense(query), self._key_dense(key), self._value_dense(value)
@@ -230,13 +231,18 @@ class MultiHeadAttention(Layer):
         out = self._output_dense(out)
         return (out, scores) if return_attention_scores else out
 
-    def _nd_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask):
-        """Masks of inputs with several attention axes: only attention_mask is used."""
+    def _nd_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
+                 use_causal_mask):
+        """The mask of inputs with more axes: attention_mask, and the causal and sliding-window
+        bands over their axis 1, as Keras builds them."""
         if any(m is not None for m in (query_mask, value_mask, key_mask)):
             raise ValueError(f"{describe(self)}: masks of the query, value or key are only "
                              f"supported for (batch, steps, features) inputs; pass "
                              f"attention_mask instead")
-        return _masks.as_bool(self, "attention_mask", attention_mask)
+        given = _masks.as_bool(self, "attention_mask", attention_mask)
+        band = _masks.band(self, query.shape[1], value.shape[1], use_causal_mask,
+                           self._sliding_window)
+        return band if given is None else given if band is None else given & band
 
     def _compute_attention(self, query, key, value, mask, training, return_scores,
                            causal_only):

@@ -1,5 +1,7 @@
 """Embedding (integer indices -> dense vectors) and ReversibleEmbedding (which can also project
 vectors back onto the vocabulary with the same table)."""
+import warnings
+
 import numpy as np
 
 from mgp import constraints, initializers, ops, regularizers
@@ -46,8 +48,9 @@ class Embedding(Layer):
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
                  weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
                  **kwargs):
-        input_length = kwargs.pop("input_length", None)  # Keras 2's argument: no effect
-        del input_length
+        if kwargs.pop("input_length", None) is not None:  # Keras 2's argument, as Keras warns
+            warnings.warn("Embedding: input_length is deprecated and has no effect; remove it",
+                          stacklevel=2)
         super().__init__(**kwargs)
         self.input_dim = _positive_int(type(self).__name__, "input_dim", input_dim)
         self.output_dim = _positive_int(type(self).__name__, "output_dim", output_dim)
