@@ -18,6 +18,9 @@ from mgp.layers.pooling import (
     GlobalAvgPool2D, GlobalAvgPool3D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D, MaxPool3D,
     MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from mgp.layers.pooling import (
+    AdaptiveAveragePooling1D, AdaptiveAveragePooling2D, AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D, AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
 from mgp.layers.reshaping import (
     Cropping1D, Cropping2D, Cropping3D, Flatten, Permute, RepeatVector, Reshape, UpSampling1D,
     UpSampling2D, UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
@@ -25,6 +28,11 @@ from mgp.layers.regularization import (
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
     SpatialDropout3D)
 from mgp.layers.normalization import BatchNormalization
+from mgp.layers.normalization import GroupNormalization, RMSNormalization, SpectralNormalization
+from mgp.layers.input_spec import InputSpec
+from mgp.layers.wrapper import Wrapper
+from mgp.models.serialization import deserialize_layer as deserialize
+from mgp.models.serialization import serialize_layer as serialize
 from mgp.layers.preprocessing import *  # noqa: F401,F403  (each listed in its __all__)
 from mgp.layers.preprocessing import __all__ as _preprocessing
 from mgp.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
@@ -44,12 +52,16 @@ __all__ = [
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
     "GlobalMaxPool3D",
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
     "Flatten", "Reshape", "Permute", "RepeatVector", "UpSampling1D", "UpSampling2D",
     "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D",
     "Cropping2D", "Cropping3D",
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
     "GaussianDropout", "AlphaDropout", "ActivityRegularization",
-    "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+    "BatchNormalization", "GroupNormalization", "RMSNormalization", "SpectralNormalization",
+    "InputSpec", "Wrapper", "serialize", "deserialize",
+    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "concatenate", "dot",
 ] + _preprocessing

@@ -1,4 +1,8 @@
 """Normalization layers, one file each as Keras groups them."""
 from mgp.layers.normalization.batch_normalization import BatchNormalization
+from mgp.layers.normalization.group_normalization import GroupNormalization
+from mgp.layers.normalization.rms_normalization import RMSNormalization
+from mgp.layers.normalization.spectral_normalization import SpectralNormalization
 
-__all__ = ["BatchNormalization"]
+__all__ = ["BatchNormalization", "GroupNormalization", "RMSNormalization",
+           "SpectralNormalization"]
