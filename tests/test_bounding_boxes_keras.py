@@ -139,3 +139,47 @@ def test_ciou_as_keras_and_iou_gradients():
 def test_bad_arguments_say_what_they_got(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ============================================= MaxNumBoundingBoxes ===============================
+
+def _boxes_input(batch, n, label_dtype="float32"):
+    shape = (batch,) if batch else ()
+    return {"images": rng.normal(size=shape + (8, 8, 3)).astype(np.float32),
+            "bounding_boxes": {"boxes": _boxes(*shape, n),
+                               "labels": rng.integers(0, 5, shape + (n,)).astype(label_dtype)}}
+
+
+@pytest.mark.parametrize("batch, n, max_number, label_dtype", [
+    (2, 5, 3, "float32"), (2, 2, 4, "int32"), (3, 4, 4, "float32"), (0, 2, 3, "float32"),
+    (0, 5, 1, "int32")])
+@pytest.mark.parametrize("training", [True, False])
+def test_max_num_bounding_boxes_as_keras(batch, n, max_number, label_dtype, training):
+    data = _boxes_input(batch, n, label_dtype)
+    ours = mgp.layers.MaxNumBoundingBoxes(max_number, bounding_box_format="xyxy")
+    theirs = keras.layers.MaxNumBoundingBoxes(max_number, bounding_box_format="xyxy")
+    out = ours(data, training=training)
+    expected = theirs({"images": data["images"],
+                       "bounding_boxes": dict(data["bounding_boxes"])}, training=training)
+    close(out["images"], expected["images"], atol=0)
+    for key in ("boxes", "labels"):
+        got, want = out["bounding_boxes"][key], expected["bounding_boxes"][key]
+        assert got.dtype == keras.ops.convert_to_numpy(want).dtype, key
+        close(got, want, atol=0)
+    assert ours.get_config() == {**theirs.get_config(), "dtype": ours.get_config()["dtype"]}
+    shapes = {"images": (2, 8, 8, 3), "bounding_boxes": {"boxes": (2, n, 4), "labels": (2, n)}}
+    assert ours.compute_output_shape(shapes)["bounding_boxes"] == \
+        {"boxes": (2, max_number, 4), "labels": (2, max_number)}
+    images = data["images"]  # images alone pass through
+    np.testing.assert_array_equal(ours(images).numpy(), images)
+
+
+def test_max_num_bounding_boxes_refuses_what_keras_refuses():
+    data = _boxes_input(2, 3)
+    with pytest.raises(ValueError, match="no bounding_box_format"):
+        mgp.layers.MaxNumBoundingBoxes(2)(data)
+    with pytest.raises(ValueError, match="max_number must be a positive int"):
+        mgp.layers.MaxNumBoundingBoxes(0)
+    bad = {"images": data["images"], "bounding_boxes": {**data["bounding_boxes"], "x": 1}}
+    with pytest.raises(ValueError, match="exactly 'boxes' and 'labels'"):
+        mgp.layers.MaxNumBoundingBoxes(2, bounding_box_format="xyxy")(bad)

@@ -65,6 +65,9 @@ from mgp.layers.preprocessing.image_preprocessing.random_zoom import RandomZoom
 from mgp.layers.preprocessing.image_preprocessing.resizing import Resizing
 from mgp.layers.preprocessing.image_preprocessing.solarization import Solarization
 from mgp.layers.preprocessing.integer_lookup import IntegerLookup
+from mgp.layers.preprocessing.image_preprocessing.max_num_bounding_boxes import (
+    MaxNumBoundingBoxes,
+)
 from mgp.layers.preprocessing.mel_spectrogram import MelSpectrogram
 from mgp.layers.preprocessing.normalization import Normalization
 from mgp.layers.preprocessing.pipeline import Pipeline
@@ -76,7 +79,7 @@ from mgp.layers.preprocessing.text_vectorization import TextVectorization
 __all__ = [
     "AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop",
     "ContrastLimitedAdaptiveHistogramEqualization", "CutMix", "Discretization", "Equalization",
-    "HashedCrossing", "Hashing", "IntegerLookup", "MelSpectrogram", "MixUp", "Normalization",
+    "HashedCrossing", "Hashing", "IntegerLookup", "MaxNumBoundingBoxes", "MelSpectrogram", "MixUp", "Normalization",
     "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration",
     "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomElasticTransform",
     "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue",
