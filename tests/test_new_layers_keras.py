@@ -277,3 +277,29 @@ def test_layers_serialize_and_deserialize_as_keras():
     assert isinstance(layers.deserialize(theirs), layers.GroupNormalization)
     assert isinstance(keras.layers.deserialize(ours), keras.layers.GroupNormalization)
     assert layers.deserialize(ours).groups == 4
+
+
+def test_a_model_file_keras_writes_loads_in_mgp_and_trains(tmp_path):
+    """Keras saves a model with each new layer; mgp loads it with the same outputs, and fits."""
+    def build(L, Model, Input):
+        inputs = Input((12, 10, 4))
+        x = L.AdaptiveAveragePooling2D((6, 5))(inputs)
+        x = L.GroupNormalization(groups=2)(x)
+        x = L.AdaptiveMaxPooling2D(3)(x)
+        x = L.RMSNormalization(axis=[-2, -1])(x)
+        x = L.Reshape((3, 12))(x)
+        x = L.SpectralNormalization(L.Dense(5), power_iterations=2)(x)
+        return Model(inputs, x)
+    x = sample(4, 12, 10, 4)
+    theirs = build(keras.layers, keras.Model, keras.Input)
+    theirs(x, training=True)  # one power-method step, so u and the kernel are not initial
+    path = tmp_path / "keras_model.keras"
+    theirs.save(path)
+    ours = mgp.saving.load_model(path)
+    np.testing.assert_allclose(ours(x).numpy(), keras.ops.convert_to_numpy(theirs(x)),
+                               rtol=1e-5, atol=1e-5)
+    assert [w.name for w in ours.weights] == [w.name for w in theirs.weights]
+    ours.compile(optimizer="sgd", loss="mse")
+    before = ours.evaluate(x, np.zeros((4, 3, 5)), verbose=0)
+    ours.fit(x, np.zeros((4, 3, 5)), epochs=3, verbose=0)
+    assert ours.evaluate(x, np.zeros((4, 3, 5)), verbose=0) < before
