@@ -33,6 +33,8 @@ CASES = [
     ("AdaptiveAveragePooling2D", {"output_size": (3, 4)}, IMG),
     ("AdaptiveAveragePooling2D", {"output_size": 2, "data_format": "channels_first"}, IMG_CF),
     ("AdaptiveMaxPooling2D", {"output_size": (4, 5)}, IMG),
+    ("AdaptiveAveragePooling2D", {"output_size": (9, 11)}, IMG),  # more outputs than inputs
+    ("AdaptiveMaxPooling1D", {"output_size": 15}, SEQ),
     ("AdaptiveMaxPooling2D", {"output_size": (2, 3), "data_format": "channels_first"}, IMG_CF),
     ("AdaptiveAveragePooling3D", {"output_size": (2, 3, 4)}, VOL),
     ("AdaptiveMaxPooling3D", {"output_size": 3}, VOL),
@@ -303,3 +305,21 @@ def test_a_model_file_keras_writes_loads_in_mgp_and_trains(tmp_path):
     before = ours.evaluate(x, np.zeros((4, 3, 5)), verbose=0)
     ours.fit(x, np.zeros((4, 3, 5)), epochs=3, verbose=0)
     assert ours.evaluate(x, np.zeros((4, 3, 5)), verbose=0) < before
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: layers.GroupNormalization(groups=2, dtype="float64"), (2, 3, 4)),
+    (lambda: layers.RMSNormalization(axis=[1, 2], dtype="float64"), (2, 3, 4)),
+    (lambda: layers.AdaptiveAveragePooling2D((2, 3), dtype="float64"), (2, 5, 4, 2)),
+    (lambda: layers.AdaptiveMaxPooling1D(3, dtype="float64"), (2, 7, 2)),
+    (lambda: layers.STFTSpectrogram("log", frame_length=6, frame_step=3, dtype="float64"),
+     (1, 15, 2)),
+    (lambda: layers.STFTSpectrogram("psd", frame_length=6, padding="same", dtype="float64"),
+     (1, 13, 1)),
+])
+def test_float64_gradients_by_central_differences(make, shape):
+    layer = make()
+    x = mgp.tensor(rng.normal(size=shape), requires_grad=True, dtype="float64")
+    layer(x)
+    layer.set_weights([w + rng.uniform(0.2, 1.0, w.shape) for w in layer.get_weights()])
+    assert mgp.gradcheck(layer, x)
