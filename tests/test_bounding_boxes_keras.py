@@ -156,8 +156,8 @@ def _boxes_input(batch, n, label_dtype="float32"):
 @pytest.mark.parametrize("training", [True, False])
 def test_max_num_bounding_boxes_as_keras(batch, n, max_number, label_dtype, training):
     data = _boxes_input(batch, n, label_dtype)
-    ours = mgp.layers.MaxNumBoundingBoxes(max_number, bounding_box_format="xyxy")
-    theirs = keras.layers.MaxNumBoundingBoxes(max_number, bounding_box_format="xyxy")
+    ours = mgp.layers.MaxNumBoundingBoxes(max_number, bounding_box_format="xyxy", name="m")
+    theirs = keras.layers.MaxNumBoundingBoxes(max_number, bounding_box_format="xyxy", name="m")
     out = ours(data, training=training)
     expected = theirs({"images": data["images"],
                        "bounding_boxes": dict(data["bounding_boxes"])}, training=training)

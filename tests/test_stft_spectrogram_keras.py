@@ -60,6 +60,7 @@ def test_outputs_and_gradients_as_keras(kwargs, x):
 
 @pytest.mark.parametrize("kwargs, x", CASES, ids=IDS)
 def test_config_as_keras_both_ways(kwargs, x):
+    kwargs = {**kwargs, "name": "spectrogram"}
     ours, theirs = layers.STFTSpectrogram(**kwargs), keras.layers.STFTSpectrogram(**kwargs)
     mine, keras_config = ours.get_config(), theirs.get_config()
     assert set(mine) == set(keras_config)
