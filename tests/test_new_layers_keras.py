@@ -325,3 +325,12 @@ def test_float64_gradients_by_central_differences(make, shape):
     layer(x)
     layer.set_weights([w + rng.uniform(0.2, 1.0, w.shape) for w in layer.get_weights()])
     assert mgp.gradcheck(layer, x)
+
+
+def test_input_spec_config_and_repr_as_keras():
+    kwargs = {"dtype": "float32", "ndim": 3, "axes": {-1: 4}}
+    ours, theirs = layers.InputSpec(**kwargs), keras.layers.InputSpec(**kwargs)
+    assert ours.get_config() == theirs.get_config()
+    assert layers.InputSpec.from_config(theirs.get_config()).get_config() == ours.get_config()
+    assert layers.InputSpec(shape=(None, 3)).ndim == keras.layers.InputSpec(shape=(None, 3)).ndim
+    assert "ndim=3" in repr(ours)

@@ -45,7 +45,8 @@ class InputSpec:
 
     def get_config(self):
         return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim,
-                "max_ndim": self.max_ndim, "min_ndim": self.min_ndim, "axes": self.axes}
+                "max_ndim": self.max_ndim, "min_ndim": self.min_ndim, "axes": self.axes,
+                "optional": self.optional}
 
     @classmethod
     def from_config(cls, config):
