@@ -1,11 +1,13 @@
 """Layers, as Keras names them: `from mgp import layers; layers.Dense(10)`.
 
 Grouped by family as Keras groups them: core, activations, convolutional, pooling, reshaping,
-regularization, normalization, merging, preprocessing.
+regularization, normalization, attention, merging, preprocessing.
 """
 from mgp.layers.base import Layer
+from mgp.layers.operation import Operation  # noqa: F401  (ops on symbolic tensors)
 from mgp.layers.input_layer import Input, InputLayer
-from mgp.layers.core import Activation, Dense, Identity, Lambda
+from mgp.layers.core import (Activation, Dense, EinsumDense, Embedding, Identity, Lambda,
+                             ReversibleEmbedding)
 from mgp.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from mgp.layers.convolutional import (
     Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
@@ -27,8 +29,10 @@ from mgp.layers.reshaping import (
 from mgp.layers.regularization import (
     ActivityRegularization, AlphaDropout, Dropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D,
     SpatialDropout3D)
-from mgp.layers.normalization import BatchNormalization
+from mgp.layers.normalization import BatchNormalization, LayerNormalization, UnitNormalization
 from mgp.layers.normalization import GroupNormalization, RMSNormalization, SpectralNormalization
+from mgp.layers.attention import (AdditiveAttention, Attention, GroupQueryAttention,
+                                  MultiHeadAttention)
 from mgp.layers.input_spec import InputSpec
 from mgp.layers.wrapper import Wrapper
 from mgp.models.serialization import deserialize_layer as deserialize
@@ -41,6 +45,7 @@ from mgp.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum
 
 __all__ = [
     "Layer", "Input", "InputLayer", "Dense", "Activation", "Identity", "Lambda",
+    "EinsumDense", "Embedding", "ReversibleEmbedding",
     "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
     "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D",
     "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose", "Convolution1DTranspose",
@@ -59,9 +64,10 @@ __all__ = [
     "Cropping2D", "Cropping3D",
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
     "GaussianDropout", "AlphaDropout", "ActivityRegularization",
-    "BatchNormalization", "GroupNormalization", "RMSNormalization", "SpectralNormalization",
+    "BatchNormalization", "LayerNormalization", "UnitNormalization",
+    "GroupNormalization", "RMSNormalization", "SpectralNormalization",
     "InputSpec", "Wrapper", "serialize", "deserialize",
-    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+    "Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "concatenate", "dot",
 ] + _preprocessing

@@ -457,7 +457,16 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
     """x normalized over `axis` (an int or a tuple) by its own mean and variance, then scaled
-    by gamma and shifted by beta; computed in float32 at least."""
+    by gamma and shifted by beta; computed in float32 at least (fused, own backward: one pass
+    each way instead of the graph of mean, var, sqrt and divide).
+
+    Args:
+        x: float tensor. gamma, beta: optional tensors broadcast over the normalized axes (of
+            their sizes, in order). axis: int or tuple of ints. epsilon: added to the variance
+            (Keras's `backend.epsilon()` when None).
+        rms_scaling: Keras's deprecated option: x divided by sqrt(variance + epsilon), scaled by
+            gamma, no mean subtracted from the output and no beta.
+    """
     rms_scaling = kwargs.pop("rms_scaling", False)
     if kwargs:
         raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
@@ -467,17 +476,44 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
     eps = config.epsilon() if epsilon is None else epsilon
     axes = _axes(axis, x.ndim)
     bshape = [n if i in axes else 1 for i, n in enumerate(x.shape)]
-    if rms_scaling:  # Keras's deprecated option: scales by the variance, keeps no mean
-        out = multiply(x, divide(1.0, sqrt(add(_var(x, axes), eps))))
-    else:
-        mu = mean(x, axes, keepdims=True)
-        centered = subtract(x, mu)
-        out = divide(centered, sqrt(add(mean(square(centered), axes, keepdims=True), eps)))
-    if gamma is not None:
-        out = multiply(out, reshape(_as(gamma, x.dtype), bshape))
-    if beta is not None and not rms_scaling:
-        out = add(out, reshape(_as(beta, x.dtype), bshape))
-    return cast(out, dtype)
+    gamma = None if gamma is None else _as(_t(gamma), x.dtype)
+    beta = None if beta is None or rms_scaling else _as(_t(beta), x.dtype)
+    n = math.prod(x.shape[i] for i in axes)
+    centered = x.data - x.data.mean(axis=axes, keepdims=True)
+    inv_std = 1 / xp.sqrt((centered * centered).mean(axis=axes, keepdims=True)
+                          + x.dtype.type(eps))
+    xhat = (x.data if rms_scaling else centered) * inv_std
+    g_b = None if gamma is None else gamma.data.reshape(bshape)
+    out = xhat * g_b if g_b is not None else xhat
+    if beta is not None:
+        out = out + beta.data.reshape(bshape)
+
+    def backward(g):
+        gx = None
+        gh = g * g_b if g_b is not None else g
+        if x.requires_grad:
+            if rms_scaling:  # d(x * inv_std): inv_std depends on x through the variance
+                gx = inv_std * gh - (inv_std ** 3 / n) * centered * (gh * x.data).sum(
+                    axis=axes, keepdims=True)
+            else:  # the mean and variance depend on x: subtract their share
+                gx = inv_std * (gh - gh.mean(axis=axes, keepdims=True)
+                                - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+        grads = [gx]
+        if gamma is not None:
+            grads.append(_sum_to_axes(g * xhat, axes, gamma.shape)
+                         if gamma.requires_grad else None)
+        if beta is not None:
+            grads.append(_sum_to_axes(g, axes, beta.shape) if beta.requires_grad else None)
+        return tuple(grads)
+
+    parents = (x,) + tuple(p for p in (gamma, beta) if p is not None)
+    return cast(Tensor._make(out, parents, backward, "layer_normalization"), dtype)
+
+
+def _sum_to_axes(g, axes, shape):
+    """g summed over every axis but `axes`, reshaped to a weight's `shape`."""
+    others = tuple(i for i in range(g.ndim) if i not in axes)
+    return g.sum(axis=others).reshape(shape)
 
 
 def _var(x, axes):
@@ -544,6 +580,28 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
     return Tensor(hot.data.max(axis=1 if x.ndim > 1 else 0), dtype=hot.dtype)
 
 
+def embedding(table, indices):
+    """Rows of `table` (V, D) at integer `indices` (any shape): indices.shape + (D,) (engine op,
+    own backward: the gradient rows are summed per distinct index, repeated indices
+    accumulating, with one sort and one `add.reduceat` instead of a dense one-hot product).
+    Indices are checked by the caller (the Embedding layer names itself in the error)."""
+    idx = xp.asarray(indices).reshape(-1).astype(np.intp, copy=False)
+    out = table.data[idx].reshape(tuple(np.shape(indices)) + table.shape[1:])
+
+    def backward(g):
+        g = g.reshape(idx.size, -1)
+        grad = xp.zeros(table.shape, dtype=g.dtype)
+        if idx.size:
+            order = xp.argsort(idx, kind="stable")
+            sorted_idx = idx[order]
+            starts = xp.flatnonzero(xp.concatenate(
+                (xp.ones(1, dtype=bool), sorted_idx[1:] != sorted_idx[:-1])))
+            grad[sorted_idx[starts]] = xp.add.reduceat(g[order], starts, axis=0).reshape(
+                (-1,) + table.shape[1:])
+        return (grad,)
+    return Tensor._make(out, (table,), backward, "embedding")
+
+
 # ============================================= attention ============================================
 
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
@@ -571,34 +629,69 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     dtype = result_type(q.dtype, k.dtype, v.dtype)
     q, k, v = _as(q, dtype), _as(k, dtype), _as(v, dtype)
     b, t, n, h = q.shape
-    heads = k.shape[2]
+    heads, s = k.shape[2], k.shape[1]
     if n % heads or k.shape != v.shape[:3] + (k.shape[3],) or k.shape[3] != h:
         raise ValueError(f"dot_product_attention: key {k.shape} and value {v.shape} do not fit "
                          f"query {q.shape} (key heads must divide the query heads)")
     groups = n // heads
-    qg = reshape(q, (b, t, heads, groups, h))
-    logits = einsum("btkgh,bskh->bkgts", qg, k)
-    logits = multiply(logits, 1 / math.sqrt(h) if scale is None else scale)
-    if attn_logits_soft_cap is not None:
-        cap = attn_logits_soft_cap
-        logits = multiply(tanh(divide(logits, cap)), cap)
-    s = k.shape[1]
-    if bias is not None:
-        logits = add(logits, reshape(xp.broadcast_to(_as(bias, dtype).data, (b, n, t, s)),
-                                     (b, heads, groups, t, s)))
+    scale = 1 / math.sqrt(h) if scale is None else float(scale)
     allowed = None
     if mask is not None:
-        allowed = xp.broadcast_to(_t(mask).data.astype(bool), (b, n, t, s)).reshape(
-            b, heads, groups, t, s)
+        allowed = xp.broadcast_to(_t(mask).data.astype(bool), (b, n, t, s))
     if is_causal:
         causal = xp.tril(xp.ones((t, s), dtype=bool))
         allowed = causal if allowed is None else allowed & causal
+    bias = None if bias is None else _as(_t(bias), dtype)
+    return _attention(q, k, v, bias, allowed, scale, attn_logits_soft_cap, groups)
+
+
+def _attention(q, k, v, bias, allowed, scale, cap, groups):
+    """The fused core of dot_product_attention (own backward: batched GEMMs on a (B, K, G*T, H)
+    layout, where each key head meets the G query heads it serves in one product, and the
+    softmax's backward in place of the graph of einsums, where and softmax)."""
+    b, t, n, h = q.shape
+    s, heads = k.shape[1], k.shape[2]
+    hv = v.shape[3]
+    # (B, T, N, H) -> (B, K, G*T, H): query head i uses key head i // G, as Keras repeats them;
+    # contiguous copies, as NumPy's batched matmul is several times slower on strided stacks
+    qh = xp.ascontiguousarray(q.data.transpose(0, 2, 1, 3)).reshape(b, heads, groups * t, h)
+    kh = xp.ascontiguousarray(k.data.transpose(0, 2, 1, 3))  # (B, K, S, H)
+    vh = xp.ascontiguousarray(v.data.transpose(0, 2, 1, 3))
+    logits = qh @ kh.transpose(0, 1, 3, 2)  # (B, K, G*T, S)
+    logits *= logits.dtype.type(scale)
+    capped = None
+    if cap is not None:
+        capped = xp.tanh(logits / logits.dtype.type(cap))
+        logits = capped * logits.dtype.type(cap)
+    if bias is not None:
+        logits = logits + xp.broadcast_to(bias.data, (b, n, t, s)).reshape(logits.shape)
+    keep = None
     if allowed is not None:  # a large negative, not -inf, so a fully masked row stays finite
-        big = 65500.0 if dtype == "float16" else 3.38953e38
-        logits = where(allowed, logits, -0.7 * big)
-    weights = softmax(logits, -1)
-    out = einsum("bkgts,bskh->btkgh", weights, v)
-    return reshape(out, (b, t, n, v.shape[3]))
+        keep = xp.broadcast_to(allowed, (b, n, t, s)).reshape(logits.shape)
+        big = 65500.0 if logits.dtype == np.float16 else 3.38953e38
+        logits = xp.where(keep, logits, logits.dtype.type(-0.7 * big))
+    logits -= logits.max(axis=-1, keepdims=True)
+    w = xp.exp(logits, out=logits)
+    w /= w.sum(axis=-1, keepdims=True)
+    out = (w @ vh).reshape(b, n, t, hv).transpose(0, 2, 1, 3)
+
+    def backward(g):
+        gh = xp.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(b, heads, groups * t, hv)
+        gv = (w.transpose(0, 1, 3, 2) @ gh).transpose(0, 2, 1, 3) if v.requires_grad else None
+        gw = gh @ vh.transpose(0, 1, 3, 2)
+        gl = w * (gw - (gw * w).sum(axis=-1, keepdims=True))  # softmax's backward
+        if keep is not None:  # a masked logit was replaced: no gradient (a fully masked row's
+            gl = xp.where(keep, gl, 0)  # output is a constant, the mean of the values)
+        gbias = None if bias is None or not bias.requires_grad else gl.reshape(b, n, t, s)
+        if capped is not None:
+            gl = gl * (1 - capped * capped)
+        gl = gl * gl.dtype.type(scale)  # a new array: gbias may be a view of gl
+        gq = (gl @ kh).reshape(b, n, t, h).transpose(0, 2, 1, 3) if q.requires_grad else None
+        gk = (gl.transpose(0, 1, 3, 2) @ qh).transpose(0, 2, 1, 3) if k.requires_grad else None
+        return (gq, gk, gv) + ((gbias,) if bias is not None else ())
+
+    parents = (q, k, v) + ((bias,) if bias is not None else ())
+    return Tensor._make(xp.ascontiguousarray(out), parents, backward, "dot_product_attention")
 
 
 # ============================================ rearranging ===========================================
