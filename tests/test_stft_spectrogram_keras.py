@@ -101,6 +101,10 @@ def test_weights_files_and_model_files_cross_both_ways(tmp_path):
                                rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(mgp.saving.load_model(tmp_path / "model.keras")(SIGNAL).numpy(),
                                   ours(SIGNAL).numpy())
+    theirs.save(tmp_path / "keras_model.keras")  # and Keras's own file into mgp
+    np.testing.assert_allclose(mgp.saving.load_model(tmp_path / "keras_model.keras")(SIGNAL)
+                               .numpy(), keras.ops.convert_to_numpy(theirs(SIGNAL)), rtol=1e-5,
+                               atol=1e-5)
 
 
 @pytest.mark.parametrize("kwargs, match", [
