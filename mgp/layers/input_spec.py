@@ -79,12 +79,11 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
         shape = tuple(getattr(x, "shape", np.shape(x)))
         where = f"Input {i} of layer '{layer_name}' is incompatible with the layer:"
         ndim = len(shape)
-        if spec.ndim is not None and not spec.allow_last_axis_squeeze and ndim != spec.ndim:
-            raise ValueError(f"{where} expected ndim={spec.ndim}, found ndim={ndim}. Full "
-                             f"shape received: {shape}")
-        if spec.ndim is not None and spec.allow_last_axis_squeeze:
-            if ndim != spec.ndim and not (ndim == spec.ndim + 1 and shape[-1] == 1
-                                          or ndim == spec.ndim - 1):
+        if spec.ndim is not None and ndim != spec.ndim:
+            # a trailing axis of size 1 may be there or not, where the spec allows it
+            squeezed = spec.allow_last_axis_squeeze and (
+                ndim == spec.ndim + 1 and shape[-1] == 1 or ndim == spec.ndim - 1)
+            if not squeezed:
                 raise ValueError(f"{where} expected ndim={spec.ndim}, found ndim={ndim}. Full "
                                  f"shape received: {shape}")
         if spec.max_ndim is not None and ndim > spec.max_ndim:

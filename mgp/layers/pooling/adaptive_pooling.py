@@ -1,8 +1,13 @@
 """AdaptiveAveragePooling1D/2D/3D and AdaptiveMaxPooling1D/2D/3D: pooling to a fixed output size,
 whatever the input's (`mgp.ops.adaptive_average_pool` / `adaptive_max_pool`, PyTorch's bins)."""
 from mgp import ops
-from mgp.layers._utils import (check_rank, describe, floating, normalize_data_format,
-                               normalize_tuple)
+from mgp.layers._utils import (
+    check_rank,
+    describe,
+    floating,
+    normalize_data_format,
+    normalize_tuple,
+)
 from mgp.layers.base import Layer
 from mgp.ops.windows import axes_words
 
