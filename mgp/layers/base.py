@@ -130,6 +130,10 @@ class Layer:
             Sequential.
     """
 
+    # what the inputs must look like (an InputSpec, or a list for several inputs), checked at
+    # each call before the layer builds or runs; None: the layer checks its inputs itself
+    input_spec = None
+
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True,
                  name=None, **kwargs):
         input_shape = kwargs.pop("input_shape", None)
@@ -499,6 +503,7 @@ class Layer:
             _context = _CallContext(self)
             self._clear_losses()
         try:
+            self._check_input_spec(inputs)
             self._maybe_build(self._tensor_arguments(inputs, args, kwargs))
             kwargs, previous_mask = self._prepare_call(inputs, args, kwargs)
             outputs = self.call(inputs, *args, **kwargs)
@@ -509,6 +514,13 @@ class Layer:
             if entered:
                 _context = None
         return outputs
+
+    def _check_input_spec(self, inputs):
+        """Check `inputs` against `self.input_spec` (an `InputSpec` or a list of them, set by
+        the layers that declare one), before the layer builds or runs, as Keras does."""
+        if self.input_spec is not None:
+            from mgp.layers.input_spec import assert_input_compatibility
+            assert_input_compatibility(self.input_spec, inputs, self.name)
 
     def _add_activity_loss(self, outputs):
         for out in flatten(outputs):
@@ -555,6 +567,7 @@ class Layer:
         if entered:
             _context = _CallContext(self)
         try:
+            self._check_input_spec(inputs)
             self._maybe_build(self._tensor_arguments(inputs, args, kwargs))
             kwargs, previous_mask = self._prepare_call(inputs, args, kwargs)
             outputs = self.compute_output_spec(inputs, *args, **kwargs)
