@@ -76,10 +76,13 @@ NEW = ["celu", "glu", "hard_shrink", "hard_silu", "hard_swish", "hard_tanh", "lo
 @pytest.mark.parametrize("name", NEW)
 def test_dense_takes_each_by_name_as_keras(name):
     x = rng.normal(size=(3, 5)).astype(np.float32)
-    if name == "sparsemax":  # one logit in each row's support (see _sparsemax_reference)
-        x = 30 * x
     ours, theirs = layers.Dense(4, activation=name), keras.layers.Dense(4, activation=name)
     ours(x), theirs(x)
+    if name == "sparsemax":
+        # one logit in each row's support (see _sparsemax_reference): the kernel passes the
+        # first four inputs through, and each row has one input 10 above the others
+        ours.set_weights([np.eye(5, 4, dtype=np.float32), np.zeros(4, np.float32)])
+        x = (10 * np.eye(5, dtype=np.float32)[[0, 3, 1]] + 0.1 * x).astype(np.float32)
     theirs.set_weights(ours.get_weights())
     np.testing.assert_allclose(ours(x).data, keras.ops.convert_to_numpy(theirs(x)), rtol=1e-5,
                                atol=1e-6)
