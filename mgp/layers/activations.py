@@ -7,7 +7,7 @@ import numpy as np
 
 from mgp import activations, constraints, initializers, ops, regularizers
 from mgp.backend import xp
-from mgp.layers._utils import describe, floating, serialize_initializer
+from mgp.layers._utils import describe, floating, resolved, serialize_initializer
 from mgp.layers.base import Layer
 from mgp.tensor import Tensor
 
@@ -97,9 +97,12 @@ class PReLU(_Elementwise):
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = constraints.get(alpha_constraint)
+        self.alpha_initializer = resolved(
+            self, "alpha_initializer", alpha_initializer, initializers.get)
+        self.alpha_regularizer = resolved(
+            self, "alpha_regularizer", alpha_regularizer, regularizers.get)
+        self.alpha_constraint = resolved(
+            self, "alpha_constraint", alpha_constraint, constraints.get)
         if shared_axes is None:
             self.shared_axes = None
         else:

@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from mgp.layers._utils import resolved
 from mgp import constraints, initializers, regularizers
 from mgp.backend import xp
 from mgp.config import unique_name  # noqa: F401  (layers, models and optimizers name by it)
@@ -118,7 +119,8 @@ class Layer:
         self._trainable = bool(trainable)
         self.dtype = _dtype_of(dtype)
         self.autocast = bool(autocast)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.activity_regularizer = resolved(
+            self, "activity_regularizer", activity_regularizer, regularizers.get)
         self.built = False
         self._own_weights = []
         self._losses = []
@@ -165,13 +167,13 @@ class Layer:
         dtype = np.dtype(dtype) if dtype is not None else self.dtype
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
-        value = initializers.get(initializer)(shape, dtype=dtype)
+        value = resolved(self, "initializer", initializer, initializers.get)(shape, dtype=dtype)
         name = name or f"variable_{len(self._own_weights)}"
         var = Variable(value, name=name, trainable=trainable and self._trainable, dtype=dtype,
                        path=f"{self.name}/{name}")
         var.trainable = bool(trainable)  # the weight's own role; the layer's flag is on top
-        var.regularizer = regularizers.get(regularizer)
-        var.constraint = constraints.get(constraint)
+        var.regularizer = resolved(self, "regularizer", regularizer, regularizers.get)
+        var.constraint = resolved(self, "constraint", constraint, constraints.get)
         var.aggregation = aggregation or "none"
         self._own_weights.append(var)
         return var

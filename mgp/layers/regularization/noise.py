@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from mgp.backend import xp
-from mgp.layers._utils import floating
+from mgp.layers._utils import floating, seed_of
 from mgp.layers.base import Layer
 from mgp.layers.regularization.dropout import generator
 
@@ -22,8 +22,8 @@ class _Noise(Layer):
             raise ValueError(f"{type(self).__name__}: {self._amount} must be a number in "
                              f"[0, 1], got {amount!r}")
         setattr(self, self._amount, float(amount))
-        self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self.seed = seed_of(self, seed)
+        self._rng = np.random.default_rng(self.seed) if seed is not None else None
         self.supports_masking = True  # masks pass through, as Keras's
 
     def _normal(self, x, mean, stddev):

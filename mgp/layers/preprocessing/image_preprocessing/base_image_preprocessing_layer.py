@@ -14,7 +14,8 @@ channels first with `data_format='channels_first'`; or a dict with 'images' and 
 import numpy as np
 
 from mgp import config, ops
-from mgp.layers._utils import describe
+from mgp.errors import InvalidArgumentError
+from mgp.layers._utils import describe, seed_of
 from mgp.layers.base import Layer
 from mgp.random import SeedGenerator
 from mgp.tensor import Tensor
@@ -96,17 +97,19 @@ class BaseImagePreprocessingLayer(Layer):
         self.factor = (lower, upper)
 
     def _set_value_range(self, value_range):
+        self.value_range = sorted(self._checked_value_range(value_range))
+
+    def _checked_value_range(self, value_range):
+        """`value_range` as given (its config keeps it so), checked: two finite numbers."""
         if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or any(
                 isinstance(v, bool) or not isinstance(v, (int, float, np.number))
-                for v in value_range):
-            raise ValueError(f"{type(self).__name__}: value_range must be a list of two numbers, "
-                             f"got value_range={value_range!r}")
-        self.value_range = sorted(value_range)
+                or not np.isfinite(v) for v in value_range):
+            raise InvalidArgumentError(f"{type(self).__name__}: value_range must be a list of "
+                                       f"two numbers, got value_range={value_range!r}")
+        return value_range
 
     def _make_generator(self, seed):
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"{type(self).__name__}: seed must be an int or None, got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        self.seed = seed_of(self, seed)
         self.generator = SeedGenerator(self.seed)
 
     # ---- the two steps ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class RandomGaussianBlur(BaseImagePreprocessingLayer):
         saved = self.factor
         self._set_factor(sigma)
         self.sigma, self.factor = self.factor, saved
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self._make_generator(seed)
 
     def get_random_transformation(self, data, training=True, seed=None):
