@@ -342,3 +342,52 @@ def test_fuzz_fit_arguments_fail_only_with_mgp_errors(name, value):
         assert name in str(e)
         assert_unchanged(before, state(model))
 
+
+
+# ---- layer constructors: an argument of the wrong kind names the layer and the argument ----
+
+LAYERS = [
+    (layers.Dense, dict(units=3), (2, 4)),
+    (layers.Conv2D, dict(filters=2, kernel_size=3), (2, 6, 6, 3)),
+    (layers.SeparableConv2D, dict(filters=2, kernel_size=3), (2, 6, 6, 3)),
+    (layers.DepthwiseConv2D, dict(kernel_size=3), (2, 6, 6, 3)),
+    (layers.Conv2DTranspose, dict(filters=2, kernel_size=3), (2, 6, 6, 3)),
+    (layers.BatchNormalization, {}, (2, 4)),
+    (layers.Dropout, dict(rate=0.5), (2, 4)),
+    (layers.AlphaDropout, dict(rate=0.5), (2, 4)),
+    (layers.GaussianNoise, dict(stddev=0.1), (2, 4)),
+    (layers.PReLU, {}, (2, 4, 3)),
+    (layers.ELU, {}, (2, 4)),
+    (layers.Softmax, {}, (2, 4)),
+    (layers.MaxPooling2D, {}, (2, 6, 6, 3)),
+    (layers.MelSpectrogram, dict(fft_length=64, sequence_stride=16, num_mel_bins=8),
+     (2, 256)),
+    (layers.RandomContrast, dict(factor=0.5), (2, 6, 6, 3)),
+    (layers.RandomGaussianBlur, {}, (2, 6, 6, 3)),
+    (layers.Rescaling, dict(scale=0.5), (2, 4)),
+]
+WRONG = st.sampled_from([None, -1, 0, "x", 1.5, [], {}, True, (1, 2, 3, 4, 5), float("nan"),
+                         object()])
+
+
+def _arguments(cls):
+    import inspect
+    return [p for p in inspect.signature(cls.__init__).parameters
+            if p not in ("self", "kwargs", "name", "trainable")]
+
+
+@pytest.mark.parametrize("cls, required, shape", LAYERS, ids=[c[0].__name__ for c in LAYERS])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_layer_arguments_are_named_in_errors(cls, required, shape, data):
+    """A wrong value for any constructor argument either works (Keras takes more than one kind
+    for many) or raises an error naming the layer or the argument: never a raw AttributeError,
+    IndexError, ZeroDivisionError or a NumPy message about something else, at construction or
+    at the first call."""
+    argument = data.draw(st.sampled_from(_arguments(cls)))
+    kwargs = dict(required, **{argument: data.draw(WRONG)})
+    x = np.random.default_rng(0).random(shape).astype(np.float32)
+    try:
+        cls(**kwargs)(x)
+    except (ValueError, TypeError, NotImplementedError) as e:
+        assert argument in str(e) or cls.__name__ in str(e), f"{type(e).__name__}: {e}"

@@ -98,6 +98,26 @@ def number(layer, name, value, minimum=None, maximum=None):
     return float(value)
 
 
+def noise_shape_of(layer, noise_shape):
+    """A dropout layer's `noise_shape`: None, or a tuple of positive ints and None entries."""
+    if noise_shape is None:
+        return None
+    if not isinstance(noise_shape, (list, tuple)) or any(
+            n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                               or n < 1) for n in noise_shape):
+        raise InvalidArgumentError(f"{type(layer).__name__}: noise_shape must be a tuple of "
+                                   f"positive ints or None entries, got {noise_shape!r}")
+    return tuple(noise_shape)
+
+
+def integer(layer, name, value, minimum=1):
+    """A layer's integer argument `name`, at least `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidArgumentError(f"{type(layer).__name__}: {name} must be an int >= "
+                                   f"{minimum}, got {value!r}")
+    return int(value)
+
+
 def describe(layer):
     """"Dense 'dense_1'", the way errors name a layer."""
     return f"{type(layer).__name__} '{layer.name}'"

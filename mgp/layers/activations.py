@@ -7,7 +7,8 @@ import numpy as np
 
 from mgp import activations, constraints, initializers, ops, regularizers
 from mgp.backend import xp
-from mgp.layers._utils import describe, floating, resolved, serialize_initializer
+from mgp.errors import InvalidArgumentError
+from mgp.layers._utils import describe, floating, number, resolved, serialize_initializer
 from mgp.layers.base import Layer
 from mgp.tensor import Tensor
 
@@ -108,6 +109,10 @@ class PReLU(_Elementwise):
         else:
             self.shared_axes = list(shared_axes) if isinstance(shared_axes, (list, tuple)) \
                 else [shared_axes]
+            if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 1
+                   for a in self.shared_axes):
+                raise InvalidArgumentError(f"PReLU: shared_axes must be axes counted from 1 "
+                                           f"(the first after the batch), got {shared_axes!r}")
         self.alpha = None
 
     def build(self, input_shape):
@@ -152,7 +157,7 @@ class ELU(_Elementwise):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = alpha
+        self.alpha = number(self, "alpha", alpha)
         self.built = True
 
     def call(self, inputs):
@@ -181,6 +186,11 @@ class Softmax(_Elementwise):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
+        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer))
+                           for a in axes):
+            raise InvalidArgumentError(f"Softmax: axis must be an int or a list of ints, got "
+                                       f"{axis!r}")
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
         self.built = True
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from mgp.layers._utils import resolved
 from mgp import constraints, initializers, regularizers
+from mgp.errors import InvalidArgumentError
 from mgp.backend import xp
 from mgp.config import unique_name  # noqa: F401  (layers, models and optimizers name by it)
 from mgp.layers.symbolic import (Node, SymbolicTensor, flatten, get_mask, map_shapes,
@@ -117,7 +118,11 @@ class Layer:
                              f"{trainable!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = _dtype_of(dtype)
+        try:
+            self.dtype = _dtype_of(dtype)
+        except TypeError as e:
+            raise InvalidArgumentError(f"{type(self).__name__}: dtype={dtype!r} is not a dtype "
+                                       f"({e})") from None
         self.autocast = bool(autocast)
         self.activity_regularizer = resolved(
             self, "activity_regularizer", activity_regularizer, regularizers.get)

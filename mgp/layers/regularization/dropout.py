@@ -3,8 +3,7 @@ import numpy as np
 
 from mgp import backend
 from mgp.backend import xp
-from mgp.errors import InvalidArgumentError
-from mgp.layers._utils import floating, seed_of
+from mgp.layers._utils import floating, noise_shape_of, seed_of
 from mgp.layers.base import Layer
 
 
@@ -40,12 +39,7 @@ class Dropout(Layer):
                 or not 0 <= rate <= 1:
             raise ValueError(f"Dropout: rate must be a number in [0, 1], got {rate!r}")
         self.rate = float(rate)
-        if noise_shape is not None and (not isinstance(noise_shape, (list, tuple)) or any(
-                n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
-                                   or n < 1) for n in noise_shape)):
-            raise InvalidArgumentError(f"{type(self).__name__}: noise_shape must be a tuple of "
-                                       f"positive ints or None entries, got {noise_shape!r}")
-        self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
+        self.noise_shape = noise_shape_of(self, noise_shape)
         self.seed = seed_of(self, seed)
         self._rng = np.random.default_rng(self.seed) if seed is not None else None
         self.supports_masking = True

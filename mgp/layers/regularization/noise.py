@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from mgp.backend import xp
-from mgp.layers._utils import floating, seed_of
+from mgp.layers._utils import floating, noise_shape_of, seed_of
 from mgp.layers.base import Layer
 from mgp.layers.regularization.dropout import generator
 
@@ -97,7 +97,7 @@ class AlphaDropout(_Noise):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(rate, seed, **kwargs)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = noise_shape_of(self, noise_shape)
 
     def call(self, inputs, training=False):
         x = floating(inputs, self.dtype)

@@ -36,8 +36,10 @@ def check_choice(layer_name, argument, value, choices):
 
 
 def check_number(layer_name, argument, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"{layer_name}: {argument} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+            not np.isfinite(value):
+        raise InvalidArgumentError(f"{layer_name}: {argument} must be a finite number, got "
+                                   f"{value!r}")
     return value
 
 
@@ -82,13 +84,13 @@ class BaseImagePreprocessingLayer(Layer):
                    f"[{lo}, {hi}], got factor={factor!r}")
         if isinstance(factor, (tuple, list)):
             if len(factor) != 2 or any(isinstance(f, bool) or not isinstance(
-                    f, (int, float, np.number)) for f in factor):
+                    f, (int, float, np.number)) or not np.isfinite(f) for f in factor):
                 raise ValueError(message)
             if factor[0] > hi or factor[1] < lo:
                 raise ValueError(message)
             lower, upper = sorted(factor)
         elif isinstance(factor, (int, float, np.number)) and not isinstance(factor, bool):
-            if factor < lo or factor > hi:
+            if not lo <= factor <= hi:  # (NaN included)
                 raise ValueError(message)
             factor = abs(factor)
             lower, upper = max(-factor, lo), factor

@@ -30,7 +30,7 @@ class RandomGaussianBlur(BaseImagePreprocessingLayer):
         self._set_factor(factor)
         sizes = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
         if len(sizes) != 2 or any(isinstance(k, bool) or not isinstance(k, (int, float)) or
-                                  k % 2 == 0 or k < 1 for k in sizes):
+                                  not k >= 1 or k % 2 != 1 for k in sizes):  # (NaN included)
             raise ValueError(f"RandomGaussianBlur: kernel_size must be an odd number or a pair "
                              f"of them, got kernel_size={kernel_size!r}")
         self.kernel_size = tuple(sizes)
