@@ -79,8 +79,8 @@ def seed_of(layer, seed):
     if seed is None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidArgumentError(f"{type(layer).__name__}: seed must be a non-negative int or "
-                                   f"None, got {seed!r}")
+        raise InvalidArgumentError(f"{type(layer).__name__}: seed must be an int or None (a "
+                                   f"non-negative int), got {seed!r}")
     return int(seed)
 
 
