@@ -391,3 +391,28 @@ def test_fuzz_layer_arguments_are_named_in_errors(cls, required, shape, data):
         cls(**kwargs)(x)
     except (ValueError, TypeError, NotImplementedError) as e:
         assert argument in str(e) or cls.__name__ in str(e), f"{type(e).__name__}: {e}"
+
+
+# ---- ops: an axis or a shape of the wrong kind names the argument --------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(op=st.sampled_from(["sum", "mean", "max", "expand_dims", "squeeze", "reshape",
+                           "broadcast_to", "zeros", "full"]),
+       value=st.sampled_from([np.ones((4, 5)), "x", 1.5, [1.5], {}, True, [None]]))
+def test_fuzz_op_axis_and_shape_arguments(op, value):
+    from mgp import ops
+    x = np.ones((2, 3), np.float32)
+    call = {"zeros": lambda: ops.zeros(value), "full": lambda: ops.full(value, 1.0),
+            "reshape": lambda: ops.reshape(x, value),
+            "broadcast_to": lambda: ops.broadcast_to(x, value)}.get(
+        op, lambda: getattr(ops, op)(x, axis=value))
+    with pytest.raises(InvalidArgumentError, match=r"(axis|shape) must be"):
+        call()
+
+
+def test_ops_with_mismatched_shapes_name_the_op_and_the_shapes():
+    from mgp import ops
+    with pytest.raises(ValueError, match=r"add: cannot broadcast shapes \(2, 3\) and \(4, 5\)"):
+        ops.add(np.ones((2, 3)), np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape \(2, 3\)"):
+        ops.reshape(np.ones((2, 3)), (4, 5))
