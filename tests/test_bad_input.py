@@ -416,3 +416,26 @@ def test_ops_with_mismatched_shapes_name_the_op_and_the_shapes():
         ops.add(np.ones((2, 3)), np.ones((4, 5)))
     with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape \(2, 3\)"):
         ops.reshape(np.ones((2, 3)), (4, 5))
+
+
+def test_a_generator_batch_with_bad_labels_is_refused_before_its_step():
+    """Batches are seen one by one: a bad batch is refused before its own forward pass (which
+    would move BatchNormalization's statistics), naming the batch."""
+    model = trained()
+    before = state(model)
+
+    def batches():
+        yield X[:8], last(Y[:8], 3)
+    with pytest.raises(InvalidDataError, match=r"batch 0 of the generator: y: class indices"):
+        model.fit(batches(), verbose=0)
+    assert_unchanged(before, state(model))
+    with pytest.raises(InvalidArgumentError, match="class_weight must be a dict"):
+        model.fit(_Batches(), class_weight=[1.0], verbose=0)
+
+
+class _Batches(mgp.utils.PyDataset):
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, index):
+        return X[:8], Y[:8]
