@@ -439,3 +439,41 @@ class _Batches(mgp.utils.PyDataset):
 
     def __getitem__(self, index):
         return X[:8], Y[:8]
+
+
+# ---- against Keras: what Keras takes as valid data, the checks take too --------------------
+
+VALID_CASES = [
+    ("integral float labels", "sparse_categorical_crossentropy", dict(y=Y.astype(np.float32))),
+    ("labels of shape (n, 1)", "sparse_categorical_crossentropy", dict(y=Y[:, None])),
+    ("int8 labels", "sparse_categorical_crossentropy", dict(y=Y.astype(np.int8))),
+    ("soft labels", "categorical_crossentropy",
+     dict(y=ONE_HOT * 0.9 + 0.1 / 3)),
+    ("zero sample weights", "sparse_categorical_crossentropy",
+     dict(y=Y, sample_weight=np.zeros(40))),
+    ("class_weight with NumPy keys", "sparse_categorical_crossentropy",
+     dict(y=Y, class_weight={np.int64(0): 1.0, np.int64(1): 2.0, np.int64(2): 0.5})),
+    ("validation_freq as a list", "sparse_categorical_crossentropy",
+     dict(y=Y, validation_data=(X, Y), validation_freq=[1, 2], epochs=2)),
+    ("epochs=0", "sparse_categorical_crossentropy", dict(y=Y, epochs=0)),
+]
+
+
+@pytest.mark.parametrize("case, loss, kwargs", VALID_CASES, ids=[c[0] for c in VALID_CASES])
+def test_what_keras_trains_on_mgp_trains_on(case, loss, kwargs):
+    import oracles
+    keras = oracles.keras()
+    for lib in (keras, mgp):
+        lib.utils.set_random_seed(0)
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="softmax")])
+        model.compile("adam", loss, metrics=["accuracy"])
+        model.fit(X, batch_size=8, verbose=0, **kwargs)
+
+
+def test_metrics_as_a_string_is_an_error_in_keras_too():
+    import oracles
+    keras = oracles.keras()
+    for lib in (keras, mgp):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="softmax")])
+        with pytest.raises(ValueError, match="list, tuple,? or dict"):
+            model.compile("adam", "sparse_categorical_crossentropy", metrics="accuracy")
