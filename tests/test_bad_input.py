@@ -418,6 +418,13 @@ def test_ops_with_mismatched_shapes_name_the_op_and_the_shapes():
         ops.reshape(np.ones((2, 3)), (4, 5))
 
 
+@pytest.mark.parametrize("op", ["tanh", "sigmoid", "var", "softmax", "log"])
+def test_float_ops_given_strings_name_the_op_and_the_value(op):
+    from mgp import ops
+    with pytest.raises(InvalidArgumentError, match=rf"{op}: got <U3 values \(such as 'abc'\)"):
+        getattr(ops, op)(np.array(["abc", "d"]))
+
+
 def test_a_generator_batch_with_bad_labels_is_refused_before_its_step():
     """Batches are seen one by one: a bad batch is refused before its own forward pass (which
     would move BatchNormalization's statistics), naming the batch."""

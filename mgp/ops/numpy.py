@@ -15,6 +15,7 @@ Functions with no gradient anywhere (comparisons, indices, counts) return plain 
 import builtins
 import math
 import operator
+import sys
 
 import numpy as np
 
@@ -82,6 +83,12 @@ def _promote(x1, x2, *extra):
 def _float(x):
     """`x` as a float Tensor: integers and booleans become `floatx()`, as Keras's float ops do."""
     x = _t(x)
+    if x.dtype.kind in "USO":  # strings (or objects) a float op cannot read
+        op = sys._getframe(1).f_code.co_name  # the op that called: only on this error path
+        first = x.data.flat[0] if x.size else None
+        raise InvalidArgumentError(f"{op}: got {x.dtype} values (such as "
+                                   f"{_shown(getattr(first, 'item', lambda: first)())}), not "
+                                   f"numbers")
     return x if x.dtype.kind in "fc" else cast(x, config.floatx())
 
 
