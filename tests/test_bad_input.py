@@ -342,3 +342,145 @@ def test_fuzz_fit_arguments_fail_only_with_mgp_errors(name, value):
         assert name in str(e)
         assert_unchanged(before, state(model))
 
+
+
+# ---- layer constructors: an argument of the wrong kind names the layer and the argument ----
+
+LAYERS = [
+    (layers.Dense, dict(units=3), (2, 4)),
+    (layers.Conv2D, dict(filters=2, kernel_size=3), (2, 6, 6, 3)),
+    (layers.SeparableConv2D, dict(filters=2, kernel_size=3), (2, 6, 6, 3)),
+    (layers.DepthwiseConv2D, dict(kernel_size=3), (2, 6, 6, 3)),
+    (layers.Conv2DTranspose, dict(filters=2, kernel_size=3), (2, 6, 6, 3)),
+    (layers.BatchNormalization, {}, (2, 4)),
+    (layers.Dropout, dict(rate=0.5), (2, 4)),
+    (layers.AlphaDropout, dict(rate=0.5), (2, 4)),
+    (layers.GaussianNoise, dict(stddev=0.1), (2, 4)),
+    (layers.PReLU, {}, (2, 4, 3)),
+    (layers.ELU, {}, (2, 4)),
+    (layers.Softmax, {}, (2, 4)),
+    (layers.MaxPooling2D, {}, (2, 6, 6, 3)),
+    (layers.MelSpectrogram, dict(fft_length=64, sequence_stride=16, num_mel_bins=8),
+     (2, 256)),
+    (layers.RandomContrast, dict(factor=0.5), (2, 6, 6, 3)),
+    (layers.RandomGaussianBlur, {}, (2, 6, 6, 3)),
+    (layers.Rescaling, dict(scale=0.5), (2, 4)),
+]
+WRONG = st.sampled_from([None, -1, 0, "x", 1.5, [], {}, True, (1, 2, 3, 4, 5), float("nan"),
+                         object()])
+
+
+def _arguments(cls):
+    import inspect
+    return [p for p in inspect.signature(cls.__init__).parameters
+            if p not in ("self", "kwargs", "name", "trainable")]
+
+
+@pytest.mark.parametrize("cls, required, shape", LAYERS, ids=[c[0].__name__ for c in LAYERS])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_layer_arguments_are_named_in_errors(cls, required, shape, data):
+    """A wrong value for any constructor argument either works (Keras takes more than one kind
+    for many) or raises an error naming the layer or the argument: never a raw AttributeError,
+    IndexError, ZeroDivisionError or a NumPy message about something else, at construction or
+    at the first call."""
+    argument = data.draw(st.sampled_from(_arguments(cls)))
+    kwargs = dict(required, **{argument: data.draw(WRONG)})
+    x = np.random.default_rng(0).random(shape).astype(np.float32)
+    try:
+        cls(**kwargs)(x)
+    except (ValueError, TypeError, NotImplementedError) as e:
+        assert argument in str(e) or cls.__name__ in str(e), f"{type(e).__name__}: {e}"
+
+
+# ---- ops: an axis or a shape of the wrong kind names the argument --------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(op=st.sampled_from(["sum", "mean", "max", "expand_dims", "squeeze", "reshape",
+                           "broadcast_to", "zeros", "full"]),
+       value=st.sampled_from([np.ones((4, 5)), "x", 1.5, [1.5], {}, True, [None]]))
+def test_fuzz_op_axis_and_shape_arguments(op, value):
+    from mgp import ops
+    x = np.ones((2, 3), np.float32)
+    call = {"zeros": lambda: ops.zeros(value), "full": lambda: ops.full(value, 1.0),
+            "reshape": lambda: ops.reshape(x, value),
+            "broadcast_to": lambda: ops.broadcast_to(x, value)}.get(
+        op, lambda: getattr(ops, op)(x, axis=value))
+    with pytest.raises(InvalidArgumentError, match=r"(axis|shape) must be"):
+        call()
+
+
+def test_ops_with_mismatched_shapes_name_the_op_and_the_shapes():
+    from mgp import ops
+    with pytest.raises(ValueError, match=r"add: cannot broadcast shapes \(2, 3\) and \(4, 5\)"):
+        ops.add(np.ones((2, 3)), np.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape \(2, 3\)"):
+        ops.reshape(np.ones((2, 3)), (4, 5))
+
+
+@pytest.mark.parametrize("op", ["tanh", "sigmoid", "var", "softmax", "log"])
+def test_float_ops_given_strings_name_the_op_and_the_value(op):
+    from mgp import ops
+    with pytest.raises(InvalidArgumentError, match=rf"{op}: got <U3 values \(such as 'abc'\)"):
+        getattr(ops, op)(np.array(["abc", "d"]))
+
+
+def test_a_generator_batch_with_bad_labels_is_refused_before_its_step():
+    """Batches are seen one by one: a bad batch is refused before its own forward pass (which
+    would move BatchNormalization's statistics), naming the batch."""
+    model = trained()
+    before = state(model)
+
+    def batches():
+        yield X[:8], last(Y[:8], 3)
+    with pytest.raises(InvalidDataError, match=r"batch 0 of the generator: y: class indices"):
+        model.fit(batches(), verbose=0)
+    assert_unchanged(before, state(model))
+    with pytest.raises(InvalidArgumentError, match="class_weight must be a dict"):
+        model.fit(_Batches(), class_weight=[1.0], verbose=0)
+
+
+class _Batches(mgp.utils.PyDataset):
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, index):
+        return X[:8], Y[:8]
+
+
+# ---- against Keras: what Keras takes as valid data, the checks take too --------------------
+
+VALID_CASES = [
+    ("integral float labels", "sparse_categorical_crossentropy", dict(y=Y.astype(np.float32))),
+    ("labels of shape (n, 1)", "sparse_categorical_crossentropy", dict(y=Y[:, None])),
+    ("int8 labels", "sparse_categorical_crossentropy", dict(y=Y.astype(np.int8))),
+    ("soft labels", "categorical_crossentropy",
+     dict(y=ONE_HOT * 0.9 + 0.1 / 3)),
+    ("zero sample weights", "sparse_categorical_crossentropy",
+     dict(y=Y, sample_weight=np.zeros(40))),
+    ("class_weight with NumPy keys", "sparse_categorical_crossentropy",
+     dict(y=Y, class_weight={np.int64(0): 1.0, np.int64(1): 2.0, np.int64(2): 0.5})),
+    ("validation_freq as a list", "sparse_categorical_crossentropy",
+     dict(y=Y, validation_data=(X, Y), validation_freq=[1, 2], epochs=2)),
+    ("epochs=0", "sparse_categorical_crossentropy", dict(y=Y, epochs=0)),
+]
+
+
+@pytest.mark.parametrize("case, loss, kwargs", VALID_CASES, ids=[c[0] for c in VALID_CASES])
+def test_what_keras_trains_on_mgp_trains_on(case, loss, kwargs):
+    import oracles
+    keras = oracles.keras()
+    for lib in (keras, mgp):
+        lib.utils.set_random_seed(0)
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="softmax")])
+        model.compile("adam", loss, metrics=["accuracy"])
+        model.fit(X, batch_size=8, verbose=0, **kwargs)
+
+
+def test_metrics_as_a_string_is_an_error_in_keras_too():
+    import oracles
+    keras = oracles.keras()
+    for lib in (keras, mgp):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="softmax")])
+        with pytest.raises(ValueError, match="list, tuple,? or dict"):
+            model.compile("adam", "sparse_categorical_crossentropy", metrics="accuracy")

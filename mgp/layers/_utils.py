@@ -2,6 +2,7 @@
 import numpy as np
 
 from mgp import initializers, ops
+from mgp.errors import InvalidArgumentError
 from mgp.ops.windows import output_length
 
 
@@ -62,6 +63,59 @@ def check_rank(layer, shape, ndim, axes):
     if len(shape) != ndim:
         raise ValueError(f"{describe(layer)} expected {ndim}-D inputs {axes}, got shape "
                          f"{tuple(shape)}")
+
+
+def resolved(layer, name, value, get):
+    """`get(value)` for the layer's argument `name` (an initializer, regularizer, constraint or
+    activation), with an error naming the layer and the argument when `get` cannot read it."""
+    try:
+        return get(value)
+    except (ValueError, TypeError) as e:
+        raise InvalidArgumentError(f"{type(layer).__name__}: {name}={value!r}: {e}") from None
+
+
+def seed_of(layer, seed):
+    """A layer's `seed` argument: None or a non-negative int (what NumPy's generators take)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidArgumentError(f"{type(layer).__name__}: seed must be an int or None (a "
+                                   f"non-negative int), got {seed!r}")
+    return int(seed)
+
+
+def number(layer, name, value, minimum=None, maximum=None):
+    """A layer's real-number argument `name` as a float, within [minimum, maximum] if given."""
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer,
+                                                            np.floating)) and np.isfinite(value)
+    if ok and (minimum is not None and value < minimum or maximum is not None and value > maximum):
+        ok = False
+    if not ok:
+        bounds = f" in [{minimum}, {maximum}]" if minimum is not None and maximum is not None \
+            else f" >= {minimum}" if minimum is not None else ""
+        raise InvalidArgumentError(f"{type(layer).__name__}: {name} must be a finite "
+                                   f"number{bounds}, got {value!r}")
+    return float(value)
+
+
+def noise_shape_of(layer, noise_shape):
+    """A dropout layer's `noise_shape`: None, or a tuple of positive ints and None entries."""
+    if noise_shape is None:
+        return None
+    if not isinstance(noise_shape, (list, tuple)) or any(
+            n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                               or n < 1) for n in noise_shape):
+        raise InvalidArgumentError(f"{type(layer).__name__}: noise_shape must be a tuple of "
+                                   f"positive ints or None entries, got {noise_shape!r}")
+    return tuple(noise_shape)
+
+
+def integer(layer, name, value, minimum=1):
+    """A layer's integer argument `name`, at least `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidArgumentError(f"{type(layer).__name__}: {name} must be an int >= "
+                                   f"{minimum}, got {value!r}")
+    return int(value)
 
 
 def describe(layer):

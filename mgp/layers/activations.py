@@ -7,7 +7,8 @@ import numpy as np
 
 from mgp import activations, constraints, initializers, ops, regularizers
 from mgp.backend import xp
-from mgp.layers._utils import describe, floating, serialize_initializer
+from mgp.errors import InvalidArgumentError
+from mgp.layers._utils import describe, floating, number, resolved, serialize_initializer
 from mgp.layers.base import Layer
 from mgp.tensor import Tensor
 
@@ -97,14 +98,21 @@ class PReLU(_Elementwise):
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)
-        self.alpha_initializer = initializers.get(alpha_initializer)
-        self.alpha_regularizer = regularizers.get(alpha_regularizer)
-        self.alpha_constraint = constraints.get(alpha_constraint)
+        self.alpha_initializer = resolved(
+            self, "alpha_initializer", alpha_initializer, initializers.get)
+        self.alpha_regularizer = resolved(
+            self, "alpha_regularizer", alpha_regularizer, regularizers.get)
+        self.alpha_constraint = resolved(
+            self, "alpha_constraint", alpha_constraint, constraints.get)
         if shared_axes is None:
             self.shared_axes = None
         else:
             self.shared_axes = list(shared_axes) if isinstance(shared_axes, (list, tuple)) \
                 else [shared_axes]
+            if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a < 1
+                   for a in self.shared_axes):
+                raise InvalidArgumentError(f"PReLU: shared_axes must be axes counted from 1 "
+                                           f"(the first after the batch), got {shared_axes!r}")
         self.alpha = None
 
     def build(self, input_shape):
@@ -149,7 +157,7 @@ class ELU(_Elementwise):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = alpha
+        self.alpha = number(self, "alpha", alpha)
         self.built = True
 
     def call(self, inputs):
@@ -178,6 +186,11 @@ class Softmax(_Elementwise):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
+        axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer))
+                           for a in axes):
+            raise InvalidArgumentError(f"Softmax: axis must be an int or a list of ints, got "
+                                       f"{axis!r}")
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
         self.built = True
 

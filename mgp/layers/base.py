@@ -25,7 +25,9 @@ import warnings
 
 import numpy as np
 
+from mgp.layers._utils import resolved
 from mgp import constraints, initializers, regularizers
+from mgp.errors import InvalidArgumentError
 from mgp.backend import xp
 from mgp.config import unique_name  # noqa: F401  (layers, models and optimizers name by it)
 from mgp.layers.symbolic import (Node, SymbolicTensor, flatten, get_mask, map_shapes,
@@ -149,9 +151,14 @@ class Layer:
                              f"{trainable!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = _dtype_of(dtype)
+        try:
+            self.dtype = _dtype_of(dtype)
+        except TypeError as e:
+            raise InvalidArgumentError(f"{type(self).__name__}: dtype={dtype!r} is not a dtype "
+                                       f"({e})") from None
         self.autocast = bool(autocast)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.activity_regularizer = resolved(
+            self, "activity_regularizer", activity_regularizer, regularizers.get)
         self.built = False
         self._own_weights = []
         self._losses = []
@@ -200,13 +207,13 @@ class Layer:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
         if _budget:
             _charge(shape, dtype, self.name, name)
-        value = initializers.get(initializer)(shape, dtype=dtype)
+        value = resolved(self, "initializer", initializer, initializers.get)(shape, dtype=dtype)
         name = name or f"variable_{len(self._own_weights)}"
         var = Variable(value, name=name, trainable=trainable and self._trainable, dtype=dtype,
                        path=f"{self.name}/{name}")
         var.trainable = bool(trainable)  # the weight's own role; the layer's flag is on top
-        var.regularizer = regularizers.get(regularizer)
-        var.constraint = constraints.get(constraint)
+        var.regularizer = resolved(self, "regularizer", regularizer, regularizers.get)
+        var.constraint = resolved(self, "constraint", constraint, constraints.get)
         var.aggregation = aggregation or "none"
         self._own_weights.append(var)
         return var

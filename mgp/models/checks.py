@@ -180,8 +180,12 @@ def check_targets(model, ys, n, what="y", training=True):
         raise InvalidDataError(str(e)) from None
     rules = [[] for _ in shapes]
     loss = model._compile_loss
-    if loss is not None:
-        for i, identifier in enumerate(_per_output(loss._loss, names, "loss")):
+    try:
+        losses = _per_output(loss._loss, names, "loss") if loss is not None else []
+    except ValueError:  # the compiled loss says so at its first batch, as it always has
+        losses = []
+    if losses:
+        for i, identifier in enumerate(losses):
             if identifier is not None and flat[i] is not None:
                 rules[i].append(_label_rules(identifier, flat[i], (n,) + shapes[i],
                                              resolve_loss))
@@ -195,7 +199,7 @@ def check_targets(model, ys, n, what="y", training=True):
                                                      resolve_metric))
     for i, (t, shape) in enumerate(zip(flat, shapes)):
         where = what if len(shapes) == 1 else f"{what} for output '{names[i] or i}'"
-        for rule in rules[i]:
+        for rule in dict.fromkeys(rules[i]):  # (the loss and a metric often share one)
             if rule is not None and t is not None:
                 _check_labels(rule, t, (n,) + shape, where)
 

@@ -27,7 +27,7 @@ import numpy as np
 from mgp import backend
 from mgp.errors import InvalidArgumentError
 from mgp.models import arrays
-from mgp.models.checks import with_context
+from mgp.models.checks import check_class_weight, check_targets, with_context
 from mgp.tensor import Tensor
 from mgp.utils.data_adapter_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from mgp.utils.dataset_utils import BatchDataset
@@ -96,6 +96,7 @@ def get(model, x, y=None, sample_weight=None, class_weight=None, shuffle=False, 
         if value is not None:
             raise ValueError(f"{what}(): when x is a {kind}, {arg} must not be passed; "
                              f"{holds} belong in the batches the {kind} yields")
+    check_class_weight(class_weight)
     if class_weight is not None and kind != "PyDataset":
         raise ValueError(f"{what}(): class_weight is not supported for a {kind} (as in "
                          f"Keras); yield (x, y, sample_weight) batches instead")
@@ -217,6 +218,8 @@ class BatchAdapter:
                 if arrays.num_samples(ys, "y") != n:
                     raise ValueError(f"x has {n} samples and y "
                                      f"{arrays.num_samples(ys, 'y')}")
+                if self.model.compiled:  # before the step: its forward pass changes state
+                    check_targets(self.model, ys, n, "y", training=self.what == "fit")
             weights = None
             if sample_weight is not None:
                 weights = Tensor(arrays.as_weights(sample_weight, n))

@@ -15,10 +15,12 @@ Functions with no gradient anywhere (comparisons, indices, counts) return plain 
 import builtins
 import math
 import operator
+import sys
 
 import numpy as np
 
 from mgp import config
+from mgp.errors import InvalidArgumentError
 from mgp.backend import xp, to_numpy
 from mgp.dtypes import result_type, standardize_dtype
 from mgp.tensor import Tensor, cast, convert_to_tensor
@@ -81,6 +83,12 @@ def _promote(x1, x2, *extra):
 def _float(x):
     """`x` as a float Tensor: integers and booleans become `floatx()`, as Keras's float ops do."""
     x = _t(x)
+    if x.dtype.kind in "USO":  # strings (or objects) a float op cannot read
+        op = sys._getframe(1).f_code.co_name  # the op that called: only on this error path
+        first = x.data.flat[0] if x.size else None
+        raise InvalidArgumentError(f"{op}: got {x.dtype} values (such as "
+                                   f"{_shown(getattr(first, 'item', lambda: first)())}), not "
+                                   f"numbers")
     return x if x.dtype.kind in "fc" else cast(x, config.floatx())
 
 
@@ -105,12 +113,30 @@ def _broadcast(op, fn, a, b):
                          f"{tuple(np.shape(_data(b)))} together") from None
 
 
+def _is_index(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _shown(value):
+    """A value as an error message shows it: an array by its shape, anything else by repr."""
+    if hasattr(value, "shape") and getattr(value, "ndim", 0):
+        return f"an array of shape {tuple(value.shape)}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _axes(axis, ndim):
     """Normalize an axis argument (None, int or sequence) to a tuple of non-negative ints;
     None means every axis, () none."""
     if axis is None:
         return tuple(range(ndim))
-    axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if _is_index(axis):
+        axis = (axis,)
+    elif isinstance(axis, (list, tuple)) and builtins.all(_is_index(a) for a in axis):
+        axis = tuple(axis)
+    else:
+        raise InvalidArgumentError(f"axis must be None, an int or a tuple of ints, got "
+                                   f"{_shown(axis)}")
     for a in axis:
         if not -ndim <= a < _max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
@@ -119,6 +145,8 @@ def _axes(axis, ndim):
 
 def _axis(axis, ndim):
     """One axis, normalized to non-negative."""
+    if not _is_index(axis):
+        raise InvalidArgumentError(f"axis must be an int, got {_shown(axis)}")
     if not -ndim <= axis < _max(ndim, 1):
         raise ValueError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
     return int(axis) % ndim if ndim else 0
@@ -977,7 +1005,15 @@ def _dtype_or_floatx(dtype):
 
 
 def _shape(shape):
-    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    """A shape argument (an int or a sequence of ints) as a tuple of ints."""
+    if _is_index(shape):
+        return (int(shape),)
+    if isinstance(shape, (list, tuple)) and builtins.all(_is_index(n) for n in shape):
+        return tuple(int(n) for n in shape)
+    if hasattr(shape, "ndim") and getattr(shape, "ndim", None) == 1 and \
+            np.dtype(getattr(shape, "dtype", float)).kind in "iu":  # an int array of sizes
+        return tuple(int(n) for n in shape)
+    raise InvalidArgumentError(f"shape must be an int or a tuple of ints, got {_shown(shape)}")
 
 
 def zeros(shape, dtype=None):
@@ -1199,7 +1235,13 @@ def moveaxis(x, source, destination):
 def expand_dims(x, axis):
     """x with new axes of size 1 at `axis` (an int or a tuple)."""
     x = _t(x)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if _is_index(axis):
+        axes = (axis,)
+    elif isinstance(axis, (list, tuple)) and builtins.all(_is_index(a) for a in axis):
+        axes = tuple(axis)
+    else:
+        raise InvalidArgumentError(f"expand_dims: axis must be an int or a tuple of ints, got "
+                                   f"{_shown(axis)}")
     out_ndim = x.ndim + len(axes)
     axes = sorted(_axis(a, out_ndim) for a in axes)
     shape = list(x.shape)
@@ -1223,12 +1265,11 @@ def squeeze(x, axis=None):
 
 def broadcast_to(x, shape):
     """x broadcast to `shape` (a view; the engine sums the gradient back)."""
-    x = _t(x)
+    x, shape = _t(x), _shape(shape)
     try:
-        out = xp.broadcast_to(x.data, _shape(shape))
+        out = xp.broadcast_to(x.data, shape)
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {tuple(shape)}") \
-            from None
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
     return _make(out, (x,), lambda g: (g,), "broadcast_to")
 
 

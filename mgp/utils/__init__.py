@@ -83,7 +83,9 @@ def to_categorical(x, num_classes=None):
 
 def set_random_seed(seed):
     """Seed everything random in mgp (initializers, shuffling, dropout), and Python's and
-    NumPy's global generators, so that one seed reproduces a whole `fit` bit for bit."""
+    NumPy's global generators, so that one seed reproduces a whole `fit` bit for bit (at the
+    same thread count, `OMP_NUM_THREADS`: OpenBLAS sums products in another order on another
+    number of threads; docs/engine.md, Threads)."""
     random.seed(seed)
     np.random.seed(seed)
     backend.seed(seed)

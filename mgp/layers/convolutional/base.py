@@ -5,7 +5,7 @@ Each family (conv, conv_transpose, depthwise_conv, separable_conv) is one class 
 `rank`, the number of spatial axes, as Keras's BaseConv is; Conv1D, Conv2D and Conv3D only set it.
 """
 from mgp import activations, constraints, initializers, regularizers
-from mgp.layers._utils import (check_rank, conv_output_length, describe, floating,
+from mgp.layers._utils import (check_rank, conv_output_length, describe, floating, resolved,
                                normalize_data_format, normalize_padding, normalize_tuple,
                                serialize_initializer)
 from mgp.layers.base import Layer
@@ -33,11 +33,13 @@ class Convolution(Layer):
             self.data_format = normalize_data_format(data_format)
         except ValueError as e:
             raise ValueError(f"{name}: {e}") from None
-        self.activation = activations.get(activation)
+        self.activation = resolved(self, "activation", activation, activations.get)
         self.use_bias = bool(use_bias)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.bias_initializer = resolved(
+            self, "bias_initializer", bias_initializer, initializers.get)
+        self.bias_regularizer = resolved(
+            self, "bias_regularizer", bias_regularizer, regularizers.get)
+        self.bias_constraint = resolved(self, "bias_constraint", bias_constraint, constraints.get)
 
     @staticmethod
     def _positive(layer_name, value, name):

@@ -1,7 +1,7 @@
 """Conv1D, Conv2D, Conv3D: convolution over 1, 2 or 3 spatial axes, one class, `BaseConv`,
 parameterized by rank (im2col plus one GEMM, in `mgp.ops.convolution.convolve`)."""
 from mgp import constraints, initializers, regularizers
-from mgp.layers._utils import describe, serialize_initializer
+from mgp.layers._utils import describe, resolved, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import convolve
 
@@ -42,9 +42,12 @@ class BaseConv(Convolution):
         if self.filters % self.groups:
             raise ValueError(f"{name}: filters ({self.filters}) must be divisible by groups "
                              f"({self.groups})")
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.kernel_initializer = resolved(
+            self, "kernel_initializer", kernel_initializer, initializers.get)
+        self.kernel_regularizer = resolved(
+            self, "kernel_regularizer", kernel_regularizer, regularizers.get)
+        self.kernel_constraint = resolved(
+            self, "kernel_constraint", kernel_constraint, constraints.get)
         self.kernel = self.bias = None
 
     def build(self, input_shape):

@@ -1,7 +1,7 @@
 """Conv1DTranspose, Conv2DTranspose, Conv3DTranspose: the adjoint of a convolution (GEMM then
 col2im, in `mgp.ops.convolution.conv_transpose`), one class, `BaseConvTranspose`, by rank."""
 from mgp import constraints, initializers, regularizers
-from mgp.layers._utils import check_rank, describe, normalize_tuple, serialize_initializer
+from mgp.layers._utils import check_rank, describe, normalize_tuple, resolved, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import conv_transpose
 from mgp.ops.windows import axes_words, transpose_output_length
@@ -48,9 +48,12 @@ class BaseConvTranspose(Convolution):
                 raise ValueError(f"{name}: output_padding must be less than strides along "
                                  f"every axis, got output_padding={self.output_padding} with "
                                  f"strides={self.strides}")
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.kernel_initializer = resolved(
+            self, "kernel_initializer", kernel_initializer, initializers.get)
+        self.kernel_regularizer = resolved(
+            self, "kernel_regularizer", kernel_regularizer, regularizers.get)
+        self.kernel_constraint = resolved(
+            self, "kernel_constraint", kernel_constraint, constraints.get)
         self.kernel = self.bias = None
 
     def build(self, input_shape):

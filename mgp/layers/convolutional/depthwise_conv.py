@@ -1,7 +1,7 @@
 """DepthwiseConv1D, DepthwiseConv2D: each input channel convolved with its own filters, one
 class, `BaseDepthwiseConv`, by rank (a grouped convolution with one group per channel)."""
 from mgp import constraints, initializers, regularizers
-from mgp.layers._utils import describe, serialize_initializer
+from mgp.layers._utils import describe, resolved, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import convolve
 
@@ -31,9 +31,12 @@ class BaseDepthwiseConv(Convolution):
                          bias_constraint, **kwargs)
         self.depth_multiplier = self._positive(type(self).__name__, depth_multiplier,
                                                "depth_multiplier")
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.depthwise_initializer = resolved(
+            self, "depthwise_initializer", depthwise_initializer, initializers.get)
+        self.depthwise_regularizer = resolved(
+            self, "depthwise_regularizer", depthwise_regularizer, regularizers.get)
+        self.depthwise_constraint = resolved(
+            self, "depthwise_constraint", depthwise_constraint, constraints.get)
         self.kernel = self.bias = None
 
     def build(self, input_shape):

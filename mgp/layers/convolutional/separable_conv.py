@@ -1,7 +1,7 @@
 """SeparableConv1D, SeparableConv2D: a depthwise convolution, then a pointwise (1 x 1) one that
 mixes the channels; one class, `BaseSeparableConv`, by rank."""
 from mgp import constraints, initializers, regularizers
-from mgp.layers._utils import describe, serialize_initializer
+from mgp.layers._utils import describe, resolved, serialize_initializer
 from mgp.layers.convolutional.base import Convolution
 from mgp.ops.convolution import convolve
 
@@ -35,12 +35,18 @@ class BaseSeparableConv(Convolution):
         name = type(self).__name__
         self.filters = self._positive(name, filters, "filters")
         self.depth_multiplier = self._positive(name, depth_multiplier, "depth_multiplier")
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        self.depthwise_initializer = resolved(
+            self, "depthwise_initializer", depthwise_initializer, initializers.get)
+        self.pointwise_initializer = resolved(
+            self, "pointwise_initializer", pointwise_initializer, initializers.get)
+        self.depthwise_regularizer = resolved(
+            self, "depthwise_regularizer", depthwise_regularizer, regularizers.get)
+        self.pointwise_regularizer = resolved(
+            self, "pointwise_regularizer", pointwise_regularizer, regularizers.get)
+        self.depthwise_constraint = resolved(
+            self, "depthwise_constraint", depthwise_constraint, constraints.get)
+        self.pointwise_constraint = resolved(
+            self, "pointwise_constraint", pointwise_constraint, constraints.get)
         self.depthwise_kernel = self.pointwise_kernel = self.bias = None
 
     def build(self, input_shape):

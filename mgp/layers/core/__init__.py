@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 
 from mgp import activations, constraints, initializers, ops, regularizers
-from mgp.layers._utils import describe, floating, serialize_initializer
+from mgp.layers._utils import describe, floating, resolved, serialize_initializer
 from mgp.layers.base import Layer
 
 
@@ -43,14 +43,19 @@ class Dense(Layer):
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = int(units)
-        self.activation = activations.get(activation)
+        self.activation = resolved(self, "activation", activation, activations.get)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        self.kernel_initializer = resolved(
+            self, "kernel_initializer", kernel_initializer, initializers.get)
+        self.bias_initializer = resolved(
+            self, "bias_initializer", bias_initializer, initializers.get)
+        self.kernel_regularizer = resolved(
+            self, "kernel_regularizer", kernel_regularizer, regularizers.get)
+        self.bias_regularizer = resolved(
+            self, "bias_regularizer", bias_regularizer, regularizers.get)
+        self.kernel_constraint = resolved(
+            self, "kernel_constraint", kernel_constraint, constraints.get)
+        self.bias_constraint = resolved(self, "bias_constraint", bias_constraint, constraints.get)
         self.supports_masking = True
         self.kernel = self.bias = None
 
@@ -115,7 +120,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation = activations.get(activation)
+        self.activation = resolved(self, "activation", activation, activations.get)
         self.supports_masking = True
 
     def call(self, inputs, training=False):

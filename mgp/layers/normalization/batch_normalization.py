@@ -3,7 +3,7 @@ import numpy as np
 
 from mgp import constraints, initializers, ops, regularizers
 from mgp.backend import xp
-from mgp.layers._utils import describe, floating, serialize_initializer
+from mgp.layers._utils import describe, floating, number, resolved, serialize_initializer
 from mgp.layers.base import Layer
 
 EPSILON = 1e-7  # Keras's backend.epsilon(), in the masked statistics' counts
@@ -47,19 +47,26 @@ class BatchNormalization(Layer):
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise ValueError(f"BatchNormalization: axis must be an int, got {axis!r}")
         self.axis = int(axis)
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        self.momentum = number(self, "momentum", momentum, 0, 1)
+        self.epsilon = number(self, "epsilon", epsilon, 0)
         self.center = bool(center)
         self.scale = bool(scale)
         self.synchronized = bool(synchronized)  # one process: nothing to synchronize
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.beta_initializer = resolved(
+            self, "beta_initializer", beta_initializer, initializers.get)
+        self.gamma_initializer = resolved(
+            self, "gamma_initializer", gamma_initializer, initializers.get)
+        self.moving_mean_initializer = resolved(
+            self, "moving_mean_initializer", moving_mean_initializer, initializers.get)
+        self.moving_variance_initializer = resolved(
+            self, "moving_variance_initializer", moving_variance_initializer, initializers.get)
+        self.beta_regularizer = resolved(
+            self, "beta_regularizer", beta_regularizer, regularizers.get)
+        self.gamma_regularizer = resolved(
+            self, "gamma_regularizer", gamma_regularizer, regularizers.get)
+        self.beta_constraint = resolved(self, "beta_constraint", beta_constraint, constraints.get)
+        self.gamma_constraint = resolved(
+            self, "gamma_constraint", gamma_constraint, constraints.get)
         self.supports_masking = True
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 

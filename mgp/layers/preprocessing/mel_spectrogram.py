@@ -2,6 +2,8 @@
 import numpy as np
 
 from mgp import ops
+from mgp.errors import InvalidArgumentError
+from mgp.layers._utils import integer, number
 from mgp.layers.base import Layer
 from mgp.layers.preprocessing.rescaling import check_numeric
 
@@ -52,9 +54,20 @@ class MelSpectrogram(Layer):
                  max_freq=None, power_to_db=True, top_db=80.0, mag_exp=2.0, min_power=1e-10,
                  ref_power=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.fft_length = fft_length
-        self.sequence_stride = sequence_stride
-        self.sequence_length = sequence_length or fft_length
+        self.fft_length = integer(self, "fft_length", fft_length)
+        self.sequence_stride = integer(self, "sequence_stride", sequence_stride)
+        self.sequence_length = fft_length if sequence_length is None else \
+            integer(self, "sequence_length", sequence_length)
+        if window is not None and not isinstance(window, str):
+            raise InvalidArgumentError(f"MelSpectrogram: window must be 'hann', 'hamming' or "
+                                       f"None, got {window!r}")
+        integer(self, "num_mel_bins", num_mel_bins)
+        for name, value, low in (("sampling_rate", sampling_rate, 1), ("min_freq", min_freq, 0),
+                                 ("mag_exp", mag_exp, None), ("min_power", min_power, 0),
+                                 ("ref_power", ref_power, 0), ("top_db", top_db, 0)):
+            number(self, name, value, low)
+        if max_freq is not None:
+            number(self, "max_freq", max_freq, 0)
         if self.fft_length < self.sequence_length:
             raise ValueError(f"MelSpectrogram: fft_length must be >= sequence_length, got "
                              f"sequence_length={self.sequence_length}, "

@@ -2,6 +2,7 @@
 import numpy as np
 
 from mgp import config, ops
+from mgp.errors import InvalidArgumentError, InvalidDataError
 from mgp.layers._utils import describe
 from mgp.layers.base import Layer
 
@@ -44,6 +45,14 @@ class Rescaling(Layer):
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
+        for name, value in (("scale", scale), ("offset", offset)):
+            try:
+                values = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                values = None
+            if values is None or values.size == 0 or not np.isfinite(values).all():
+                raise InvalidArgumentError(f"Rescaling: {name} must be a finite number or one "
+                                           f"per channel, got {value!r}")
         self.scale = scale
         self.offset = offset
         self.supports_masking = True
@@ -54,7 +63,13 @@ class Rescaling(Layer):
         offset = ops.cast(self.offset, self.dtype)
         if scale.ndim > 0 and config.image_data_format() == "channels_first":
             scale = ops.reshape(scale, tuple(scale.shape) + (1,) * (3 - scale.ndim))
-        return ops.cast(inputs, self.dtype) * scale + offset
+        try:
+            return ops.cast(inputs, self.dtype) * scale + offset
+        except ValueError as e:  # one scale (or offset) per channel, for the wrong channels
+            raise InvalidDataError(f"{describe(self)}: scale of shape {tuple(scale.shape)} and "
+                                   f"offset of shape {tuple(offset.shape)} do not broadcast "
+                                   f"against inputs of shape {tuple(inputs.shape)} ({e})") \
+                from None
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -3,7 +3,7 @@ import numpy as np
 
 from mgp import backend
 from mgp.backend import xp
-from mgp.layers._utils import floating
+from mgp.layers._utils import floating, noise_shape_of, seed_of
 from mgp.layers.base import Layer
 
 
@@ -39,9 +39,9 @@ class Dropout(Layer):
                 or not 0 <= rate <= 1:
             raise ValueError(f"Dropout: rate must be a number in [0, 1], got {rate!r}")
         self.rate = float(rate)
-        self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
-        self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self.noise_shape = noise_shape_of(self, noise_shape)
+        self.seed = seed_of(self, seed)
+        self._rng = np.random.default_rng(self.seed) if seed is not None else None
         self.supports_masking = True
 
     def call(self, inputs, training=False):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from mgp.backend import xp
-from mgp.layers._utils import floating
+from mgp.layers._utils import floating, noise_shape_of, seed_of
 from mgp.layers.base import Layer
 from mgp.layers.regularization.dropout import generator
 
@@ -22,8 +22,8 @@ class _Noise(Layer):
             raise ValueError(f"{type(self).__name__}: {self._amount} must be a number in "
                              f"[0, 1], got {amount!r}")
         setattr(self, self._amount, float(amount))
-        self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self.seed = seed_of(self, seed)
+        self._rng = np.random.default_rng(self.seed) if seed is not None else None
         self.supports_masking = True  # masks pass through, as Keras's
 
     def _normal(self, x, mean, stddev):
@@ -97,7 +97,7 @@ class AlphaDropout(_Noise):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(rate, seed, **kwargs)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = noise_shape_of(self, noise_shape)
 
     def call(self, inputs, training=False):
         x = floating(inputs, self.dtype)

@@ -40,7 +40,7 @@ class AugMix(BaseImagePreprocessingLayer):
                  alpha=1.0, all_ops=True, interpolation="bilinear", seed=None,
                  data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self.num_chains = check_size("AugMix", "num_chains", num_chains)
         self.chain_depth = check_size("AugMix", "chain_depth", chain_depth)
         self._set_factor(factor)

@@ -14,7 +14,8 @@ channels first with `data_format='channels_first'`; or a dict with 'images' and 
 import numpy as np
 
 from mgp import config, ops
-from mgp.layers._utils import describe
+from mgp.errors import InvalidArgumentError
+from mgp.layers._utils import describe, seed_of
 from mgp.layers.base import Layer
 from mgp.random import SeedGenerator
 from mgp.tensor import Tensor
@@ -35,8 +36,10 @@ def check_choice(layer_name, argument, value, choices):
 
 
 def check_number(layer_name, argument, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"{layer_name}: {argument} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+            not np.isfinite(value):
+        raise InvalidArgumentError(f"{layer_name}: {argument} must be a finite number, got "
+                                   f"{value!r}")
     return value
 
 
@@ -81,13 +84,13 @@ class BaseImagePreprocessingLayer(Layer):
                    f"[{lo}, {hi}], got factor={factor!r}")
         if isinstance(factor, (tuple, list)):
             if len(factor) != 2 or any(isinstance(f, bool) or not isinstance(
-                    f, (int, float, np.number)) for f in factor):
+                    f, (int, float, np.number)) or not np.isfinite(f) for f in factor):
                 raise ValueError(message)
             if factor[0] > hi or factor[1] < lo:
                 raise ValueError(message)
             lower, upper = sorted(factor)
         elif isinstance(factor, (int, float, np.number)) and not isinstance(factor, bool):
-            if factor < lo or factor > hi:
+            if not lo <= factor <= hi:  # (NaN included)
                 raise ValueError(message)
             factor = abs(factor)
             lower, upper = max(-factor, lo), factor
@@ -96,17 +99,19 @@ class BaseImagePreprocessingLayer(Layer):
         self.factor = (lower, upper)
 
     def _set_value_range(self, value_range):
+        self.value_range = sorted(self._checked_value_range(value_range))
+
+    def _checked_value_range(self, value_range):
+        """`value_range` as given (its config keeps it so), checked: two finite numbers."""
         if not isinstance(value_range, (tuple, list)) or len(value_range) != 2 or any(
                 isinstance(v, bool) or not isinstance(v, (int, float, np.number))
-                for v in value_range):
-            raise ValueError(f"{type(self).__name__}: value_range must be a list of two numbers, "
-                             f"got value_range={value_range!r}")
-        self.value_range = sorted(value_range)
+                or not np.isfinite(v) for v in value_range):
+            raise InvalidArgumentError(f"{type(self).__name__}: value_range must be a list of "
+                                       f"two numbers, got value_range={value_range!r}")
+        return value_range
 
     def _make_generator(self, seed):
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"{type(self).__name__}: seed must be an int or None, got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        self.seed = seed_of(self, seed)
         self.generator = SeedGenerator(self.seed)
 
     # ---- the two steps ---------------------------------------------------------------------------

@@ -73,7 +73,7 @@ class ContrastLimitedAdaptiveHistogramEqualization(BaseImagePreprocessingLayer):
                 for g in tile_grid_size):
             raise ValueError(f"ContrastLimitedAdaptiveHistogramEqualization: tile_grid_size "
                              f"must be two positive ints, got {tile_grid_size!r}")
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self.clip_limit = clip_limit
         self.tile_grid_size = tile_grid_size
 

@@ -54,7 +54,7 @@ class RandAugment(BaseImagePreprocessingLayer):
     def __init__(self, value_range=(0, 255), num_ops=2, factor=0.5, interpolation="bilinear",
                  seed=None, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self.num_ops = check_size("RandAugment", "num_ops", num_ops)
         self._set_factor(factor)
         self.interpolation = interpolation

@@ -22,7 +22,7 @@ class RandomBrightness(BaseImagePreprocessingLayer):
         if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
             raise ValueError(f"RandomBrightness: value_range must be a list of two numbers, "
                              f"got value_range={value_range!r}")
-        self.value_range = sorted(value_range)
+        self.value_range = sorted(self._checked_value_range(value_range))
 
     def get_random_transformation(self, data, training=True, seed=None):
         images = self._images_of(data)

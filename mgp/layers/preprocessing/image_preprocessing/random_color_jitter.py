@@ -30,7 +30,7 @@ class RandomColorJitter(BaseImagePreprocessingLayer):
                  saturation_factor=None, hue_factor=None, seed=None, data_format=None,
                  **kwargs):
         super().__init__(data_format=data_format, **kwargs)
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self.brightness_factor, self.contrast_factor = brightness_factor, contrast_factor
         self.saturation_factor, self.hue_factor = saturation_factor, hue_factor
         self._make_generator(seed)

@@ -20,7 +20,7 @@ class RandomContrast(BaseImagePreprocessingLayer):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(**kwargs)
         self._set_factor(factor)
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self._make_generator(seed)
 
     def get_random_transformation(self, data, training=True, seed=None):

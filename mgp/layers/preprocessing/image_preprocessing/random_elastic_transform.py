@@ -37,7 +37,7 @@ class RandomElasticTransform(BaseImagePreprocessingLayer):
         check_choice("RandomElasticTransform", "interpolation", interpolation, INTERPOLATIONS)
         check_choice("RandomElasticTransform", "fill_mode", fill_mode, FILL_MODES)
         self.interpolation, self.fill_mode, self.fill_value = interpolation, fill_mode, fill_value
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self._make_generator(seed)
 
     def get_random_transformation(self, data, training=True, seed=None):

@@ -38,7 +38,7 @@ class RandomErasing(BaseImagePreprocessingLayer):
             raise ValueError(f"RandomErasing: fill_value must be a number, three numbers or "
                              f"None, got fill_value={fill_value!r}")
         self.fill_value = fill_value
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self._make_generator(seed)
 
     def _crop_bounds(self, n, length, ratio, seed):

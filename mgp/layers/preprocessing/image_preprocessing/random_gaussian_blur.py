@@ -30,14 +30,14 @@ class RandomGaussianBlur(BaseImagePreprocessingLayer):
         self._set_factor(factor)
         sizes = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
         if len(sizes) != 2 or any(isinstance(k, bool) or not isinstance(k, (int, float)) or
-                                  k % 2 == 0 or k < 1 for k in sizes):
+                                  not k >= 1 or k % 2 != 1 for k in sizes):  # (NaN included)
             raise ValueError(f"RandomGaussianBlur: kernel_size must be an odd number or a pair "
                              f"of them, got kernel_size={kernel_size!r}")
         self.kernel_size = tuple(sizes)
         saved = self.factor
         self._set_factor(sigma)
         self.sigma, self.factor = self.factor, saved
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self._make_generator(seed)
 
     def get_random_transformation(self, data, training=True, seed=None):

@@ -22,7 +22,7 @@ class RandomInvert(BaseImagePreprocessingLayer):
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
         self._set_factor(factor)
-        self.value_range = value_range
+        self.value_range = self._checked_value_range(value_range)
         self._make_generator(seed)
 
     def get_random_transformation(self, data, training=True, seed=None):

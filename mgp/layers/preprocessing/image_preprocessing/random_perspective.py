@@ -32,6 +32,7 @@ class RandomPerspective(BaseImagePreprocessingLayer):
         super().__init__(data_format=data_format, **kwargs)
         self._set_factor(factor)
         check_number("RandomPerspective", "scale", scale)
+        check_number("RandomPerspective", "fill_value", fill_value)
         if not 0.0 <= scale <= 1.0:
             raise ValueError(f"RandomPerspective: scale must be in [0, 1], got scale={scale}")
         check_choice("RandomPerspective", "interpolation", interpolation, INTERPOLATIONS)
