@@ -1077,3 +1077,192 @@ def test_keras_sequential_model_guide():
     for layer in model.layers[:-1]:
         layer.trainable = False
     assert len(model.trainable_weights) == 2  # only the last layer trains
+
+
+def test_keras_serialization_and_saving_guide(tmp_path, monkeypatch):
+    # Keras's "Save, serialize, and export models" guide, imports changed: whole-model
+    # .keras files, registered and custom_objects classes and functions, configs and JSON,
+    # cloning, weights moved between layers and models, nested layer configs
+    from mgp import ops
+    monkeypatch.chdir(tmp_path)
+
+    def get_model():
+        # Create a simple model.
+        inputs = keras.Input(shape=(32,))
+        outputs = keras.layers.Dense(1)(inputs)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer=keras.optimizers.Adam(), loss="mean_squared_error")
+        return model
+
+    model = get_model()
+    # Train the model.
+    test_input = np.random.random((128, 32))
+    test_target = np.random.random((128, 1))
+    model.fit(test_input, test_target, verbose=0)
+    # Calling `save('my_model.keras')` creates a zip archive `my_model.keras`.
+    model.save("my_model.keras")
+    # It can be used to reconstruct the model identically.
+    reconstructed_model = keras.models.load_model("my_model.keras")
+    # Let's check:
+    np.testing.assert_allclose(
+        model.predict(test_input, verbose=0), reconstructed_model.predict(test_input, verbose=0)
+    )
+
+    @keras.saving.register_keras_serializable(package="my_package", name="custom_fn")
+    def custom_fn(x):
+        return x**2
+
+    @keras.saving.register_keras_serializable(package="MyLayers")
+    class CustomLayer(keras.layers.Layer):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {"factor": self.factor}
+
+    inputs = keras.Input(shape=(4,))
+    mid = CustomLayer(0.5)(inputs)
+    outputs = keras.layers.Dense(1, activation=custom_fn)(mid)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="rmsprop", loss="mean_squared_error")
+    model.save("custom_model.keras")
+    reconstructed = keras.models.load_model("custom_model.keras")
+    data = np.random.random((3, 4))
+    np.testing.assert_allclose(reconstructed.predict(data, verbose=0),
+                               model.predict(data, verbose=0), rtol=1e-6)
+
+    class UnregisteredLayer(keras.layers.Layer):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {"factor": self.factor}
+
+    def unregistered_fn(x):
+        return x**2
+
+    inputs = keras.Input(shape=(4,))
+    mid = UnregisteredLayer(0.5)(inputs)
+    outputs = keras.layers.Dense(1, activation=unregistered_fn)(mid)
+    model = keras.Model(inputs, outputs)
+    model.save("custom_model2.keras")
+    custom_objects = {"UnregisteredLayer": UnregisteredLayer, "unregistered_fn": unregistered_fn}
+    with keras.saving.custom_object_scope(custom_objects):
+        reconstructed_model = keras.models.load_model("custom_model2.keras")
+    reconstructed_model = keras.models.load_model(
+        "custom_model2.keras", custom_objects=custom_objects
+    )
+    assert reconstructed_model.layers[2].activation is unregistered_fn
+
+    model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(1)])
+    config = model.get_config()
+    new_model = keras.Sequential.from_config(config)
+    inputs = keras.Input((32,))
+    outputs = keras.layers.Dense(1)(inputs)
+    model = keras.Model(inputs, outputs)
+    config = model.get_config()
+    new_model = keras.Model.from_config(config)
+    model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(1)])
+    json_config = model.to_json()
+    new_model = keras.models.model_from_json(json_config)
+    new_model = keras.models.clone_model(model)
+    assert new_model.output_shape == (None, 1)
+
+    def create_layer():
+        layer = keras.layers.Dense(64, activation="relu", name="dense_2")
+        layer.build((None, 784))
+        return layer
+
+    layer_1 = create_layer()
+    layer_2 = create_layer()
+    # Copy weights from layer 1 to layer 2
+    layer_2.set_weights(layer_1.get_weights())
+
+    # Create a simple functional model
+    inputs = keras.Input(shape=(784,), name="digits")
+    x = keras.layers.Dense(64, activation="relu", name="dense_1")(inputs)
+    x = keras.layers.Dense(64, activation="relu", name="dense_2")(x)
+    outputs = keras.layers.Dense(10, name="predictions")(x)
+    functional_model = keras.Model(inputs=inputs, outputs=outputs, name="3_layer_mlp")
+
+    # Define a subclassed model with the same architecture
+    class SubclassedModel(keras.Model):
+        def __init__(self, output_dim, name=None):
+            super().__init__(name=name)
+            self.output_dim = output_dim
+            self.dense_1 = keras.layers.Dense(64, activation="relu", name="dense_1")
+            self.dense_2 = keras.layers.Dense(64, activation="relu", name="dense_2")
+            self.dense_3 = keras.layers.Dense(output_dim, name="predictions")
+
+        def call(self, inputs):
+            x = self.dense_1(inputs)
+            x = self.dense_2(x)
+            x = self.dense_3(x)
+            return x
+
+        def get_config(self):
+            return {"output_dim": self.output_dim, "name": self.name}
+
+    subclassed_model = SubclassedModel(10)
+    # Call the subclassed model once to create the weights.
+    subclassed_model(np.ones((1, 784)))
+    # Copy weights from functional_model to subclassed_model.
+    subclassed_model.set_weights(functional_model.get_weights())
+    assert len(functional_model.weights) == len(subclassed_model.weights)
+    for a, b in zip(functional_model.weights, subclassed_model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy())
+
+    functional_model.save_weights("my_model.weights.h5")
+    functional_model_2 = keras.Model(inputs=inputs, outputs=outputs)
+    functional_model_2.load_weights("my_model.weights.h5")
+
+    @keras.saving.register_keras_serializable(package="my_package")
+    class MyDense(keras.layers.Layer):
+        def __init__(self, units, *, kernel_regularizer=None, kernel_initializer=None,
+                     nested_model=None, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden_units = units
+            self.kernel_regularizer = kernel_regularizer
+            self.kernel_initializer = kernel_initializer
+            self.nested_model = nested_model
+
+        def get_config(self):
+            config = super().get_config()
+            # Update the config with the custom layer's parameters
+            config.update(
+                {
+                    "units": self.hidden_units,
+                    "kernel_regularizer": self.kernel_regularizer,
+                    "kernel_initializer": self.kernel_initializer,
+                    "nested_model": self.nested_model,
+                }
+            )
+            return config
+
+        def build(self, input_shape):
+            input_units = input_shape[-1]
+            self.kernel = self.add_weight(
+                name="kernel",
+                shape=(input_units, self.hidden_units),
+                regularizer=self.kernel_regularizer,
+                initializer=self.kernel_initializer,
+            )
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.kernel)
+
+    layer = MyDense(units=16, kernel_regularizer="l1", kernel_initializer="ones")
+    layer3 = MyDense(units=64, nested_model=layer)
+    config = keras.layers.serialize(layer3)
+    new_layer = keras.layers.deserialize(config)
+    assert type(new_layer).__name__ == "MyDense" and new_layer.hidden_units == 64
+    # the nested layer's config is left to MyDense to read back, as in Keras
+    assert config["config"]["nested_model"]["class_name"] == "MyDense"

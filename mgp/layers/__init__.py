@@ -52,5 +52,18 @@ __all__ = [
     "GaussianDropout", "AlphaDropout", "ActivityRegularization",
     "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
-    "concatenate", "dot",
+    "concatenate", "dot", "serialize", "deserialize",
 ] + _preprocessing
+
+
+def serialize(layer):
+    """A layer as Keras's serialized dict (`{"module", "class_name", "config", ...}`)."""
+    from mgp.saving.serialization_lib import serialize_keras_object
+    return serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """The layer (or model) `serialize` described; only mgp's classes, registered ones and
+    `custom_objects` are resolved."""
+    from mgp.models.serialization import deserialize_layer
+    return deserialize_layer(config, custom_objects)

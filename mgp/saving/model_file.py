@@ -271,8 +271,10 @@ def _rebuild(configs, custom_objects, filepath):
     config = dict(configs["model_config"])
     if configs.get("build_config"):
         config["build_config"] = configs["build_config"]
-    try:
-        model = deserialize_layer(config, custom_objects)
+    from mgp.saving.serialization_lib import custom_object_scope
+    try:  # in scope: names inside configs (a Dense's activation) resolve through them too
+        with custom_object_scope(custom_objects or {}):
+            model = deserialize_layer(config, custom_objects)
     except (ValueError, TypeError, KeyError, NotImplementedError) as e:
         raise ValueError(f"'{filepath}': could not rebuild the model from its config: {e}") \
             from e
