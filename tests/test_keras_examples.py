@@ -1266,3 +1266,93 @@ def test_keras_serialization_and_saving_guide(tmp_path, monkeypatch):
     assert type(new_layer).__name__ == "MyDense" and new_layer.hidden_units == 64
     # the nested layer's config is left to MyDense to read back, as in Keras
     assert config["config"]["nested_model"]["class_name"] == "MyDense"
+
+
+def test_keras_transfer_learning_guide():
+    # Keras's "Transfer learning & fine-tuning" guide, imports changed: trainable and
+    # non-trainable weights, freezing layers and nested models, then the end-to-end recipe
+    # with a small convolutional base of our own standing in for Xception's ImageNet weights
+    # (not downloadable here), on 32 random images, one epoch each for training and
+    # fine-tuning. (The guide says the base stays in inference mode after unfreezing because
+    # it is called with training=False; in Keras 3, as in mgp, fit's training=True wins.)
+    layer = keras.layers.Dense(3)
+    layer.build((None, 4))
+    assert (len(layer.weights), len(layer.trainable_weights),
+            len(layer.non_trainable_weights)) == (2, 2, 0)
+    layer = keras.layers.BatchNormalization()
+    layer.build((None, 4))
+    assert (len(layer.weights), len(layer.trainable_weights),
+            len(layer.non_trainable_weights)) == (4, 2, 2)
+    layer = keras.layers.Dense(3)
+    layer.build((None, 4))
+    layer.trainable = False
+    assert (len(layer.weights), len(layer.trainable_weights),
+            len(layer.non_trainable_weights)) == (2, 0, 2)
+    layer1 = keras.layers.Dense(3, activation="relu")
+    layer2 = keras.layers.Dense(3, activation="sigmoid")
+    model = keras.Sequential([keras.Input(shape=(3,)), layer1, layer2])
+    layer1.trainable = False
+    initial_layer1_weights_values = layer1.get_weights()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.random.random((2, 3)), np.random.random((2, 3)), verbose=0)
+    final_layer1_weights_values = layer1.get_weights()
+    np.testing.assert_allclose(initial_layer1_weights_values[0], final_layer1_weights_values[0])
+    np.testing.assert_allclose(initial_layer1_weights_values[1], final_layer1_weights_values[1])
+    inner_model = keras.Sequential([
+        keras.Input(shape=(3,)),
+        keras.layers.Dense(3, activation="relu"),
+        keras.layers.Dense(3, activation="relu"),
+    ])
+    model = keras.Sequential(
+        [keras.Input(shape=(3,)), inner_model, keras.layers.Dense(3, activation="sigmoid")]
+    )
+    model.trainable = False
+    assert inner_model.trainable == False  # noqa: E712  (all layers in `model` are frozen)
+    assert inner_model.layers[0].trainable == False  # noqa: E712  (propagated recursively)
+
+    # a small convolutional base stands in for Xception(weights="imagenet")
+    base_in = keras.Input(shape=(150, 150, 3))
+    h = layers.Conv2D(8, 3, strides=2)(base_in)
+    h = layers.BatchNormalization()(h)
+    h = layers.Activation("relu")(h)
+    base_model = keras.Model(base_in, layers.Conv2D(16, 3, strides=2)(h))
+    base_model.trainable = False
+    data_augmentation = keras.Sequential(
+        [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)]
+    )
+    inputs = keras.Input(shape=(150, 150, 3))
+    x = data_augmentation(inputs)
+    scale_layer = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)
+    x = scale_layer(x)
+    x = base_model(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    outputs = keras.layers.Dense(1)(x)
+    model = keras.Model(inputs, outputs)
+    model.summary(show_trainable=True)
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy()],
+    )
+    rng = np.random.default_rng(0)
+    train_x = rng.uniform(0, 255, (32, 150, 150, 3)).astype("float32")
+    train_y = rng.integers(0, 2, (32, 1)).astype("float32")
+    epochs = 1
+    bn = base_model.layers[2]
+    before = [w.copy() for w in bn.get_weights()]
+    model.fit(train_x, train_y, epochs=epochs, validation_data=(train_x[:8], train_y[:8]),
+              verbose=0)
+    for a, b in zip(before, bn.get_weights()):  # a frozen BatchNormalization does not move
+        np.testing.assert_array_equal(a, b)
+    base_model.trainable = True
+    model.summary(show_trainable=True)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-5),  # Low learning rate
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy()],
+    )
+    history = model.fit(train_x, train_y, epochs=epochs,
+                        validation_data=(train_x[:8], train_y[:8]), verbose=0)
+    assert not np.array_equal(before[0], bn.get_weights()[0])  # unfrozen: it trains
+    assert set(history.history) == {"loss", "binary_accuracy", "val_loss", "val_binary_accuracy"}
