@@ -624,6 +624,7 @@ def test_keras_making_new_layers_and_models_via_subclassing_guide():
     targets = ops.ones((3, 3))
     logits = ops.ones((3, 3))
     y = layer(targets, logits)
+    assert y.shape == (3, 3)
     assert layer.metrics == [] and len(layer.losses) == 1
 
     inputs = keras.Input(shape=(3,), name="inputs")
@@ -1016,7 +1017,7 @@ def test_keras_sequential_model_guide():
     # model.summary()
     x = ops.ones((1, 4))
     y = model(x)
-    assert len(model.weights) == 6  # Number of weights after calling the model
+    assert y.shape == (1, 4) and len(model.weights) == 6  # weights after the first call
     model.summary()
     model = keras.Sequential()
     model.add(keras.Input(shape=(4,)))
@@ -1307,8 +1308,8 @@ def test_keras_transfer_learning_guide():
         [keras.Input(shape=(3,)), inner_model, keras.layers.Dense(3, activation="sigmoid")]
     )
     model.trainable = False
-    assert inner_model.trainable == False  # noqa: E712  (all layers in `model` are frozen)
-    assert inner_model.layers[0].trainable == False  # noqa: E712  (propagated recursively)
+    assert inner_model.trainable == False  # All layers in `model` are now frozen
+    assert inner_model.layers[0].trainable == False  # `trainable` is propagated recursively
 
     # a small convolutional base stands in for Xception(weights="imagenet")
     base_in = keras.Input(shape=(150, 150, 3))
