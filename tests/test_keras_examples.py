@@ -1,5 +1,6 @@
 """Keras's own example code runs with only the import lines changed."""
 import numpy as np
+import pytest
 
 import oracles
 
@@ -1357,3 +1358,185 @@ def test_keras_transfer_learning_guide():
                         validation_data=(train_x[:8], train_y[:8]), verbose=0)
     assert not np.array_equal(before[0], bn.get_weights()[0])  # unfrozen: it trains
     assert set(history.history) == {"loss", "binary_accuracy", "val_loss", "val_binary_accuracy"}
+
+
+def test_keras_knowledge_distillation_example():
+    # keras.io examples/vision/knowledge_distillation.py, imports changed: a Distiller model
+    # overriding compile and compute_loss with keras.ops; 64 MNIST digits, short training
+    from mgp import ops
+
+    class Distiller(keras.Model):
+        def __init__(self, student, teacher):
+            super().__init__()
+            self.teacher = teacher
+            self.student = student
+        def compile(self, optimizer, metrics, student_loss_fn, distillation_loss_fn, alpha=0.1,
+                    temperature=3):
+            super().compile(optimizer=optimizer, metrics=metrics)
+            self.student_loss_fn = student_loss_fn
+            self.distillation_loss_fn = distillation_loss_fn
+            self.alpha = alpha
+            self.temperature = temperature
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         allow_empty=False):
+            teacher_pred = self.teacher(x, training=False)
+            student_loss = self.student_loss_fn(y, y_pred)
+            distillation_loss = self.distillation_loss_fn(
+                ops.softmax(teacher_pred / self.temperature, axis=1),
+                ops.softmax(y_pred / self.temperature, axis=1),
+            ) * (self.temperature**2)
+            loss = self.alpha * student_loss + (1 - self.alpha) * distillation_loss
+            return loss
+        def call(self, x):
+            return self.student(x)
+    teacher = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(256, (3, 3), strides=(2, 2), padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
+        layers.Conv2D(512, (3, 3), strides=(2, 2), padding="same"),
+        layers.Flatten(),
+        layers.Dense(10),
+    ], name="teacher")
+    student = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(16, (3, 3), strides=(2, 2), padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
+        layers.Conv2D(32, (3, 3), strides=(2, 2), padding="same"),
+        layers.Flatten(),
+        layers.Dense(10),
+    ], name="student")
+    student_scratch = keras.models.clone_model(student)
+    batch_size = 64
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train, y_train, x_test, y_test = x_train[:64], y_train[:64], x_test[:64], y_test[:64]
+    x_train = x_train.astype("float32") / 255.0
+    x_train = np.reshape(x_train, (-1, 28, 28, 1))
+    x_test = x_test.astype("float32") / 255.0
+    x_test = np.reshape(x_test, (-1, 28, 28, 1))
+    teacher.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    teacher.fit(x_train, y_train, epochs=1, verbose=0)
+    teacher.evaluate(x_test, y_test, verbose=0)
+    distiller = Distiller(student=student, teacher=teacher)
+    distiller.compile(
+        optimizer=keras.optimizers.Adam(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+        student_loss_fn=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        distillation_loss_fn=keras.losses.KLDivergence(),
+        alpha=0.1,
+        temperature=10,
+    )
+    with pytest.warns(UserWarning, match="gradients do not exist"):  # the teacher's, as Keras warns
+        history = distiller.fit(x_train, y_train, epochs=2, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+    loss, accuracy = distiller.evaluate(x_test, y_test, verbose=0)
+    assert loss > 0 and 0 <= accuracy <= 1
+    student_scratch.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    student_scratch.fit(x_train, y_train, epochs=1, verbose=0)
+    student_scratch.evaluate(x_test, y_test, verbose=0)
+
+
+def test_keras_antirectifier_example():
+    # keras.io examples/keras_recipes/antirectifier.py, imports changed: a layer computing
+    # with keras.ops (`inputs -= ops.mean(...)`), its config; 512 digits, two epochs
+    from mgp import ops
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train = x_train[:512].reshape(-1, 784)
+    x_test = x_test[:128].reshape(-1, 784)
+    x_train = x_train.astype("float32")
+    x_test = x_test.astype("float32")
+    x_train /= 255
+    x_test /= 255
+    y_train, y_test = y_train[:512], y_test[:128]
+
+    class Antirectifier(layers.Layer):
+        def __init__(self, initializer="he_normal", **kwargs):
+            super().__init__(**kwargs)
+            self.initializer = keras.initializers.get(initializer)
+
+        def build(self, input_shape):
+            output_dim = input_shape[-1]
+            self.kernel = self.add_weight(
+                shape=(output_dim * 2, output_dim),
+                initializer=self.initializer,
+                name="kernel",
+                trainable=True,
+            )
+
+        def call(self, inputs):
+            inputs -= ops.mean(inputs, axis=-1, keepdims=True)
+            pos = ops.relu(inputs)
+            neg = ops.relu(-inputs)
+            concatenated = ops.concatenate([pos, neg], axis=-1)
+            mixed = ops.matmul(concatenated, self.kernel)
+            return mixed
+
+        def get_config(self):
+            # Implement get_config to enable serialization. This is optional.
+            base_config = super().get_config()
+            config = {"initializer": keras.initializers.serialize(self.initializer)}
+            return dict(list(base_config.items()) + list(config.items()))
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            layers.Dense(256),
+            Antirectifier(),
+            layers.Dense(256),
+            Antirectifier(),
+            layers.Dropout(0.5),
+            layers.Dense(10),
+        ]
+    )
+    model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer=keras.optimizers.RMSprop(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    history = model.fit(x_train, y_train, batch_size=128, epochs=2, validation_split=0.15,
+                        verbose=0)
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert model.layers[1].output.shape == (None, 256)
+    assert history.history["loss"][1] < history.history["loss"][0] and accuracy > 0.3
+    again = Antirectifier.from_config(model.layers[1].get_config())
+    assert again.get_config() == model.layers[1].get_config()
+
+
+def test_keras_reproducibility_recipe():
+    # what keras.io's examples/keras_recipes/reproducibility_recipes.py shows, on a small
+    # model of our own: one seed (keras.utils.set_random_seed) makes the initial weights,
+    # dropout and shuffling, hence the trained weights, repeat
+    def train_model(train_data, train_labels):
+        model = keras.Sequential(
+            [
+                keras.Input(shape=(8,)),
+                layers.Dense(16, activation="relu"),
+                layers.Dropout(0.5),
+                layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(train_data, train_labels, batch_size=16, epochs=2, shuffle=True, verbose=0)
+        return model.get_weights()
+
+    rng = np.random.default_rng(0)
+    train_data = rng.normal(size=(64, 8)).astype("float32")
+    train_labels = rng.normal(size=(64, 1)).astype("float32")
+    keras.utils.set_random_seed(812)
+    first = train_model(train_data, train_labels)
+    keras.utils.set_random_seed(812)
+    second = train_model(train_data, train_labels)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    third = train_model(train_data, train_labels)  # the seed's sequence goes on: new weights
+    assert not np.array_equal(first[0], third[0])
