@@ -1420,7 +1420,7 @@ def test_keras_knowledge_distillation_example():
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy()],
     )
-    teacher.fit(x_train, y_train, epochs=1, verbose=0)
+    teacher.fit(x_train, y_train, epochs=1, batch_size=batch_size, verbose=0)
     teacher.evaluate(x_test, y_test, verbose=0)
     distiller = Distiller(student=student, teacher=teacher)
     distiller.compile(
