@@ -1540,3 +1540,128 @@ def test_keras_reproducibility_recipe():
         np.testing.assert_array_equal(a, b)
     third = train_model(train_data, train_labels)  # the seed's sequence goes on: new weights
     assert not np.array_equal(first[0], third[0])
+
+
+def _vision_example_models(keras, layers):
+    """The models of three keras.io vision examples, as their code builds them, in either
+    framework: image_classification_from_scratch.py (make_model), 3D_image_classification.py
+    (get_model) and oxford_pets_image_segmentation.py (get_model, here get_seg_model)."""
+    def make_model(input_shape, num_classes):
+        inputs = keras.Input(shape=input_shape)
+        x = layers.Rescaling(1.0 / 255)(inputs)
+        x = layers.Conv2D(128, 3, strides=2, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        previous_block_activation = x
+        for size in [256, 512, 728]:
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(size, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(size, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+            residual = layers.Conv2D(size, 1, strides=2, padding="same")(
+                previous_block_activation
+            )
+            x = layers.add([x, residual])
+            previous_block_activation = x
+        x = layers.SeparableConv2D(1024, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.GlobalAveragePooling2D()(x)
+        if num_classes == 2:
+            units = 1
+        else:
+            units = num_classes
+        x = layers.Dropout(0.25)(x)
+        outputs = layers.Dense(units, activation=None)(x)
+        return keras.Model(inputs, outputs)
+
+    def get_model(width=128, height=128, depth=64):
+        inputs = keras.Input((width, height, depth, 1))
+        x = layers.Conv3D(filters=64, kernel_size=3, activation="relu")(inputs)
+        x = layers.MaxPool3D(pool_size=2)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Conv3D(filters=64, kernel_size=3, activation="relu")(x)
+        x = layers.MaxPool3D(pool_size=2)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Conv3D(filters=128, kernel_size=3, activation="relu")(x)
+        x = layers.MaxPool3D(pool_size=2)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Conv3D(filters=256, kernel_size=3, activation="relu")(x)
+        x = layers.MaxPool3D(pool_size=2)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.GlobalAveragePooling3D()(x)
+        x = layers.Dense(units=512, activation="relu")(x)
+        x = layers.Dropout(0.3)(x)
+        outputs = layers.Dense(units=1, activation="sigmoid")(x)
+        model = keras.Model(inputs, outputs, name="3dcnn")
+        return model
+
+    def get_seg_model(img_size, num_classes):
+        inputs = keras.Input(shape=img_size + (3,))
+        x = layers.Conv2D(32, 3, strides=2, padding="same")(inputs)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        previous_block_activation = x
+        for filters in [64, 128, 256]:
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+            residual = layers.Conv2D(filters, 1, strides=2, padding="same")(
+                previous_block_activation
+            )
+            x = layers.add([x, residual])
+            previous_block_activation = x
+        for filters in [256, 128, 64, 32]:
+            x = layers.Activation("relu")(x)
+            x = layers.Conv2DTranspose(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            x = layers.Conv2DTranspose(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.UpSampling2D(2)(x)
+            residual = layers.UpSampling2D(2)(previous_block_activation)
+            residual = layers.Conv2D(filters, 1, padding="same")(residual)
+            x = layers.add([x, residual])
+            previous_block_activation = x
+        outputs = layers.Conv2D(num_classes, 3, activation="softmax", padding="same")(x)
+        model = keras.Model(inputs, outputs)
+        return model
+
+    image_size = (64, 64)  # the example's images are 180 x 180
+    return (make_model(input_shape=image_size + (3,), num_classes=2),
+            get_model(width=128, height=128, depth=64), get_seg_model((64, 64), 3))
+
+
+def test_keras_vision_example_models_as_keras():
+    # the same code builds the same models in Keras: parameter counts and output shapes
+    ours = _vision_example_models(keras, layers)
+    theirs = _vision_example_models(oracles.keras(), oracles.keras().layers)
+    assert [m.count_params() for m in ours] == [m.count_params() for m in theirs]
+    assert [m.output_shape for m in ours] == [tuple(m.output_shape) for m in theirs]
+    classifier, _, segmenter = ours
+    # image_classification_from_scratch: augmentation, then a prediction read as it does
+    data_augmentation_layers = [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)]
+
+    def data_augmentation(images):
+        for layer in data_augmentation_layers:
+            images = layer(images)
+        return images
+
+    images = np.random.uniform(0, 255, (1, 64, 64, 3)).astype("float32")
+    assert data_augmentation(images).shape == images.shape
+    predictions = classifier.predict(images, verbose=0)
+    score = float(keras.ops.sigmoid(predictions[0][0]))
+    assert 0 < score < 1
+    # oxford_pets_image_segmentation: one epoch on four random images and masks
+    segmenter.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
+    x = np.random.random((4, 64, 64, 3)).astype("float32")
+    y = np.random.randint(0, 3, (4, 64, 64, 1))
+    history = segmenter.fit(x, y, epochs=1, batch_size=2, verbose=0)
+    assert history.history["loss"][0] > 0
