@@ -215,3 +215,15 @@ def test_a_trailing_axis_of_size_one_is_added_or_dropped_as_keras(sample, data):
             np.testing.assert_array_equal(model.predict(x, verbose=0), x.reshape(2, -1))
     with pytest.raises(ValueError, match=r"expected input shape \(None, 3\), got \(2, 4\)"):
         mgp.Model(inputs := mgp.Input((3,)), inputs * 2).predict(np.ones((2, 4)), verbose=0)
+
+
+def test_clone_model_calls_the_operations_again_as_keras():
+    ours, theirs = _with_dense(mgp), _with_dense(keras)
+    _same_weights(ours, theirs)
+    clones = mgp.models.clone_model(ours), keras.models.clone_model(theirs)
+    assert [getattr(op, "class_name", type(op).__name__) for op in clones[0].operations] == \
+        [type(op).__name__ for op in clones[1].operations]
+    clones[0].set_weights(ours.get_weights())
+    x = _inputs((3, 4), "float32")
+    for a, b in zip(clones[0].predict(x, verbose=0), theirs.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
