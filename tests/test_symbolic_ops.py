@@ -227,3 +227,13 @@ def test_clone_model_calls_the_operations_again_as_keras():
     x = _inputs((3, 4), "float32")
     for a, b in zip(clones[0].predict(x, verbose=0), theirs.predict(x, verbose=0)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_model_to_dot_draws_the_operations_as_keras():
+    def drawn(K):
+        x = K.Input((3,), name="x")
+        model = K.Model(x, K.layers.Dense(2, name="d")(K.ops.square(x)) * 2)
+        dot = K.utils.model_to_dot(model, show_shapes=True)
+        text = dot.source if hasattr(dot, "source") else dot.to_string()
+        return [name in text for name in ("Square", "Multiply", "Dense")], text.count("->")
+    assert drawn(mgp) == drawn(keras) == ([True, True, True], 3)
