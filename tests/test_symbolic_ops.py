@@ -237,3 +237,16 @@ def test_model_to_dot_draws_the_operations_as_keras():
         text = dot.source if hasattr(dot, "source") else dot.to_string()
         return [name in text for name in ("Square", "Multiply", "Dense")], text.count("->")
     assert drawn(mgp) == drawn(keras) == ([True, True, True], 3)
+
+
+def test_constants_on_either_side_are_recorded_and_saved():
+    x = mgp.Input((3,))
+    scale = mgp.tensor(np.array([1.0, 2.0, 3.0], "float32"))
+    outputs = [scale * x, np.ones(3, "float32") - x, x / scale]
+    model = mgp.Model(x, outputs)
+    again = mgp.Model.from_config(json.loads(json.dumps(model.get_config())))
+    data = _inputs((3,), "float32")
+    expected = [data * scale.numpy(), 1 - data, data / scale.numpy()]
+    for m in (model, again):
+        for a, b in zip(m.predict(data, verbose=0), expected):
+            np.testing.assert_allclose(a, b, rtol=1e-6)

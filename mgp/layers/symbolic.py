@@ -85,6 +85,7 @@ class SymbolicTensor:
         return _ops().round(self, ndigits or 0)
 
     __hash__ = object.__hash__  # by identity, as `==` is (Keras defines no `__eq__` either)
+    __array_ufunc__ = None  # `ndarray * x`: NumPy leaves it to `x.__rmul__`, which records it
 
 
 # Python's operators on a symbolic tensor: Keras's KerasTensor's, each the op of that name
