@@ -250,3 +250,48 @@ def test_constants_on_either_side_are_recorded_and_saved():
     for m in (model, again):
         for a, b in zip(m.predict(data, verbose=0), expected):
             np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def _unary_ops():
+    """The ops whose one required argument, and one tensor argument, is `x`."""
+    import inspect
+
+    from mgp.ops.keras_classes import KERAS_OPS
+    names = []
+    for name, (_, _, init) in sorted(KERAS_OPS.items()):
+        fn = getattr(ops, name, None) or getattr(ops.image, name, None)
+        if fn is None:
+            continue
+        params = inspect.signature(fn).parameters
+        tensors = [p for p in params if p not in init and params[p].kind in (0, 1)]
+        required = [p for p in params if params[p].default is inspect.Parameter.empty
+                    and params[p].kind in (0, 1)]
+        if tensors == required == ["x"]:
+            names.append(name)
+    return names
+
+
+# where mgp's symbolic result knowingly differs from Keras's symbolic one (docs/
+# keras_differences.md): Keras's specs say float32 where its torch backend computes complex
+# (eig) or integer (lu_factor's pivots) and int32 where it computes int64 (size); slogdet's sign
+# keeps the batch axes (Keras's spec drops them); ndim is a Python int; and mgp refuses at
+# once what Keras's specs let through and its kernels then refuse (bit operations on floats,
+# bincount of 4-D, corrcoef of 4-D, view_as_complex without a last axis of 2)
+KNOWN = {"eig", "lu_factor", "size", "slogdet", "ndim", "bitwise_invert", "bitwise_not",
+         "bincount", "corrcoef", "view_as_complex"}
+
+
+@pytest.mark.parametrize("name", [n for n in _unary_ops() if n not in KNOWN])
+def test_every_op_of_one_tensor_gives_keras_shapes_and_dtypes(name):
+    def spec(K):
+        fn = getattr(K.ops, name, None) or getattr(K.ops.image, name)
+        try:
+            out = fn(K.Input((3, 3)))  # (None, 3, 3): square matrices for linalg
+        except Exception as e:  # noqa: BLE001  (an error is compared with the other side's)
+            return type(e).__mro__[1:2] and "error"
+        return [(tuple(t.shape), str(getattr(t.dtype, "name", t.dtype)))
+                for t in (out if isinstance(out, (list, tuple)) else [out])]
+    ours, theirs = spec(mgp), spec(keras)
+    if theirs == "error":  # Keras cannot either (`stack` of one tensor): mgp may
+        return
+    assert ours == theirs
