@@ -5,7 +5,10 @@ that are not tensors (`axis=1, keepdims=False`: Keras's split between an op clas
 construction arguments and its call arguments, from `mgp.ops.keras_classes`), calls it on the
 tensors, and returns a placeholder whose shape and dtype are found by running the op on probes
 (see `mgp.layers.symbolic`: every unknown size is 83, then 89, so the op's own shape rules and
-errors apply, and a size that changes with them is unknown). The functional model runs the op on
+errors apply, and a size that changes with them is unknown; a third run with sizes of 2 catches
+a size such as min(unknown, 3), which agrees at 83 and 89; identities stand in for a singular
+matrix of ones; `unique` and `nonzero`, whose sizes come from the values, give None). The
+functional model runs the op on
 real tensors; a `.keras` file holds it as Keras does (`"module": "keras.src.ops.numpy",
 "class_name": "Mean", "config": {"name": "mean", "axis": 1, "keepdims": false}`), so Keras reads
 mgp's files and mgp Keras's. An op Keras records as several (`batch_normalization`) or not at all
