@@ -134,8 +134,9 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from mgp.models.serialization import deserialize_layer
+        from mgp.models.serialization import check_layer_entries, deserialize_layer
         from mgp.layers import Input
+        check_layer_entries(config, f"Sequential model '{config.get('name')}'")
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
             if entry["class_name"] == "InputLayer":

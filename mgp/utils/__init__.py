@@ -29,6 +29,8 @@ from mgp.layers.symbolic import get_source_inputs  # noqa: F401
 from mgp.dtypes import standardize_dtype  # noqa: F401
 from mgp.backend import clear_session  # noqa: F401
 from mgp.utils.sequence_utils import pad_sequences  # noqa: F401
+from mgp.utils import bounding_boxes  # noqa: F401
+from mgp.layers.preprocessing.feature_space import FeatureSpace  # noqa: F401
 
 
 def __getattr__(name):

@@ -1,4 +1,5 @@
-"""Dense, Activation, Lambda and Identity."""
+"""Core layers: Dense, Activation, Lambda and Identity here; EinsumDense, Embedding and
+ReversibleEmbedding in their own files."""
 import inspect
 
 import numpy as np
@@ -262,3 +263,8 @@ class Identity(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+# the core family's other members, one file each as Keras keeps them
+from mgp.layers.core.einsum_dense import EinsumDense  # noqa: E402,F401
+from mgp.layers.core.embedding import Embedding, ReversibleEmbedding  # noqa: E402,F401
