@@ -179,7 +179,9 @@ _BY_NAME["hard_swish"] = hard_silu  # an alias: it serializes as "hard_silu", as
 
 
 def get(identifier):
-    """The activation function for a name ('relu'), None (linear), or a callable (itself).
+    """The activation function for a name ('relu'), None (linear), a callable (itself), or
+    Keras's serialized form of a function; a name mgp does not have is looked up among the
+    registered functions (`register_keras_serializable`) and the custom objects in scope.
 
     Raises:
         ValueError: for an unknown name; the message lists the known ones.
@@ -188,6 +190,8 @@ def get(identifier):
         return linear
     if isinstance(identifier, str):
         fn = _BY_NAME.get(identifier)
+        if fn is None:
+            fn = _custom(identifier)
         if fn is None:
             raise ValueError(f"unknown activation {identifier!r}; known activations: "
                              f"{sorted(_BY_NAME)}")
@@ -200,13 +204,28 @@ def get(identifier):
                      f"({', '.join(sorted(_BY_NAME))}), None or a callable")
 
 
+def _custom(name):
+    """A registered function or custom object called `name` ('my_package>custom_fn'), or None."""
+    from mgp.saving.serialization_lib import UnknownObjectError, resolve
+    try:
+        fn = resolve(name, kind="activation")
+    except UnknownObjectError:
+        return None
+    return fn if callable(fn) else None
+
+
 def serialize(activation):
-    """The name of an activation function ('relu'); for a custom callable, its `__name__`."""
+    """The name of a built-in activation ('relu'); for any other function, Keras's serialized
+    form (`{"class_name": "function", "config": "my_package>custom_fn", ...}`), by which
+    `get` finds it again once registered."""
     activation = get(activation)
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"cannot serialize activation {activation!r}: it has no name")
-    return name
+    if _BY_NAME.get(name) is activation:
+        return name
+    from mgp.saving.serialization_lib import serialize_keras_object
+    return serialize_keras_object(activation)
 
 
 def deserialize(config, custom_objects=None):

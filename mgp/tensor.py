@@ -445,6 +445,8 @@ def _operands(a, b):
 def _lift(o, like):
     if isinstance(o, (bool, int, float)) and not isinstance(o, np.generic):
         return o  # Python scalars: weak, the op keeps `like`'s dtype
+    if isinstance(o, ops.symbolic.symbolic_types()):
+        return o  # a functional model's placeholder: the op records the call
     o = backend.asarray(o)
     if like.dtype.kind == "f" and o.dtype.kind in "fiub":
         return Tensor(o, dtype=like.dtype)

@@ -1,5 +1,6 @@
 """Keras's own example code runs with only the import lines changed."""
 import numpy as np
+import pytest
 
 import oracles
 
@@ -624,6 +625,7 @@ def test_keras_making_new_layers_and_models_via_subclassing_guide():
     targets = ops.ones((3, 3))
     logits = ops.ones((3, 3))
     y = layer(targets, logits)
+    assert y.shape == (3, 3)
     assert layer.metrics == [] and len(layer.losses) == 1
 
     inputs = keras.Input(shape=(3,), name="inputs")
@@ -1016,7 +1018,7 @@ def test_keras_sequential_model_guide():
     # model.summary()
     x = ops.ones((1, 4))
     y = model(x)
-    assert len(model.weights) == 6  # Number of weights after calling the model
+    assert y.shape == (1, 4) and len(model.weights) == 6  # weights after the first call
     model.summary()
     model = keras.Sequential()
     model.add(keras.Input(shape=(4,)))
@@ -1077,3 +1079,589 @@ def test_keras_sequential_model_guide():
     for layer in model.layers[:-1]:
         layer.trainable = False
     assert len(model.trainable_weights) == 2  # only the last layer trains
+
+
+def test_keras_serialization_and_saving_guide(tmp_path, monkeypatch):
+    # Keras's "Save, serialize, and export models" guide, imports changed: whole-model
+    # .keras files, registered and custom_objects classes and functions, configs and JSON,
+    # cloning, weights moved between layers and models, nested layer configs
+    from mgp import ops
+    monkeypatch.chdir(tmp_path)
+
+    def get_model():
+        # Create a simple model.
+        inputs = keras.Input(shape=(32,))
+        outputs = keras.layers.Dense(1)(inputs)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer=keras.optimizers.Adam(), loss="mean_squared_error")
+        return model
+
+    model = get_model()
+    # Train the model.
+    test_input = np.random.random((128, 32))
+    test_target = np.random.random((128, 1))
+    model.fit(test_input, test_target, verbose=0)
+    # Calling `save('my_model.keras')` creates a zip archive `my_model.keras`.
+    model.save("my_model.keras")
+    # It can be used to reconstruct the model identically.
+    reconstructed_model = keras.models.load_model("my_model.keras")
+    # Let's check:
+    np.testing.assert_allclose(
+        model.predict(test_input, verbose=0), reconstructed_model.predict(test_input, verbose=0)
+    )
+
+    @keras.saving.register_keras_serializable(package="my_package", name="custom_fn")
+    def custom_fn(x):
+        return x**2
+
+    @keras.saving.register_keras_serializable(package="MyLayers")
+    class CustomLayer(keras.layers.Layer):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {"factor": self.factor}
+
+    inputs = keras.Input(shape=(4,))
+    mid = CustomLayer(0.5)(inputs)
+    outputs = keras.layers.Dense(1, activation=custom_fn)(mid)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="rmsprop", loss="mean_squared_error")
+    model.save("custom_model.keras")
+    reconstructed = keras.models.load_model("custom_model.keras")
+    data = np.random.random((3, 4))
+    np.testing.assert_allclose(reconstructed.predict(data, verbose=0),
+                               model.predict(data, verbose=0), rtol=1e-6)
+
+    class UnregisteredLayer(keras.layers.Layer):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {"factor": self.factor}
+
+    def unregistered_fn(x):
+        return x**2
+
+    inputs = keras.Input(shape=(4,))
+    mid = UnregisteredLayer(0.5)(inputs)
+    outputs = keras.layers.Dense(1, activation=unregistered_fn)(mid)
+    model = keras.Model(inputs, outputs)
+    model.save("custom_model2.keras")
+    custom_objects = {"UnregisteredLayer": UnregisteredLayer, "unregistered_fn": unregistered_fn}
+    with keras.saving.custom_object_scope(custom_objects):
+        reconstructed_model = keras.models.load_model("custom_model2.keras")
+    reconstructed_model = keras.models.load_model(
+        "custom_model2.keras", custom_objects=custom_objects
+    )
+    assert reconstructed_model.layers[2].activation is unregistered_fn
+
+    model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(1)])
+    config = model.get_config()
+    new_model = keras.Sequential.from_config(config)
+    inputs = keras.Input((32,))
+    outputs = keras.layers.Dense(1)(inputs)
+    model = keras.Model(inputs, outputs)
+    config = model.get_config()
+    new_model = keras.Model.from_config(config)
+    model = keras.Sequential([keras.Input((32,)), keras.layers.Dense(1)])
+    json_config = model.to_json()
+    new_model = keras.models.model_from_json(json_config)
+    new_model = keras.models.clone_model(model)
+    assert new_model.output_shape == (None, 1)
+
+    def create_layer():
+        layer = keras.layers.Dense(64, activation="relu", name="dense_2")
+        layer.build((None, 784))
+        return layer
+
+    layer_1 = create_layer()
+    layer_2 = create_layer()
+    # Copy weights from layer 1 to layer 2
+    layer_2.set_weights(layer_1.get_weights())
+
+    # Create a simple functional model
+    inputs = keras.Input(shape=(784,), name="digits")
+    x = keras.layers.Dense(64, activation="relu", name="dense_1")(inputs)
+    x = keras.layers.Dense(64, activation="relu", name="dense_2")(x)
+    outputs = keras.layers.Dense(10, name="predictions")(x)
+    functional_model = keras.Model(inputs=inputs, outputs=outputs, name="3_layer_mlp")
+
+    # Define a subclassed model with the same architecture
+    class SubclassedModel(keras.Model):
+        def __init__(self, output_dim, name=None):
+            super().__init__(name=name)
+            self.output_dim = output_dim
+            self.dense_1 = keras.layers.Dense(64, activation="relu", name="dense_1")
+            self.dense_2 = keras.layers.Dense(64, activation="relu", name="dense_2")
+            self.dense_3 = keras.layers.Dense(output_dim, name="predictions")
+
+        def call(self, inputs):
+            x = self.dense_1(inputs)
+            x = self.dense_2(x)
+            x = self.dense_3(x)
+            return x
+
+        def get_config(self):
+            return {"output_dim": self.output_dim, "name": self.name}
+
+    subclassed_model = SubclassedModel(10)
+    # Call the subclassed model once to create the weights.
+    subclassed_model(np.ones((1, 784)))
+    # Copy weights from functional_model to subclassed_model.
+    subclassed_model.set_weights(functional_model.get_weights())
+    assert len(functional_model.weights) == len(subclassed_model.weights)
+    for a, b in zip(functional_model.weights, subclassed_model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy())
+
+    functional_model.save_weights("my_model.weights.h5")
+    functional_model_2 = keras.Model(inputs=inputs, outputs=outputs)
+    functional_model_2.load_weights("my_model.weights.h5")
+
+    @keras.saving.register_keras_serializable(package="my_package")
+    class MyDense(keras.layers.Layer):
+        def __init__(self, units, *, kernel_regularizer=None, kernel_initializer=None,
+                     nested_model=None, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden_units = units
+            self.kernel_regularizer = kernel_regularizer
+            self.kernel_initializer = kernel_initializer
+            self.nested_model = nested_model
+
+        def get_config(self):
+            config = super().get_config()
+            # Update the config with the custom layer's parameters
+            config.update(
+                {
+                    "units": self.hidden_units,
+                    "kernel_regularizer": self.kernel_regularizer,
+                    "kernel_initializer": self.kernel_initializer,
+                    "nested_model": self.nested_model,
+                }
+            )
+            return config
+
+        def build(self, input_shape):
+            input_units = input_shape[-1]
+            self.kernel = self.add_weight(
+                name="kernel",
+                shape=(input_units, self.hidden_units),
+                regularizer=self.kernel_regularizer,
+                initializer=self.kernel_initializer,
+            )
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.kernel)
+
+    layer = MyDense(units=16, kernel_regularizer="l1", kernel_initializer="ones")
+    layer3 = MyDense(units=64, nested_model=layer)
+    config = keras.layers.serialize(layer3)
+    new_layer = keras.layers.deserialize(config)
+    assert type(new_layer).__name__ == "MyDense" and new_layer.hidden_units == 64
+    # the nested layer's config is left to MyDense to read back, as in Keras
+    assert config["config"]["nested_model"]["class_name"] == "MyDense"
+
+
+def test_keras_transfer_learning_guide():
+    # Keras's "Transfer learning & fine-tuning" guide, imports changed: trainable and
+    # non-trainable weights, freezing layers and nested models, then the end-to-end recipe
+    # with a small convolutional base of our own standing in for Xception's ImageNet weights
+    # (not downloadable here), on 32 random images, one epoch each for training and
+    # fine-tuning. (The guide says the base stays in inference mode after unfreezing because
+    # it is called with training=False; in Keras 3, as in mgp, fit's training=True wins.)
+    layer = keras.layers.Dense(3)
+    layer.build((None, 4))
+    assert (len(layer.weights), len(layer.trainable_weights),
+            len(layer.non_trainable_weights)) == (2, 2, 0)
+    layer = keras.layers.BatchNormalization()
+    layer.build((None, 4))
+    assert (len(layer.weights), len(layer.trainable_weights),
+            len(layer.non_trainable_weights)) == (4, 2, 2)
+    layer = keras.layers.Dense(3)
+    layer.build((None, 4))
+    layer.trainable = False
+    assert (len(layer.weights), len(layer.trainable_weights),
+            len(layer.non_trainable_weights)) == (2, 0, 2)
+    layer1 = keras.layers.Dense(3, activation="relu")
+    layer2 = keras.layers.Dense(3, activation="sigmoid")
+    model = keras.Sequential([keras.Input(shape=(3,)), layer1, layer2])
+    layer1.trainable = False
+    initial_layer1_weights_values = layer1.get_weights()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.random.random((2, 3)), np.random.random((2, 3)), verbose=0)
+    final_layer1_weights_values = layer1.get_weights()
+    np.testing.assert_allclose(initial_layer1_weights_values[0], final_layer1_weights_values[0])
+    np.testing.assert_allclose(initial_layer1_weights_values[1], final_layer1_weights_values[1])
+    inner_model = keras.Sequential([
+        keras.Input(shape=(3,)),
+        keras.layers.Dense(3, activation="relu"),
+        keras.layers.Dense(3, activation="relu"),
+    ])
+    model = keras.Sequential(
+        [keras.Input(shape=(3,)), inner_model, keras.layers.Dense(3, activation="sigmoid")]
+    )
+    model.trainable = False
+    assert inner_model.trainable == False  # All layers in `model` are now frozen
+    assert inner_model.layers[0].trainable == False  # `trainable` is propagated recursively
+
+    # a small convolutional base stands in for Xception(weights="imagenet")
+    base_in = keras.Input(shape=(150, 150, 3))
+    h = layers.Conv2D(8, 3, strides=2)(base_in)
+    h = layers.BatchNormalization()(h)
+    h = layers.Activation("relu")(h)
+    base_model = keras.Model(base_in, layers.Conv2D(16, 3, strides=2)(h))
+    base_model.trainable = False
+    data_augmentation = keras.Sequential(
+        [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)]
+    )
+    inputs = keras.Input(shape=(150, 150, 3))
+    x = data_augmentation(inputs)
+    scale_layer = keras.layers.Rescaling(scale=1 / 127.5, offset=-1)
+    x = scale_layer(x)
+    x = base_model(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    outputs = keras.layers.Dense(1)(x)
+    model = keras.Model(inputs, outputs)
+    model.summary(show_trainable=True)
+    model.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy()],
+    )
+    rng = np.random.default_rng(0)
+    train_x = rng.uniform(0, 255, (32, 150, 150, 3)).astype("float32")
+    train_y = rng.integers(0, 2, (32, 1)).astype("float32")
+    epochs = 1
+    bn = base_model.layers[2]
+    before = [w.copy() for w in bn.get_weights()]
+    model.fit(train_x, train_y, epochs=epochs, validation_data=(train_x[:8], train_y[:8]),
+              verbose=0)
+    for a, b in zip(before, bn.get_weights()):  # a frozen BatchNormalization does not move
+        np.testing.assert_array_equal(a, b)
+    base_model.trainable = True
+    model.summary(show_trainable=True)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-5),  # Low learning rate
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy()],
+    )
+    history = model.fit(train_x, train_y, epochs=epochs,
+                        validation_data=(train_x[:8], train_y[:8]), verbose=0)
+    assert not np.array_equal(before[0], bn.get_weights()[0])  # unfrozen: it trains
+    assert set(history.history) == {"loss", "binary_accuracy", "val_loss", "val_binary_accuracy"}
+
+
+def test_keras_knowledge_distillation_example():
+    # keras.io examples/vision/knowledge_distillation.py, imports changed: a Distiller model
+    # overriding compile and compute_loss with keras.ops; 64 MNIST digits, short training
+    from mgp import ops
+
+    class Distiller(keras.Model):
+        def __init__(self, student, teacher):
+            super().__init__()
+            self.teacher = teacher
+            self.student = student
+        def compile(self, optimizer, metrics, student_loss_fn, distillation_loss_fn, alpha=0.1,
+                    temperature=3):
+            super().compile(optimizer=optimizer, metrics=metrics)
+            self.student_loss_fn = student_loss_fn
+            self.distillation_loss_fn = distillation_loss_fn
+            self.alpha = alpha
+            self.temperature = temperature
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         allow_empty=False):
+            teacher_pred = self.teacher(x, training=False)
+            student_loss = self.student_loss_fn(y, y_pred)
+            distillation_loss = self.distillation_loss_fn(
+                ops.softmax(teacher_pred / self.temperature, axis=1),
+                ops.softmax(y_pred / self.temperature, axis=1),
+            ) * (self.temperature**2)
+            loss = self.alpha * student_loss + (1 - self.alpha) * distillation_loss
+            return loss
+        def call(self, x):
+            return self.student(x)
+    teacher = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(256, (3, 3), strides=(2, 2), padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
+        layers.Conv2D(512, (3, 3), strides=(2, 2), padding="same"),
+        layers.Flatten(),
+        layers.Dense(10),
+    ], name="teacher")
+    student = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(16, (3, 3), strides=(2, 2), padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
+        layers.Conv2D(32, (3, 3), strides=(2, 2), padding="same"),
+        layers.Flatten(),
+        layers.Dense(10),
+    ], name="student")
+    student_scratch = keras.models.clone_model(student)
+    batch_size = 64
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train, y_train, x_test, y_test = x_train[:64], y_train[:64], x_test[:64], y_test[:64]
+    x_train = x_train.astype("float32") / 255.0
+    x_train = np.reshape(x_train, (-1, 28, 28, 1))
+    x_test = x_test.astype("float32") / 255.0
+    x_test = np.reshape(x_test, (-1, 28, 28, 1))
+    teacher.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    teacher.fit(x_train, y_train, epochs=1, batch_size=batch_size, verbose=0)
+    teacher.evaluate(x_test, y_test, verbose=0)
+    distiller = Distiller(student=student, teacher=teacher)
+    distiller.compile(
+        optimizer=keras.optimizers.Adam(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+        student_loss_fn=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        distillation_loss_fn=keras.losses.KLDivergence(),
+        alpha=0.1,
+        temperature=10,
+    )
+    with pytest.warns(UserWarning, match="gradients do not exist"):  # the teacher's, as Keras warns
+        history = distiller.fit(x_train, y_train, epochs=2, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+    loss, accuracy = distiller.evaluate(x_test, y_test, verbose=0)
+    assert loss > 0 and 0 <= accuracy <= 1
+    student_scratch.compile(
+        optimizer=keras.optimizers.Adam(),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    student_scratch.fit(x_train, y_train, epochs=1, verbose=0)
+    student_scratch.evaluate(x_test, y_test, verbose=0)
+
+
+def test_keras_antirectifier_example():
+    # keras.io examples/keras_recipes/antirectifier.py, imports changed: a layer computing
+    # with keras.ops (`inputs -= ops.mean(...)`), its config; 512 digits, two epochs
+    from mgp import ops
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    x_train = x_train[:512].reshape(-1, 784)
+    x_test = x_test[:128].reshape(-1, 784)
+    x_train = x_train.astype("float32")
+    x_test = x_test.astype("float32")
+    x_train /= 255
+    x_test /= 255
+    y_train, y_test = y_train[:512], y_test[:128]
+
+    class Antirectifier(layers.Layer):
+        def __init__(self, initializer="he_normal", **kwargs):
+            super().__init__(**kwargs)
+            self.initializer = keras.initializers.get(initializer)
+
+        def build(self, input_shape):
+            output_dim = input_shape[-1]
+            self.kernel = self.add_weight(
+                shape=(output_dim * 2, output_dim),
+                initializer=self.initializer,
+                name="kernel",
+                trainable=True,
+            )
+
+        def call(self, inputs):
+            inputs -= ops.mean(inputs, axis=-1, keepdims=True)
+            pos = ops.relu(inputs)
+            neg = ops.relu(-inputs)
+            concatenated = ops.concatenate([pos, neg], axis=-1)
+            mixed = ops.matmul(concatenated, self.kernel)
+            return mixed
+
+        def get_config(self):
+            # Implement get_config to enable serialization. This is optional.
+            base_config = super().get_config()
+            config = {"initializer": keras.initializers.serialize(self.initializer)}
+            return dict(list(base_config.items()) + list(config.items()))
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            layers.Dense(256),
+            Antirectifier(),
+            layers.Dense(256),
+            Antirectifier(),
+            layers.Dropout(0.5),
+            layers.Dense(10),
+        ]
+    )
+    model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer=keras.optimizers.RMSprop(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
+    history = model.fit(x_train, y_train, batch_size=128, epochs=2, validation_split=0.15,
+                        verbose=0)
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert model.layers[1].output.shape == (None, 256)
+    assert history.history["loss"][1] < history.history["loss"][0] and accuracy > 0.3
+    again = Antirectifier.from_config(model.layers[1].get_config())
+    assert again.get_config() == model.layers[1].get_config()
+
+
+def test_keras_reproducibility_recipe():
+    # what keras.io's examples/keras_recipes/reproducibility_recipes.py shows, on a small
+    # model of our own: one seed (keras.utils.set_random_seed) makes the initial weights,
+    # dropout and shuffling, hence the trained weights, repeat
+    def train_model(train_data, train_labels):
+        model = keras.Sequential(
+            [
+                keras.Input(shape=(8,)),
+                layers.Dense(16, activation="relu"),
+                layers.Dropout(0.5),
+                layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(train_data, train_labels, batch_size=16, epochs=2, shuffle=True, verbose=0)
+        return model.get_weights()
+
+    rng = np.random.default_rng(0)
+    train_data = rng.normal(size=(64, 8)).astype("float32")
+    train_labels = rng.normal(size=(64, 1)).astype("float32")
+    keras.utils.set_random_seed(812)
+    first = train_model(train_data, train_labels)
+    keras.utils.set_random_seed(812)
+    second = train_model(train_data, train_labels)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    third = train_model(train_data, train_labels)  # the seed's sequence goes on: new weights
+    assert not np.array_equal(first[0], third[0])
+
+
+def _vision_example_models(keras, layers):
+    """The models of three keras.io vision examples, as their code builds them, in either
+    framework: image_classification_from_scratch.py (make_model), 3D_image_classification.py
+    (get_model) and oxford_pets_image_segmentation.py (get_model, here get_seg_model)."""
+    def make_model(input_shape, num_classes):
+        inputs = keras.Input(shape=input_shape)
+        x = layers.Rescaling(1.0 / 255)(inputs)
+        x = layers.Conv2D(128, 3, strides=2, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        previous_block_activation = x
+        for size in [256, 512, 728]:
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(size, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(size, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+            residual = layers.Conv2D(size, 1, strides=2, padding="same")(
+                previous_block_activation
+            )
+            x = layers.add([x, residual])
+            previous_block_activation = x
+        x = layers.SeparableConv2D(1024, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.GlobalAveragePooling2D()(x)
+        if num_classes == 2:
+            units = 1
+        else:
+            units = num_classes
+        x = layers.Dropout(0.25)(x)
+        outputs = layers.Dense(units, activation=None)(x)
+        return keras.Model(inputs, outputs)
+
+    def get_model(width=128, height=128, depth=64):
+        inputs = keras.Input((width, height, depth, 1))
+        x = layers.Conv3D(filters=64, kernel_size=3, activation="relu")(inputs)
+        x = layers.MaxPool3D(pool_size=2)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Conv3D(filters=64, kernel_size=3, activation="relu")(x)
+        x = layers.MaxPool3D(pool_size=2)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Conv3D(filters=128, kernel_size=3, activation="relu")(x)
+        x = layers.MaxPool3D(pool_size=2)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Conv3D(filters=256, kernel_size=3, activation="relu")(x)
+        x = layers.MaxPool3D(pool_size=2)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.GlobalAveragePooling3D()(x)
+        x = layers.Dense(units=512, activation="relu")(x)
+        x = layers.Dropout(0.3)(x)
+        outputs = layers.Dense(units=1, activation="sigmoid")(x)
+        model = keras.Model(inputs, outputs, name="3dcnn")
+        return model
+
+    def get_seg_model(img_size, num_classes):
+        inputs = keras.Input(shape=img_size + (3,))
+        x = layers.Conv2D(32, 3, strides=2, padding="same")(inputs)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        previous_block_activation = x
+        for filters in [64, 128, 256]:
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+            residual = layers.Conv2D(filters, 1, strides=2, padding="same")(
+                previous_block_activation
+            )
+            x = layers.add([x, residual])
+            previous_block_activation = x
+        for filters in [256, 128, 64, 32]:
+            x = layers.Activation("relu")(x)
+            x = layers.Conv2DTranspose(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+            x = layers.Conv2DTranspose(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.UpSampling2D(2)(x)
+            residual = layers.UpSampling2D(2)(previous_block_activation)
+            residual = layers.Conv2D(filters, 1, padding="same")(residual)
+            x = layers.add([x, residual])
+            previous_block_activation = x
+        outputs = layers.Conv2D(num_classes, 3, activation="softmax", padding="same")(x)
+        model = keras.Model(inputs, outputs)
+        return model
+
+    image_size = (64, 64)  # the example's images are 180 x 180
+    return (make_model(input_shape=image_size + (3,), num_classes=2),
+            get_model(width=128, height=128, depth=64), get_seg_model((64, 64), 3))
+
+
+def test_keras_vision_example_models_as_keras():
+    # the same code builds the same models in Keras: parameter counts and output shapes
+    ours = _vision_example_models(keras, layers)
+    theirs = _vision_example_models(oracles.keras(), oracles.keras().layers)
+    assert [m.count_params() for m in ours] == [m.count_params() for m in theirs]
+    assert [m.output_shape for m in ours] == [tuple(m.output_shape) for m in theirs]
+    classifier, _, segmenter = ours
+    # image_classification_from_scratch: augmentation, then a prediction read as it does
+    data_augmentation_layers = [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)]
+
+    def data_augmentation(images):
+        for layer in data_augmentation_layers:
+            images = layer(images)
+        return images
+
+    images = np.random.uniform(0, 255, (1, 64, 64, 3)).astype("float32")
+    assert data_augmentation(images).shape == images.shape
+    predictions = classifier.predict(images, verbose=0)
+    score = float(keras.ops.sigmoid(predictions[0][0]))
+    assert 0 < score < 1
+    # oxford_pets_image_segmentation: one epoch on four random images and masks
+    segmenter.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
+    x = np.random.random((4, 64, 64, 3)).astype("float32")
+    y = np.random.randint(0, 3, (4, 64, 64, 1))
+    history = segmenter.fit(x, y, epochs=1, batch_size=2, verbose=0)
+    assert history.history["loss"][0] > 0

@@ -244,3 +244,42 @@ def test_keras_loads_mgp_optimizer_state(keras_builders, tmp_path):
     assert int(k.optimizer.iterations.numpy()) == 2
     for mine, theirs in zip(model.optimizer.variables, k.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(mine.numpy()), np.asarray(theirs.numpy()))
+
+
+def test_a_registered_activation_function_saves_by_name_both_ways(tmp_path):
+    # Keras's serialization guide: `Dense(1, activation=custom_fn)` with custom_fn registered
+    import mgp
+    keras = oracles.keras()
+
+    def build(K):
+        @K.saving.register_keras_serializable(package="my_package", name="custom_fn")
+        def custom_fn(x):
+            return x ** 2
+        inputs = K.Input((4,))
+        model = K.Model(inputs, K.layers.Dense(1, activation=custom_fn)(inputs))
+        model.set_weights([np.arange(4, dtype="float32")[:, None] / 4, np.ones(1, "float32")])
+        return model
+    ours, theirs = build(mgp), build(keras)
+    assert ours.get_config()["layers"][1]["config"]["activation"] == \
+        theirs.get_config()["layers"][1]["config"]["activation"]
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    x = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 4)
+    expected = theirs.predict(x, verbose=0)
+    for model in (keras.models.load_model(tmp_path / "ours.keras"),
+                  mgp.models.load_model(tmp_path / "theirs.keras"), ours):
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)
+
+
+def test_an_unregistered_activation_function_loads_with_custom_objects(tmp_path):
+    import mgp
+
+    def squared(x):
+        return x ** 2
+    inputs = mgp.Input((4,))
+    model = mgp.Model(inputs, mgp.layers.Dense(1, activation=squared)(inputs))
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(ValueError, match="squared"):
+        mgp.models.load_model(tmp_path / "m.keras")
+    again = mgp.models.load_model(tmp_path / "m.keras", custom_objects={"squared": squared})
+    assert again.layers[1].activation is squared

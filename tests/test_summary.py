@@ -105,3 +105,20 @@ def test_connected_to_column_only_for_non_chain_functional_models():
     _, rows = _mgp_rows(_branches(mgp))
     assert dict((r[0], r[3]) for r in rows)["cat (Concatenate)"] == \
         "shared[0][0], shared[1][0]"
+
+
+def test_show_trainable_marks_each_layer_as_keras():
+    keras = oracles.keras()
+
+    def flags(K):
+        x = K.Input((3,))
+        a, b = K.layers.Dense(2, name="d1")(x), K.layers.Dense(2, name="d2")(x)
+        model = K.Model(x, K.layers.add([a, b], name="plus"))
+        model.layers[1].trainable = False
+        lines = []
+        model.summary(show_trainable=True, print_fn=lambda s, line_break=None: lines.append(s))
+        rows = [r for r in "\n".join(lines).splitlines() if re.search(r"input_layer|d1 |d2 |plus ",
+                                                                       r.split("│")[1]
+                                                                       if "│" in r else r)]
+        return [r.rstrip(" │").split()[-1] for r in rows]
+    assert flags(mgp) == flags(keras) == ["-", "N", "Y", "-"]

@@ -215,3 +215,83 @@ def test_a_trailing_axis_of_size_one_is_added_or_dropped_as_keras(sample, data):
             np.testing.assert_array_equal(model.predict(x, verbose=0), x.reshape(2, -1))
     with pytest.raises(ValueError, match=r"expected input shape \(None, 3\), got \(2, 4\)"):
         mgp.Model(inputs := mgp.Input((3,)), inputs * 2).predict(np.ones((2, 4)), verbose=0)
+
+
+def test_clone_model_calls_the_operations_again_as_keras():
+    ours, theirs = _with_dense(mgp), _with_dense(keras)
+    _same_weights(ours, theirs)
+    clones = mgp.models.clone_model(ours), keras.models.clone_model(theirs)
+    assert [getattr(op, "class_name", type(op).__name__) for op in clones[0].operations] == \
+        [type(op).__name__ for op in clones[1].operations]
+    clones[0].set_weights(ours.get_weights())
+    x = _inputs((3, 4), "float32")
+    for a, b in zip(clones[0].predict(x, verbose=0), theirs.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_model_to_dot_draws_the_operations_as_keras():
+    def drawn(K):
+        x = K.Input((3,), name="x")
+        model = K.Model(x, K.layers.Dense(2, name="d")(K.ops.square(x)) * 2)
+        dot = K.utils.model_to_dot(model, show_shapes=True)
+        text = dot.source if hasattr(dot, "source") else dot.to_string()
+        return [name in text for name in ("Square", "Multiply", "Dense")], text.count("->")
+    assert drawn(mgp) == drawn(keras) == ([True, True, True], 3)
+
+
+def test_constants_on_either_side_are_recorded_and_saved():
+    x = mgp.Input((3,))
+    scale = mgp.tensor(np.array([1.0, 2.0, 3.0], "float32"))
+    outputs = [scale * x, np.ones(3, "float32") - x, x / scale]
+    model = mgp.Model(x, outputs)
+    again = mgp.Model.from_config(json.loads(json.dumps(model.get_config())))
+    data = _inputs((3,), "float32")
+    expected = [data * scale.numpy(), 1 - data, data / scale.numpy()]
+    for m in (model, again):
+        for a, b in zip(m.predict(data, verbose=0), expected):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def _unary_ops():
+    """The ops whose one required argument, and one tensor argument, is `x`."""
+    import inspect
+
+    from mgp.ops.keras_classes import KERAS_OPS
+    names = []
+    for name, (_, _, init) in sorted(KERAS_OPS.items()):
+        fn = getattr(ops, name, None) or getattr(ops.image, name, None)
+        if fn is None:
+            continue
+        params = inspect.signature(fn).parameters
+        tensors = [p for p in params if p not in init and params[p].kind in (0, 1)]
+        required = [p for p in params if params[p].default is inspect.Parameter.empty
+                    and params[p].kind in (0, 1)]
+        if tensors == required == ["x"]:
+            names.append(name)
+    return names
+
+
+# where mgp's symbolic result knowingly differs from Keras's symbolic one (docs/
+# keras_differences.md): Keras's specs say float32 where its torch backend computes complex
+# (eig) or integer (lu_factor's pivots) and int32 where it computes int64 (size); slogdet's sign
+# keeps the batch axes (Keras's spec drops them); ndim is a Python int; and mgp refuses at
+# once what Keras's specs let through and its kernels then refuse (bit operations on floats,
+# bincount of 4-D, corrcoef of 4-D, view_as_complex without a last axis of 2)
+KNOWN = {"eig", "lu_factor", "size", "slogdet", "ndim", "bitwise_invert", "bitwise_not",
+         "bincount", "corrcoef", "view_as_complex"}
+
+
+@pytest.mark.parametrize("name", [n for n in _unary_ops() if n not in KNOWN])
+def test_every_op_of_one_tensor_gives_keras_shapes_and_dtypes(name):
+    def spec(K):
+        fn = getattr(K.ops, name, None) or getattr(K.ops.image, name)
+        try:
+            out = fn(K.Input((3, 3)))  # (None, 3, 3): square matrices for linalg
+        except Exception as e:  # noqa: BLE001  (an error is compared with the other side's)
+            return type(e).__mro__[1:2] and "error"
+        return [(tuple(t.shape), str(getattr(t.dtype, "name", t.dtype)))
+                for t in (out if isinstance(out, (list, tuple)) else [out])]
+    ours, theirs = spec(mgp), spec(keras)
+    if theirs == "error":  # Keras cannot either (`stack` of one tensor): mgp may
+        return
+    assert ours == theirs

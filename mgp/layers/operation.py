@@ -5,7 +5,10 @@ that are not tensors (`axis=1, keepdims=False`: Keras's split between an op clas
 construction arguments and its call arguments, from `mgp.ops.keras_classes`), calls it on the
 tensors, and returns a placeholder whose shape and dtype are found by running the op on probes
 (see `mgp.layers.symbolic`: every unknown size is 83, then 89, so the op's own shape rules and
-errors apply, and a size that changes with them is unknown). The functional model runs the op on
+errors apply, and a size that changes with them is unknown; a third run with sizes of 2 catches
+a size such as min(unknown, 3), which agrees at 83 and 89; identities stand in for a singular
+matrix of ones; `unique` and `nonzero`, whose sizes come from the values, give None). The
+functional model runs the op on
 real tensors; a `.keras` file holds it as Keras does (`"module": "keras.src.ops.numpy",
 "class_name": "Mean", "config": {"name": "mean", "axis": 1, "keepdims": false}`), so Keras reads
 mgp's files and mgp Keras's. An op Keras records as several (`batch_normalization`) or not at all
@@ -21,13 +24,17 @@ import numpy as np
 
 from mgp.config import unique_name
 from mgp.layers.base import Layer, snake_case
-from mgp.layers.symbolic import Node, SymbolicTensor, flatten, map_structure, probe
+from mgp.layers.symbolic import (Node, SymbolicTensor, flatten, identities, map_structure,
+                                 pack_as, probe)
 from mgp.ops import symbolic as dispatch
 from mgp.ops.keras_classes import KERAS_OPS
 
 # every unknown size is the same in a probe run, so that an op may join axes of different
 # placeholders (`matmul(transpose(x), x)`)
 OP_PROBE_SIZES = ((83, 83), (89, 89))
+SMALL_PROBE_SIZES = ((2, 2), (2, 2))
+# the ops whose output sizes depend on the input's values, not its shape (Keras: None)
+VALUE_DEPENDENT = frozenset(("unique", "nonzero"))
 _BY_CLASS = {(family, cls): name for name, (family, cls, _) in KERAS_OPS.items()}
 
 
@@ -124,10 +131,32 @@ class Operation(Layer):
         return outputs
 
     def compute_output_spec(self, *args, **kwargs):
-        try:
+        def run(fill=None):
+            def call(*a, **k):
+                return _as_tensors(self.call(*a, **k))
             with np.errstate(all="ignore"):  # ones may be outside an op's domain (log(-1))
-                return probe(lambda *a, **k: _as_tensors(self.call(*a, **k)), args, kwargs,
-                             sizes=OP_PROBE_SIZES)
+                out = probe(call, args, kwargs, sizes=OP_PROBE_SIZES, fill=fill)
+                if self.op in VALUE_DEPENDENT:  # its sizes come from the values: unknown
+                    return map_structure(lambda t: SymbolicTensor((None,) * t.ndim, t.dtype),
+                                         out)
+                if any(d is None for t in flatten((args, kwargs))
+                       if isinstance(t, SymbolicTensor) for d in t.shape):
+                    try:  # a size that is min(unknown, 3) agrees at 83 and 89, not at 2
+                        small = probe(call, args, kwargs, sizes=SMALL_PROBE_SIZES, fill=fill)
+                    except (ValueError, TypeError, IndexError):
+                        small = None  # too small for the op (a pool of 3): the two runs stand
+                    if small is not None:
+                        out = pack_as(out, [_unknown_where_differs(t, u) for t, u in
+                                            zip(flatten(out), flatten(small))])
+            return out
+        try:
+            try:
+                return run()
+            except ValueError as first:  # a matrix of ones is singular: identities instead
+                try:
+                    return run(identities)
+                except ValueError:
+                    raise first from None
         except (ValueError, TypeError, IndexError) as e:  # the op's own error, said of shapes
             shapes = [t.shape for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
             unknown = " (every unknown size tried as 83 and 89)" if any(
@@ -179,6 +208,14 @@ class Operation(Layer):
 def _op_lookup():
     from mgp import ops
     return ops
+
+
+def _unknown_where_differs(t, other):
+    """`t` with None wherever `other`'s size differs (or its rank does)."""
+    if len(t.shape) != len(other.shape):
+        return SymbolicTensor((None,) * len(t.shape), t.dtype)
+    return SymbolicTensor([d if d == e else None for d, e in zip(t.shape, other.shape)],
+                          t.dtype)
 
 
 def _as_tensors(out):

@@ -85,6 +85,7 @@ class SymbolicTensor:
         return _ops().round(self, ndigits or 0)
 
     __hash__ = object.__hash__  # by identity, as `==` is (Keras defines no `__eq__` either)
+    __array_ufunc__ = None  # `ndarray * x`: NumPy leaves it to `x.__rmul__`, which records it
 
 
 # Python's operators on a symbolic tensor: Keras's KerasTensor's, each the op of that name
@@ -173,14 +174,25 @@ def set_mask(x, mask):
 
 
 # ---- probing: running a layer on concrete stand-ins ----------------------------------------------
-def _concrete(structure, sizes):
-    """Tensors of ones (masks: True) for the SymbolicTensors in `structure`, unknown sizes set
-    to `sizes` (batch axis, other axes); everything else is left as it is."""
+def identities(shape, dtype):
+    """Identity matrices in the last two axes where they are square (ones elsewhere): the
+    probe values for an op that ones do not suit (`inv`, `cholesky` of a singular matrix)."""
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        return xp.ones(shape, dtype=dtype)
+    return xp.broadcast_to(xp.eye(shape[-1], dtype=dtype), shape).copy()
+
+
+def _concrete(structure, sizes, fill=None):
+    """Tensors of ones (masks: True; `fill(shape, dtype)` when given) for the SymbolicTensors
+    in `structure`, unknown sizes set to `sizes` (batch axis, other axes); everything else is
+    left as it is."""
     def make(t):
         if not isinstance(t, SymbolicTensor):
             return t
         shape = tuple(sizes[i > 0] if d is None else d for i, d in enumerate(t.shape))
-        out = Tensor(xp.ones(shape, dtype=t.dtype), dtype=t.dtype)
+        values = xp.ones(shape, dtype=t.dtype) if fill is None or t.dtype == bool else \
+            fill(shape, t.dtype)
+        out = Tensor(values, dtype=t.dtype)
         if t._keras_mask is not None:
             out._keras_mask = make(t._keras_mask)
         return out
@@ -200,13 +212,14 @@ def _merge_shapes(runs, dtypes):
     return out
 
 
-def probe(fn, args, kwargs, layers=(), sizes=PROBE_SIZES):
+def probe(fn, args, kwargs, layers=(), sizes=PROBE_SIZES, fill=None):
     """Run `fn(*args, **kwargs)` on concrete stand-ins for the SymbolicTensors in `args` and
     `kwargs` and return its outputs as SymbolicTensors (in `fn`'s output structure).
 
     Nothing the run does to `layers` is kept: their weights' values and their `add_loss`
     losses are restored afterwards (the run is a shape inference, not a call). `sizes`: the
-    (batch axis, other axes) sizes of each run's unknown sizes.
+    (batch axis, other axes) sizes of each run's unknown sizes; `fill(shape, dtype)`: the
+    probes' values (ones by default).
     """
     symbolic = [t for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
     unknown = any(d is None for t in symbolic for d in t.shape)
@@ -217,7 +230,7 @@ def probe(fn, args, kwargs, layers=(), sizes=PROBE_SIZES):
     try:
         with no_grad():
             for run in runs_sizes:
-                out = fn(*_concrete(args, run), **_concrete(kwargs, run))
+                out = fn(*_concrete(args, run, fill), **_concrete(kwargs, run, fill))
                 leaves = flatten(out)
                 if any(not isinstance(o, Tensor) for o in leaves):
                     raise TypeError(f"expected Tensors as outputs, got "

@@ -1,6 +1,7 @@
 """`clone_model`: the same architecture with new layers (and so new, freshly initialized
 weights), as Keras's `clone_model`."""
 from mgp.layers.input_layer import Input
+from mgp.layers.operation import Operation
 from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure
 from mgp.models import functional
 from mgp.models.model import Model
@@ -89,6 +90,8 @@ def _clone_functional(model, clone, input_tensors, call_function):
         inputs = input_tensors
 
     def run(node, args, kwargs):
+        if isinstance(node.layer, Operation):  # an op holds no state: called again, as Keras
+            return node.layer(*args, **kwargs)
         layer = clone(node.layer)
         if call_function is not None:
             return call_function(layer, *args, **kwargs)

@@ -183,10 +183,19 @@ class Model(Trainer, Layer):
     def build(self, input_shape=None):
         self.built = True
 
-    def summary(self, line_length=None, print_fn=None):
-        """Print a table of layers, output shapes and parameter counts, as Keras does."""
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print a table of layers, output shapes and parameter counts, as Keras does
+        (`show_trainable`: a column saying Y or N for each layer with weights, - for one
+        without). The table is as wide as its contents (`line_length` is accepted, as
+        Keras has it); `positions`, `expand_nested` and `layer_range` are not supported."""
         from mgp.models.summary import print_summary
-        print_summary(self, print_fn=print_fn or print)
+        given = {"positions": positions is not None, "expand_nested": bool(expand_nested),
+                 "layer_range": layer_range is not None}
+        if any(given.values()):
+            raise NotImplementedError(f"summary({', '.join(k for k, v in given.items() if v)}"
+                                      f"=...) is not supported by mgp")
+        print_summary(self, print_fn=print_fn or print, show_trainable=show_trainable)
 
     # ---- saving (the file formats live in mgp.saving) --------------------------------------------
     def save_weights(self, filepath, overwrite=True):

@@ -64,16 +64,24 @@ def _connections(model):
             for layer, entries in per_layer.items()}
 
 
-def print_summary(model, print_fn=print):
+def _trainable(layer):
+    """Keras's "Trainable" column: Y or N for a layer with weights, - for one without."""
+    if not layer.weights:
+        return "-"
+    return "Y" if layer.trainable else "N"
+
+
+def print_summary(model, print_fn=print, show_trainable=False):
     connections = _connections(model)
     header = ("Layer (type)", "Output Shape", "Param #")
-    rows = []
+    rows, flags = [], ["Trainable"]
     for layer in getattr(model, "operations", None) or model.layers:  # ops too, as Keras
         params = sum(w.size for w in layer.weights) if layer.built else 0
         row = (f"{layer.name} ({_type_name(layer)})", _shape(layer), f"{params:,}")
         if connections is not None:
             row += (connections.get(id(layer)) or "-",)
         rows.append(row)
+        flags.append(_trainable(layer))
     if connections is not None:
         header += ("Connected to",)
     widths = [max(len(r[i]) for r in [header] + rows) + 2 for i in range(3)]
@@ -81,24 +89,32 @@ def print_summary(model, print_fn=print):
     widths[1] = max(widths[1], 24)
     widths[2] = max(widths[2], 12)
     width = sum(widths)
-    if connections is not None:  # one connection a line, as Keras wraps them
-        width += 2 + max(len(part) for r in [header] + rows for part in r[3].split(", "))
+    span = 0  # the "Connected to" column: one connection a line, as Keras wraps them
+    if connections is not None:
+        span = 1 + max(len(part) for r in [header] + rows for part in r[3].split(", "))
+        width += 1 + span
+    if show_trainable:  # a last column, centred, as Keras puts it
+        width += 11
     line = "-" * (width + 2)
 
-    def fmt(r):
+    def fmt(r, flag=None):
         text = f" {r[0]:<{widths[0]}}{r[1]:<{widths[1]}}{r[2]:>{widths[2]}}"
+        tail = "" if flag is None else f"{flag:^11}"
         if len(r) < 4:
-            return text
+            return f"{text}  {tail}".rstrip() if tail else text
         first, *more = r[3].split(", ")
+        first += "," if more else ""
         pad = " " * (sum(widths) + 3)
-        return "\n".join([f"{text}  {first}" + ("," if more else "")] +
-                         [f"{pad}{m}" + ("," if i + 1 < len(more) else "")
-                          for i, m in enumerate(more)])
+        head = f"{text}  {first:<{span}}{tail}".rstrip() if tail else f"{text}  {first}"
+        return "\n".join([head] + [f"{pad}{m}" + ("," if i + 1 < len(more) else "")
+                                   for i, m in enumerate(more)])
     total = sum(w.size for w in model.weights) if model.built else 0
     trainable = sum(w.size for w in model.trainable_weights) if model.built else 0
-    lines = [f'Model: "{model.name}"', line, fmt(header), "=" * len(line)]
-    for r in rows:
-        lines.append(fmt(r))
+    if not show_trainable:
+        flags = [None] * (len(rows) + 1)
+    lines = [f'Model: "{model.name}"', line, fmt(header, flags[0]), "=" * len(line)]
+    for r, flag in zip(rows, flags[1:]):
+        lines.append(fmt(r, flag))
     lines += ["=" * len(line),
               f" Total params: {total:,} ({_bytes(total)})",
               f" Trainable params: {trainable:,} ({_bytes(trainable)})",

@@ -7,6 +7,9 @@ functions, segments, top-k, Fourier transforms), `mgp.ops.core` (conversions, sl
 scatters, control flow), `mgp.ops.nn` (activations, losses, normalization, attention, and the
 engine's fused convolution and pooling), `mgp.ops.linalg`, `mgp.ops.image`. Every name is also
 reachable here. A name Keras has and mgp does not yet says so when looked up.
+
+Called on a functional model's symbolic tensors (`ops.mean(inputs, axis=1)`), every op records
+its call in the model's graph instead of computing (`mgp.ops.symbolic`, installed below).
 """
 import sys
 

@@ -32,6 +32,11 @@ def register(types, record):
     _symbolic_types, _record = tuple(types), record
 
 
+def symbolic_types():
+    """The classes of symbolic tensors (none before the layers load)."""
+    return _symbolic_types
+
+
 def any_symbolic(args, kwargs):
     """Whether a symbolic tensor is among the arguments (or one list or tuple deep in them, as
     in `concatenate([a, b])`)."""

@@ -378,9 +378,10 @@ def _rebuild(configs, custom_objects, filepath, budget=None):
     if configs.get("build_config"):
         config["build_config"] = configs["build_config"]
     from mgp.layers.base import weight_budget
-    try:
+    from mgp.saving.serialization_lib import custom_object_scope
+    try:  # custom_objects in scope: names inside configs (a Dense's activation) resolve too
         with weight_budget(2 * (budget or 0) + (16 << 20), filepath) if budget is not None \
-                else contextlib.nullcontext():
+                else contextlib.nullcontext(), custom_object_scope(custom_objects or {}):
             model = deserialize_layer(config, custom_objects)
     except UnsafeFileError:
         raise

@@ -141,9 +141,12 @@ def serialize_keras_object(obj):
                          "functions by name, never their code; use a named function "
                          "registered with mgp.saving.register_keras_serializable()")
         name = get_registered_name(obj)
-        return {"module": _keras_module(obj) if obj.__module__.startswith("mgp.")
-                else obj.__module__, "class_name": "function", "config": name,
-                "registered_name": name}
+        if obj.__module__.startswith("mgp."):
+            return {"module": _keras_module(obj), "class_name": "function", "config": name,
+                    "registered_name": name}
+        # a user's function, as Keras writes one: its type's module and name, then its own
+        return {"module": "builtins", "class_name": "function", "config": name,
+                "registered_name": "function"}
     if not hasattr(obj, "get_config"):
         raise TypeError(f"cannot serialize {obj!r} of type {type(obj).__name__}: it has no "
                         f"get_config()")

@@ -1,7 +1,6 @@
 """`plot_model` and `model_to_dot`: a model's layers as a Graphviz picture, as Keras draws it."""
 import os
 
-from mgp.layers.base import _flatten
 from mgp.utils.dot import Dot, html_escape, quote
 
 
@@ -15,12 +14,10 @@ def _calls(model):
     """The layer calls of a functional model, in graph order: [(output sym, input syms)]."""
     seen, calls = set(), []
     for sym in model._graph:
-        key = (id(sym.layer), id(sym.inputs))
-        # an Input's own symbol has no inputs; `!=` on a symbol would record an op
-        is_input = isinstance(sym.inputs, tuple) and len(sym.inputs) == 0
-        if not is_input and key not in seen:
+        key = id(sym.node)
+        if sym.node.call_args and key not in seen:  # an InputLayer's node has no call
             seen.add(key)
-            calls.append((sym, _flatten(sym.inputs)))
+            calls.append((sym, sym.node.parents))  # the tensors it reads (an op's too)
     return calls
 
 
@@ -38,8 +35,8 @@ def _io(model, layer):
     if not outs:
         return "?", "?", "?"
     last = outs[-1]
-    mine = [s for s in outs if s.inputs is last.inputs]
-    inputs = _flatten(last.inputs)
+    mine = [s for s in outs if s.node is last.node]
+    inputs = last.node.parents  # the tensors the call reads (an op's scalars left out)
     return (_shape_text([s.shape for s in inputs]), _shape_text([s.shape for s in mine]),
             str(last.dtype))
 
@@ -55,7 +52,9 @@ def _type_name(layer):
     from mgp.models import Model, Sequential
     if type(layer) is Model and getattr(layer, "_graph", None) is not None:
         return "Functional"
-    return "Sequential" if isinstance(layer, Sequential) else type(layer).__name__
+    if isinstance(layer, Sequential):
+        return "Sequential"
+    return getattr(layer, "class_name", None) or type(layer).__name__  # an op: Keras's class
 
 
 def _label(model, layer, show_shapes, show_dtype, show_layer_names, show_layer_activations,
@@ -120,7 +119,7 @@ def _body(model, expand_nested, options, lines, edges, depth=1):
     from mgp.models import Sequential
     pad = "  " * depth
     sequential = isinstance(model, Sequential)
-    layers = model.layers
+    layers = getattr(model, "operations", None) or model.layers  # ops drawn too, as Keras
     for layer in layers:
         if expand_nested and _is_graph_model(layer):
             lines.append(f"{pad}subgraph cluster_{id(layer)} {{")

@@ -102,7 +102,7 @@ class Dense(Layer):
 
     def __repr__(self):
         return f"<Dense name={self.name}, units={self.units}, " \
-               f"activation={activations.serialize(self.activation)}, built={self.built}>"
+               f"activation={getattr(self.activation, '__name__', '?')}, built={self.built}>"
 
 
 class Activation(Layer):
