@@ -17,6 +17,10 @@ TEST_IMAGES = 10_000
 # the optimizer steps update the weights of a 1024-1024-512 MLP: 1.57M float32 numbers
 OPTIM_SHAPES = [(1024, 1024), (1024,), (1024, 512), (512,)]
 OPTIM_PARAMS = sum(int(np.prod(s)) for s in OPTIM_SHAPES)
+# what `jax_side.py` runs (whole programs under jax.jit); the micro-benchmarks and optimizer
+# steps compare eager ops, which jit has no counterpart for
+JAX_WORKLOADS = ("convnet_train", "classroom_train", "mlp_train", "convnet_infer",
+                 "opchain_fwd", "opchain_fwd_bwd")
 
 
 @dataclass
