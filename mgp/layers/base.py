@@ -17,6 +17,7 @@ What `__call__` adds around `call`, as Keras's `Layer.__call__` does:
 - on SymbolicTensors (a functional model being built) it infers the outputs instead (see
   `mgp.layers.symbolic`) and records the call.
 """
+import contextlib
 import functools
 import inspect
 import re
@@ -55,6 +56,12 @@ def _is_tensor_like(x):
     return isinstance(x, (Tensor, SymbolicTensor))
 
 
+def _plain_flags(kwargs):
+    """Whether every keyword argument is a flag (`training=True`) or None: then only `inputs`
+    can hold tensors, and the structures need no walk."""
+    return all(v is None or type(v) is bool for v in kwargs.values())
+
+
 @functools.lru_cache(maxsize=None)
 def _signature(fn):
     """(parameter names without self, names -> default, takes **kwargs) of a function, asked
@@ -80,6 +87,27 @@ class _CallContext:
 
 
 _context = None
+
+# While a training, evaluation or prediction loop runs: each layer's sublayers as `_sublayers`
+# found them, {id: (layer, tuple)}; None otherwise. Every step asks for them several times (the
+# trainable weights, the losses, the metrics), and a step does not change them; setting any
+# attribute of a layer to a layer or a container empties it.
+_sublayer_cache = None
+
+
+@contextlib.contextmanager
+def cached_structure():
+    """Within it, each layer's sublayers are found once (until a layer attribute is set to a
+    layer or a container). The loops of `fit`, `evaluate` and `predict` run in it."""
+    global _sublayer_cache
+    outermost = _sublayer_cache is None
+    if outermost:
+        _sublayer_cache = {}
+    try:
+        yield
+    finally:
+        if outermost:
+            _sublayer_cache = None
 
 
 class Layer:
@@ -183,8 +211,23 @@ class Layer:
                                 "_inputs_structure", "_outputs_structure", "_nodes",
                                 "_functional_layers"))
 
+    def __setattr__(self, name, value):
+        if _sublayer_cache and (isinstance(value, Layer) or type(value) in (list, tuple, dict)):
+            _sublayer_cache.clear()  # the structure may have changed
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        if _sublayer_cache:
+            _sublayer_cache.clear()
+        object.__delattr__(self, name)
+
     def _sublayers(self):
         """Layers held as attributes (directly or in lists/tuples/dicts), in attribute order."""
+        cache = _sublayer_cache
+        if cache is not None:
+            entry = cache.get(id(self))
+            if entry is not None and entry[0] is self:
+                return list(entry[1])
         found, seen = [], set()
         skip = self._NOT_SUBLAYERS
         for key, value in vars(self).items():
@@ -201,6 +244,8 @@ class Layer:
                 if isinstance(item, Layer) and item is not self and id(item) not in seen:
                     seen.add(id(item))
                     found.append(item)
+        if cache is not None:
+            cache[id(self)] = (self, tuple(found))
         return found
 
     def _flatten_layers(self, include_self=True):
@@ -362,7 +407,8 @@ class Layer:
 
     def _tensor_arguments(self, inputs, args, kwargs):
         """name -> argument for each argument holding tensors (masks and catch-alls aside)."""
-        if not args and not any(_is_tensor_like(v) for v in flatten(list(kwargs.values()))):
+        if not args and (_plain_flags(kwargs) or not any(
+                _is_tensor_like(v) for v in flatten(list(kwargs.values())))):
             return {"inputs": inputs}  # the common case: one tensor argument
         bound = self._call_arguments(inputs, args, kwargs)
         return {k: v for k, v in bound.items() if k not in ("mask", "training")
@@ -426,7 +472,9 @@ class Layer:
         return kwargs, previous_mask
 
     def __call__(self, inputs, *args, **kwargs):
-        if any(isinstance(t, SymbolicTensor) for t in flatten((inputs, args, kwargs))):
+        eager = type(inputs) is Tensor and not args and _plain_flags(kwargs)  # the usual call
+        if not eager and any(isinstance(t, SymbolicTensor) for t in flatten((inputs, args,
+                                                                              kwargs))):
             return self._call_symbolic(inputs, *args, **kwargs)
         global _context
         inputs = map_structure(_to_tensor, inputs)
