@@ -298,9 +298,11 @@ class Tensor:
             for parent, pg in zip(node._parents, parent_grads):
                 if pg is None or not parent.requires_grad:
                     continue
-                pg = sum_to(pg, parent.shape)  # adjoint of broadcasting, for every op at once
-                if pg.dtype != parent.dtype:
-                    pg = pg.astype(parent.dtype)
+                data = parent.data
+                if pg.shape != data.shape:  # adjoint of broadcasting, for every op at once
+                    pg = sum_to(pg, data.shape)
+                if pg.dtype != data.dtype:
+                    pg = pg.astype(data.dtype)
                 key = id(parent)
                 grads[key] = grads[key] + pg if key in grads else pg
             if not retain_graph:
