@@ -59,7 +59,10 @@ def _is_tensor_like(x):
 def _plain_flags(kwargs):
     """Whether every keyword argument is a flag (`training=True`) or None: then only `inputs`
     can hold tensors, and the structures need no walk."""
-    return all(v is None or type(v) is bool for v in kwargs.values())
+    for v in kwargs.values():  # a loop, not all(): asked three times a layer call
+        if v is not None and type(v) is not bool:
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=None)
@@ -506,6 +509,8 @@ class Layer:
 
     def _attach_masks(self, inputs, outputs, previous_mask):
         """Attach `compute_mask`'s result to the outputs that have no mask yet."""
+        if previous_mask is None and _function(self.compute_mask) is Layer.compute_mask:
+            return  # no mask in, and the default compute_mask passes that on: nothing to do
         if not self.supports_masking:
             if any(m is not None for m in flatten(previous_mask)) and not _is_model(self):
                 warnings.warn(f"layer '{self.name}' ({type(self).__name__}) was given an input "
