@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from workloads import BATCH, INFER_BATCH, TEST_IMAGES, TRAIN_IMAGES
+from workloads import BATCH, INFER_BATCH, TEST_IMAGES, TINY_BATCH, TRAIN_IMAGES
 
 jax.config.update("jax_platforms", "cpu")
 
@@ -43,8 +43,9 @@ def _params(kind, key):
         flat = 5 * 5 * 64 if kind == "convnet" else 13 * 13 * 8
         p["out"] = (_glorot(next(keys), (flat, 10), flat, 10), jnp.zeros(10))
     else:
-        p["hidden"] = (_glorot(next(keys), (784, 128), 784, 128), jnp.zeros(128))
-        p["out"] = (_glorot(next(keys), (128, 10), 128, 10), jnp.zeros(10))
+        units = 16 if kind == "tiny" else 128
+        p["hidden"] = (_glorot(next(keys), (784, units), 784, units), jnp.zeros(units))
+        p["out"] = (_glorot(next(keys), (units, 10), units, 10), jnp.zeros(10))
     return p
 
 
@@ -54,7 +55,7 @@ def _pool(h):
 
 def _logits(kind, p, x, key=None):
     """The model's forward pass; `key` given: training (dropout on)."""
-    if kind == "mlp":
+    if kind in ("mlp", "tiny"):
         h = jax.nn.relu(x.reshape(len(x), -1) @ p["hidden"][0] + p["hidden"][1])
     else:
         h = x
@@ -75,7 +76,7 @@ def _timed_compile(jitted, *args):
     return compiled, time.perf_counter() - start
 
 
-def _train(kind, load):
+def _train(kind, load, batch=BATCH):
     x_host, y_host = load()[:2]
     x, y = jax.device_put(x_host), jax.device_put(y_host.astype(np.int32))
     optimizer = optax.adam(1e-3, eps=1e-7)  # Keras's defaults
@@ -100,18 +101,18 @@ def _train(kind, load):
         extra = {}
         if not compiled:  # the warm-up rep: compile every batch size an epoch meets
             seconds = 0.0
-            for n in sorted({BATCH, TRAIN_IMAGES % BATCH} - {0}):
+            for n in sorted({batch, TRAIN_IMAGES % batch} - {0}):
                 idx = jnp.zeros(n, jnp.int32)
                 compiled[n], s = _timed_compile(step, state["params"], state["opt"],
                                                 state["key"], x, y, idx)
                 seconds += s
             extra["compile"] = seconds
-        n = len(x_host) if steps is None else steps * BATCH
+        n = len(x_host) if steps is None else steps * batch
         perm = rng.permutation(n).astype(np.int32)  # shuffled each epoch, as fit does
         p, opt_state, key = state["params"], state["opt"], state["key"]
         total = 0.0
-        for i in range(0, n, BATCH):
-            idx = perm[i:i + BATCH]
+        for i in range(0, n, batch):
+            idx = perm[i:i + batch]
             p, opt_state, key, loss = compiled[len(idx)](p, opt_state, key, x, y, idx)
             total += float(loss) * len(idx)  # fetched each step, as a logging loop does
         state.update(params=p, opt=opt_state, key=key)
@@ -122,6 +123,7 @@ def _train(kind, load):
 def convnet_train(load): return _train("convnet", load)
 def classroom_train(load): return _train("classroom", load)
 def mlp_train(load): return _train("mlp", load)
+def tiny_train(load): return _train("tiny", load, TINY_BATCH)
 
 
 def convnet_infer(load):
