@@ -8,8 +8,8 @@ import mgp
 from mgp.ops import nn as F
 from mgp.ops import matmul
 from mgp.variables import Variable
-from workloads import (BATCH, CONV1D, INFER_BATCH, OPTIM_SHAPES, SEQ_BATCH, TRANSFORMER,
-                       sequence_data)
+from workloads import (BATCH, CONV1D, INFER_BATCH, OPTIM_SHAPES, SEQ_BATCH, TINY_BATCH,
+                       TRANSFORMER, sequence_data)
 
 
 def _model(kind):
@@ -21,6 +21,7 @@ def _model(kind):
         "classroom": [layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
                       layers.Flatten()],
         "mlp": [layers.Flatten(), layers.Dense(128, activation="relu")],
+        "tiny": [layers.Flatten(), layers.Dense(16, activation="relu")],
     }[kind]
     model = mgp.Sequential([mgp.Input((28, 28, 1))] + body
                            + [layers.Dense(10, activation="softmax")])
@@ -28,13 +29,13 @@ def _model(kind):
     return model
 
 
-def _train(kind, load):
+def _train(kind, load, batch=BATCH):
     x, y = load()[:2]
     model = _model(kind)
 
     def rep(steps=None):
-        n = len(x) if steps is None else steps * BATCH
-        history = model.fit(x[:n], y[:n], batch_size=BATCH, epochs=1, verbose=0)
+        n = len(x) if steps is None else steps * batch
+        history = model.fit(x[:n], y[:n], batch_size=batch, epochs=1, verbose=0)
         return {"loss": history.history["loss"][-1]}
     return rep
 
@@ -42,6 +43,7 @@ def _train(kind, load):
 def convnet_train(load): return _train("convnet", load)
 def classroom_train(load): return _train("classroom", load)
 def mlp_train(load): return _train("mlp", load)
+def tiny_train(load): return _train("tiny", load, TINY_BATCH)
 
 
 def convnet_infer(load):

@@ -1,7 +1,10 @@
 """Where mgp's time goes in one training step of the Keras MNIST convnet (batch 128).
 
-    python bench/profile_step.py [--model convnet|classroom|mlp] [--steps 30] [--threads 2]
+    python bench/profile_step.py [--model convnet|classroom|mlp|tiny] [--steps 30] [--threads 2]
                                  [--top 25] [--clock cpu]
+
+`--model tiny` (the suite's `tiny_train`: Flatten, Dense 16 relu, Dense 10 softmax, batch 8)
+shows the per-step cost around the arithmetic: the layers' calls, the loss, the engine.
 
 Prints: the step split into forward, loss, backward and optimizer; each op's forward and
 backward time (the op's own function and its backward closure, timed around every call);
@@ -25,7 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=("convnet", "classroom", "mlp"), default="convnet")
+    parser.add_argument("--model", choices=("convnet", "classroom", "mlp", "tiny"),
+                        default="convnet")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--top", type=int, default=25)
@@ -45,13 +49,14 @@ def main():
     import workloads
     from gemm import blas_info
 
-    print(f"{blas_info()}; batch {workloads.BATCH}, {args.steps} steps after 3 warm-up steps; "
+    print(f"{blas_info()}; batch {workloads.TINY_BATCH if args.model == 'tiny' else workloads.BATCH}, {args.steps} steps after 3 warm-up steps; "
           f"{args.clock} clock")
     x, y = workloads.load_mnist()[:2]
     model, optimizer = build(mgp, args.model)
     model_layers = [l for l in getattr(model, "layers", model)]
     weights = []  # filled after the first call builds the layers
-    batches = [(x[i:i + 128], y[i:i + 128]) for i in range(0, args.steps * 128, 128)]
+    b = workloads.TINY_BATCH if args.model == "tiny" else workloads.BATCH
+    batches = [(x[i:i + b], y[i:i + b]) for i in range(0, args.steps * b, b)]
 
     phases = defaultdict(float)
 
@@ -82,7 +87,7 @@ def main():
     for xb, yb in batches:
         step(xb, yb)
     total = clock() - start
-    epoch = workloads.TRAIN_IMAGES / 128
+    epoch = workloads.TRAIN_IMAGES / b
     print(f"\nwritten-out step: {total / args.steps * 1e3:.1f} ms "
           f"(= {total / args.steps * epoch:.1f} s per 54,000-image epoch)")
     for name, t in phases.items():
@@ -184,7 +189,8 @@ def build(mgp, kind="convnet"):
                         layers.Flatten(), layers.Dropout(0.5)],
             "classroom": [layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
                           layers.Flatten()],
-            "mlp": [layers.Flatten(), layers.Dense(128, activation="relu")]}[kind] + [layers.Dense(10, activation="softmax")]
+            "mlp": [layers.Flatten(), layers.Dense(128, activation="relu")],
+            "tiny": [layers.Flatten(), layers.Dense(16, activation="relu")]}[kind] + [layers.Dense(10, activation="softmax")]
     if hasattr(mgp, "Sequential"):
         model = mgp.Sequential([mgp.Input((28, 28, 1))] + body)
         model.compile(optimizer=mgp.optimizers.Adam(), loss="sparse_categorical_crossentropy")

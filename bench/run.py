@@ -1,12 +1,13 @@
-"""mgp's benchmark suite: mgp against PyTorch on the same machine, in the same run.
+"""mgp's benchmark suite: mgp against PyTorch eager and JAX jit on the same machine, in one run.
 
     python bench/run.py            # quick: 50 training steps a rep (a few minutes)
     python bench/run.py --full     # whole 54,000-image epochs (about 15 minutes on 2 cores)
     python bench/run.py --only convnet,micro --reps 5 --json results.json
 
-For each workload, mgp and PyTorch each get a worker process (their own peak memory, the same
-thread count fixed before import), warm up once, then run their measured reps alternately, so
-that a drift in the machine's load hits both. See bench/README.md for what each column means.
+For each workload, mgp, PyTorch and JAX (each optional but mgp) each get a worker process (their
+own peak memory, the same thread count fixed before import), warm up once, then run their
+measured reps in turn, the order reversed every rep, so that a drift in the machine's load hits
+all of them. See bench/README.md for what each column means.
 """
 import argparse
 import datetime
@@ -95,6 +96,8 @@ def measure(w, frameworks, threads, full, reps):
     for f in live:
         answer = workers[f].ask("warmup")
         result[f]["error"] = answer.get("error")
+        if "compile" in answer:  # jax: the warm-up compiled the step; reported apart
+            result[f]["compile"] = answer["compile"]
     live = [f for f in live if not result[f]["error"]]
     for r in range(reps):
         for f in (live if r % 2 == 0 else live[::-1]):
@@ -114,9 +117,18 @@ def measure(w, frameworks, threads, full, reps):
 
 # --------------------------------------------- printing -------------------------------------------
 
-COLUMNS = (("workload", 16), ("unit", 9), ("mgp", 22), ("torch", 22), ("mgp/torch", 9),
-           ("mgp img/s", 10), ("torch img/s", 11), ("mgp MiB", 11), ("torch MiB", 11),
-           ("GEMM bound", 10), ("mgp/bound", 9))
+PEERS = ("torch", "jax")
+
+
+def columns(peers):
+    """(name, width) of each column, for the peers measured in this run."""
+    cols = [("workload", 16), ("unit", 9), ("mgp", 22)]
+    cols += [(p, 22) for p in peers]
+    cols += [(f"mgp/{p}", 9) for p in peers]
+    cols += [("jax compile s", 13)] if "jax" in peers else []
+    cols += [(f"{f} img/s", 10) for f in ("mgp",) + peers]
+    cols += [(f"{f} MiB", 11) for f in ("mgp",) + peers]
+    return cols + [("GEMM bound", 10), ("mgp/bound", 9)]
 
 
 def fmt(v):
@@ -133,23 +145,28 @@ def summary(w, seconds):
                                           max(seconds)))
 
 
-def row(w, result, bound):
+def row(w, result, bound, peers):
     cells, medians = [w.name, w.unit], {}
-    for f in ("mgp", "torch"):
+    frameworks = ("mgp",) + peers
+    for f in frameworks:
         r = result.get(f)
         s = summary(w, r["seconds"]) if r else None
         if s:
             medians[f] = s[0]
             cells.append(f"{fmt(s[0])} [{fmt(s[1])}-{fmt(s[2])}]")
         else:
-            cells.append("n/a" if not r else "failed")
-    both = "mgp" in medians and "torch" in medians
-    cells.append(f"{medians['mgp'] / medians['torch']:.2f}x" if both else "-")
-    for f in ("mgp", "torch"):
+            cells.append("-" if not r else "failed")
+    for p in peers:
+        both = "mgp" in medians and p in medians
+        cells.append(f"{medians['mgp'] / medians[p]:.2f}x" if both else "-")
+    if "jax" in peers:  # the warm-up rep's compilation, apart from the steady state above
+        compile_s = (result.get("jax") or {}).get("compile")
+        cells.append(fmt(compile_s) if compile_s is not None else "-")
+    for f in frameworks:
         r = result.get(f)
         ok = r and r["seconds"] and w.images
         cells.append(fmt(w.images / statistics.median(r["seconds"])) if ok else "-")
-    for f in ("mgp", "torch"):  # peak, and how much of it came after importing the framework
+    for f in frameworks:  # peak, and how much of it came after importing the framework
         r = result.get(f)
         if r and r.get("peak_mib") and r.get("imported_mib"):
             cells.append(f"{r['peak_mib']:.0f} (+{r['peak_mib'] - r['imported_mib']:.0f})")
@@ -157,7 +174,7 @@ def row(w, result, bound):
             cells.append("-")
     cells.append(fmt(bound) if bound else "-")
     cells.append(f"{medians['mgp'] / bound:.2f}x" if bound and "mgp" in medians else "-")
-    return "  ".join(c.ljust(width) for c, (_, width) in zip(cells, COLUMNS))
+    return "  ".join(c.ljust(width) for c, (_, width) in zip(cells, columns(peers)))
 
 
 def main():
@@ -166,12 +183,13 @@ def main():
     mode.add_argument("--quick", action="store_true", help="50 steps a rep (the default)")
     mode.add_argument("--full", action="store_true", help="whole epochs")
     parser.add_argument("--only", default="", help="comma-separated workload names or groups "
-                        "(convnet, classroom, mlp, micro, optim, opchain, sequence); substrings "
-                        "match")
+                        "(convnet, classroom, mlp, overhead, micro, optim, opchain, sequence); "
+                        "substrings match")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="threads for both frameworks (default: the machine's cores)")
     parser.add_argument("--reps", type=int, help="measured reps per workload (after 1 warm-up)")
-    parser.add_argument("--no-torch", action="store_true", help="measure mgp alone")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--no-jax", action="store_true", help="leave JAX out")
     parser.add_argument("--json", help="also write every raw time to this file")
     args = parser.parse_args()
 
@@ -179,14 +197,16 @@ def main():
     if args.only:
         keys = [k.strip() for k in args.only.split(",") if k.strip()]
         chosen = [w for w in chosen if any(k == w.group or k in w.name for k in keys)]
-    frameworks = ["mgp"]
-    torch_note = ""
-    if args.no_torch:
-        torch_note = "not measured (--no-torch)"
-    elif importlib.util.find_spec("torch") is None:
-        torch_note = "not installed (pip install torch): torch columns empty"
-    else:
-        frameworks.append("torch")
+    frameworks, notes = ["mgp"], []
+    for peer, pip in (("torch", "torch"), ("jax", '"jax[cpu]" optax')):
+        if getattr(args, f"no_{peer}"):
+            notes.append(f"{peer}: not measured (--no-{peer})")
+        elif any(importlib.util.find_spec(m) is None for m in pip.replace('"', "").replace(
+                "[cpu]", "").split()):
+            notes.append(f"{peer}: not installed (pip install {pip}): its columns left out")
+        else:
+            frameworks.append(peer)
+    peers = tuple(f for f in PEERS if f in frameworks)
 
     gemm = GemmRates(args.threads)
     gemm.measure([shape for w in chosen for shape in w.gemms])
@@ -195,8 +215,9 @@ def main():
         f"{datetime.datetime.now():%Y-%m-%d %H:%M}",
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.2f} at start; Python {platform.python_version()}",
-        f"threads: {args.threads} for both (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads)",
-        f"numpy BLAS: {gemm.info}"] + ([f"torch: {torch_note}"] if torch_note else [])
+        f"threads: {args.threads} for each (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads, "
+        f"XLA_FLAGS intra_op_parallelism_threads)",
+        f"numpy BLAS: {gemm.info}"] + notes
     load = os.getloadavg()[0]
     if load > 0.5:
         header.append(f"note: load average {load:.1f} before starting: other processes share the "
@@ -207,7 +228,8 @@ def main():
     results, infos, errors = [], {}, []
     for w in chosen:
         gemm.measure(w.gemms)
-        result = measure(w, frameworks, args.threads, args.full, args.reps or w.reps)
+        sides = [f for f in frameworks if f != "jax" or w.name in workloads.JAX_WORKLOADS]
+        result = measure(w, sides, args.threads, args.full, args.reps or w.reps)
         results.append((w, result))
         progress = [f"{w.name}:"]
         for f, r in result.items():
@@ -217,6 +239,8 @@ def main():
                 infos[f] = r["info"]
             s = summary(w, r["seconds"])
             progress.append(f"{f} {fmt(s[0])} {w.unit}" if s else f"{f} failed")
+            if r.get("compile") is not None:
+                progress.append(f"(compiled in {r['compile']:.2f} s)")
             if r.get("loss"):
                 progress.append(f"(loss {r['loss'][0]:.3f} -> {r['loss'][-1]:.3f})")
         print("  ".join(progress), file=sys.stderr, flush=True)
@@ -225,10 +249,12 @@ def main():
 
     print()
     print("times: median [min-max] of the measured reps after 1 warm-up; GEMM bound: the "
-          "workload's matrix products alone at numpy's fastest measured speed")
-    print("  ".join(name.ljust(width) for name, width in COLUMNS))
+          "workload's matrix products alone at numpy's fastest measured speed"
+          + ("; jax compile s: the warm-up's compilation, not in jax's times" if "jax" in peers
+             else ""))
+    print("  ".join(name.ljust(width) for name, width in columns(peers)))
     for w, result in results:
-        print(row(w, result, gemm.bound(w)))
+        print(row(w, result, gemm.bound(w), peers))
     print()
     for line in errors:
         print(f"failed: {line}")

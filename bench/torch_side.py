@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workloads import (BATCH, CONV1D, INFER_BATCH, OPTIM_SHAPES, SEQ_BATCH, TRANSFORMER,
-                       sequence_data)
+from workloads import (BATCH, CONV1D, INFER_BATCH, OPTIM_SHAPES, SEQ_BATCH, TINY_BATCH,
+                       TRANSFORMER, sequence_data)
 
 
 def _model(kind):
@@ -21,6 +21,7 @@ def _model(kind):
         "classroom": [nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2),
                       nn.Flatten(), nn.Linear(13 * 13 * 8, 10)],
         "mlp": [nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)],
+        "tiny": [nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 10)],
     }[kind]
     return nn.Sequential(*body)
 
@@ -30,19 +31,19 @@ def _nchw(x):
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
-def _train(kind, load):
+def _train(kind, load, batch=BATCH):
     x, y = load()[:2]
     x, y = _nchw(x), torch.from_numpy(y)
     model = _model(kind)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)  # Keras's defaults
 
     def rep(steps=None):
-        n = len(x) if steps is None else steps * BATCH
+        n = len(x) if steps is None else steps * batch
         model.train()
         perm = torch.randperm(n)  # shuffled each epoch, as Keras's fit does
         total = 0.0
-        for i in range(0, n, BATCH):
-            idx = perm[i:i + BATCH]
+        for i in range(0, n, batch):
+            idx = perm[i:i + batch]
             opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(x[idx]), y[idx])
             loss.backward()
@@ -55,6 +56,7 @@ def _train(kind, load):
 def convnet_train(load): return _train("convnet", load)
 def classroom_train(load): return _train("classroom", load)
 def mlp_train(load): return _train("mlp", load)
+def tiny_train(load): return _train("tiny", load, TINY_BATCH)
 
 
 def convnet_infer(load):

@@ -1,6 +1,6 @@
 """One framework's side of one workload, in its own process, driven by `run.py`.
 
-    python bench/worker.py {mgp,torch,gemm} WORKLOAD --threads N
+    python bench/worker.py {mgp,torch,jax,gemm} WORKLOAD --threads N
 
 A process of its own gives each framework its own peak resident memory, and lets the thread
 counts be fixed before NumPy or PyTorch is imported. The driver sends one JSON command a line on
@@ -25,7 +25,7 @@ def rss_mib():
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("framework", choices=("mgp", "torch", "gemm"))
+    parser.add_argument("framework", choices=("mgp", "torch", "jax", "gemm"))
     parser.add_argument("workload")
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--full", action="store_true")
@@ -34,6 +34,10 @@ def main():
         os.environ[var] = str(args.threads)
     # what mgp sets when imported before NumPy (see mgp/backend.py); NumPy's OpenBLAS only
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+    if args.framework == "jax":  # XLA's CPU client: its intra-op thread pool, before jax loads
+        flags = [f"--xla_cpu_multi_thread_eigen={'true' if args.threads > 1 else 'false'}",
+                 f"intra_op_parallelism_threads={args.threads}"]
+        os.environ["XLA_FLAGS"] = " ".join([os.environ.get("XLA_FLAGS", "")] + flags).strip()
 
     answer_to = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints go to stderr
@@ -80,6 +84,8 @@ def build(args):
     import workloads
     if args.framework == "mgp":
         import mgp_side as side
+    elif args.framework == "jax":
+        import jax_side as side
     else:
         import torch
         torch.set_num_threads(args.threads)

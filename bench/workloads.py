@@ -11,12 +11,18 @@ from pathlib import Path
 import numpy as np
 
 BATCH = 128             # training batch, as the Keras MNIST convnet example
+TINY_BATCH = 8          # the tiny model's batch: its step is all per-step overhead
+TINY_STEPS = 200
 INFER_BATCH = 1000      # inference batch
 TRAIN_IMAGES = 54_000   # the Keras example trains on 90% of the 60,000 (validation_split=0.1)
 TEST_IMAGES = 10_000
 # the optimizer steps update the weights of a 1024-1024-512 MLP: 1.57M float32 numbers
 OPTIM_SHAPES = [(1024, 1024), (1024,), (1024, 512), (512,)]
 OPTIM_PARAMS = sum(int(np.prod(s)) for s in OPTIM_SHAPES)
+# what `jax_side.py` runs (whole programs under jax.jit); the micro-benchmarks and optimizer
+# steps compare eager ops, which jit has no counterpart for
+JAX_WORKLOADS = ("convnet_train", "classroom_train", "mlp_train", "tiny_train",
+                 "convnet_infer", "opchain_fwd", "opchain_fwd_bwd")
 
 
 @dataclass
@@ -131,6 +137,14 @@ def all_workloads(full):
             gemms=model_gemms(model, BATCH, train=True), gemm_count=images / BATCH,
             note=f"{title}, Adam, batch {BATCH}" + ("" if full else
                                                     f", {steps} steps scaled to an epoch")))
+    # a model so small (12,730 weights, batch 8) that its arithmetic takes a few microseconds:
+    # the step's time is what the framework spends around it (fit's callbacks, metrics and
+    # logs, the layers' calls, the engine's per-op cost, the optimizer's calls)
+    workloads.append(Workload(
+        "tiny_train", "overhead", "us/step", train_reps, warmup={"steps": 20},
+        size={"steps": TINY_STEPS}, images=TINY_STEPS * TINY_BATCH, per_unit=1e6 / TINY_STEPS,
+        note=f"Flatten, Dense 16 relu, Dense 10 softmax, Adam, batch {TINY_BATCH}: the Python "
+             f"cost of a step"))
     workloads.append(Workload(
         "convnet_infer", "convnet", "s/10k img", fast_reps,
         warmup={"images": INFER_BATCH}, size={"images": TEST_IMAGES}, images=TEST_IMAGES,

@@ -45,10 +45,16 @@ _MIN_CUPY = 13  # ufunc.at (add.at), used by the ops
 
 
 class _ArrayNamespace:
-    """Forwards attribute lookups to the active array module (numpy, or a drop-in like cupy)."""
+    """Forwards attribute lookups to the active array module (numpy, or a drop-in like cupy).
+
+    Each name found is kept in the instance's dict, so the ops' next `xp.name` is a plain
+    attribute read instead of a `__getattr__` call; `set_namespace` forgets them all.
+    """
 
     def __getattr__(self, name):
-        return getattr(_namespace, name)
+        value = getattr(_namespace, name)
+        self.__dict__[name] = value
+        return value
 
     def __repr__(self):
         return f"<mgp array namespace: {_namespace.__name__}>"
@@ -126,6 +132,7 @@ def set_namespace(module):
     every op. `set_device` is the public switch; this is the seam it (and the tests) use."""
     global _namespace, _device, _device_rng
     _namespace = module
+    vars(xp).clear()  # the names looked up in the previous module
     _device = "cpu" if module is numpy else "cuda"
     _device_rng = None  # made again, from the last seed, for the new namespace
 

@@ -17,6 +17,7 @@ float dtype (the engine's rule: a constant never upcasts a float32 computation, 
 `t * np.ones(3)` stays float32, where PyTorch would promote an array to float64).
 """
 import contextlib
+import operator
 
 import numpy as np
 
@@ -155,10 +156,12 @@ class Tensor:
         if isinstance(data, np.generic):  # NumPy reductions return scalars; keep 0-d arrays
             data = xp.asarray(data)
         out.data, out.grad, out._op = data, None, op
-        if _grad_enabled and any(p.requires_grad for p in parents):
-            out.requires_grad, out._parents, out._backward = True, parents, backward
-        else:
-            out.requires_grad, out._parents, out._backward = False, (), None
+        if _grad_enabled:
+            for p in parents:  # a loop, not any(): ops have one or two parents
+                if p.requires_grad:
+                    out.requires_grad, out._parents, out._backward = True, parents, backward
+                    return out
+        out.requires_grad, out._parents, out._backward = False, (), None
         return out
 
     def requires_grad_(self, flag=True):
@@ -169,10 +172,11 @@ class Tensor:
         return self
 
     # ---- properties ----------------------------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
+    # attrgetter, not a lambda: read by every op, and a C getter costs less than a Python call
+    shape = property(operator.attrgetter("data.shape"))
+    ndim = property(operator.attrgetter("data.ndim"))
+    dtype = property(operator.attrgetter("data.dtype"))
+    size = property(operator.attrgetter("data.size"))
     T = property(lambda self: self.transpose())
     is_leaf = property(lambda self: self._backward is None)
 
@@ -298,9 +302,11 @@ class Tensor:
             for parent, pg in zip(node._parents, parent_grads):
                 if pg is None or not parent.requires_grad:
                     continue
-                pg = sum_to(pg, parent.shape)  # adjoint of broadcasting, for every op at once
-                if pg.dtype != parent.dtype:
-                    pg = pg.astype(parent.dtype)
+                data = parent.data
+                if pg.shape != data.shape:  # adjoint of broadcasting, for every op at once
+                    pg = sum_to(pg, data.shape)
+                if pg.dtype != data.dtype:
+                    pg = pg.astype(data.dtype)
                 key = id(parent)
                 grads[key] = grads[key] + pg if key in grads else pg
             if not retain_graph:

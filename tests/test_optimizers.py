@@ -54,6 +54,42 @@ def test_adam(amsgrad):
     np.testing.assert_allclose(out, w, rtol=1e-5)
 
 
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_flat_update_equals_the_per_weight_one(amsgrad):
+    """Adam updates all weights at once on flat arrays (its slots are views into them); a
+    subclass with its own update_step takes the per-weight path. Both give the same bits, also
+    after set_weights replaced the slots' arrays mid-way, and apply on a subset of the weights
+    falls back to the per-weight path."""
+    class PerWeight(optimizers.Adam):
+        def update_step(self, g, variable, lr):
+            super().update_step(g, variable, lr)
+
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (4,), (4, 2)]
+    start = [rng.standard_normal(s).astype(f32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(f32) for s in shapes] for _ in range(6)]
+    results, opts = [], []
+    for make in (optimizers.Adam, PerWeight):
+        opt = make(0.01, amsgrad=amsgrad)
+        ws = [Variable(a.copy()) for a in start]
+        for step, gs in enumerate(grads):
+            if step == 3:  # fresh arrays for every slot: the flat path must pick them up
+                opt.set_weights([np.asarray(v.data) * f32(1.5) for v in opt.variables])
+            if step == 4:
+                opt.apply(gs[:1], ws[:1])
+            else:
+                opt.apply(gs, ws)
+        results.append(([w.data.copy() for w in ws], [np.asarray(v.data) for v in opt.variables]))
+        opts.append(opt)
+    (w_flat, s_flat), (w_each, s_each) = results
+    for a, b in zip(w_flat + s_flat, w_each + s_each):
+        np.testing.assert_array_equal(a, b)
+    groups = [opts[0]._momentums, opts[0]._velocities] + \
+        ([opts[0]._velocity_hats] if amsgrad else [])
+    assert all([v.data.shape for v in group] == shapes for group in groups)
+    assert opts[0]._momentums[0].data.base is not None  # the flat path did run: a view
+
 def test_adamw_decays_before_the_adam_step():
     lr, wd, b1, b2, eps = 0.01, 0.004, 0.9, 0.999, 1e-7
     w, m, v = W0.copy(), 0 * W0, 0 * W0

@@ -86,6 +86,15 @@ def _is_tensor_like(x):
     return isinstance(x, (Tensor, SymbolicTensor))
 
 
+def _plain_flags(kwargs):
+    """Whether every keyword argument is a flag (`training=True`) or None: then only `inputs`
+    can hold tensors, and the structures need no walk."""
+    for v in kwargs.values():  # a loop, not all(): asked three times a layer call
+        if v is not None and type(v) is not bool:
+            return False
+    return True
+
+
 @functools.lru_cache(maxsize=None)
 def _signature(fn):
     """(parameter names without self, names -> default, takes **kwargs) of a function, asked
@@ -111,6 +120,27 @@ class _CallContext:
 
 
 _context = None
+
+# While a training, evaluation or prediction loop runs: each layer's sublayers as `_sublayers`
+# found them, {id: (layer, tuple)}; None otherwise. Every step asks for them several times (the
+# trainable weights, the losses, the metrics), and a step does not change them; setting any
+# attribute of a layer to a layer or a container empties it.
+_sublayer_cache = None
+
+
+@contextlib.contextmanager
+def cached_structure():
+    """Within it, each layer's sublayers are found once (until a layer attribute is set to a
+    layer or a container). The loops of `fit`, `evaluate` and `predict` run in it."""
+    global _sublayer_cache
+    outermost = _sublayer_cache is None
+    if outermost:
+        _sublayer_cache = {}
+    try:
+        yield
+    finally:
+        if outermost:
+            _sublayer_cache = None
 
 
 class Layer:
@@ -225,8 +255,23 @@ class Layer:
                                 "_inputs_structure", "_outputs_structure", "_nodes",
                                 "_functional_layers"))
 
+    def __setattr__(self, name, value):
+        if _sublayer_cache and (isinstance(value, Layer) or type(value) in (list, tuple, dict)):
+            _sublayer_cache.clear()  # the structure may have changed
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        if _sublayer_cache:
+            _sublayer_cache.clear()
+        object.__delattr__(self, name)
+
     def _sublayers(self):
         """Layers held as attributes (directly or in lists/tuples/dicts), in attribute order."""
+        cache = _sublayer_cache
+        if cache is not None:
+            entry = cache.get(id(self))
+            if entry is not None and entry[0] is self:
+                return list(entry[1])
         found, seen = [], set()
         skip = self._NOT_SUBLAYERS
         for key, value in vars(self).items():
@@ -243,6 +288,8 @@ class Layer:
                 if isinstance(item, Layer) and item is not self and id(item) not in seen:
                     seen.add(id(item))
                     found.append(item)
+        if cache is not None:
+            cache[id(self)] = (self, tuple(found))
         return found
 
     def _flatten_layers(self, include_self=True):
@@ -435,7 +482,8 @@ class Layer:
 
     def _tensor_arguments(self, inputs, args, kwargs):
         """name -> argument for each argument holding tensors (masks and catch-alls aside)."""
-        if not args and not any(_is_tensor_like(v) for v in flatten(list(kwargs.values()))):
+        if not args and (_plain_flags(kwargs) or not any(
+                _is_tensor_like(v) for v in flatten(list(kwargs.values())))):
             return {"inputs": inputs}  # the common case: one tensor argument
         bound = self._call_arguments(inputs, args, kwargs)
         return {k: v for k, v in bound.items() if k not in ("mask", "training")
@@ -499,7 +547,9 @@ class Layer:
         return kwargs, previous_mask
 
     def __call__(self, inputs, *args, **kwargs):
-        if any(isinstance(t, SymbolicTensor) for t in flatten((inputs, args, kwargs))):
+        eager = type(inputs) is Tensor and not args and _plain_flags(kwargs)  # the usual call
+        if not eager and any(isinstance(t, SymbolicTensor) for t in flatten((inputs, args,
+                                                                              kwargs))):
             return self._call_symbolic(inputs, *args, **kwargs)
         global _context
         inputs = map_structure(_to_tensor, inputs)
@@ -539,6 +589,8 @@ class Layer:
 
     def _attach_masks(self, inputs, outputs, previous_mask):
         """Attach `compute_mask`'s result to the outputs that have no mask yet."""
+        if previous_mask is None and _function(self.compute_mask) is Layer.compute_mask:
+            return  # no mask in, and the default compute_mask passes that on: nothing to do
         if not self.supports_masking:
             if any(m is not None for m in flatten(previous_mask)) and not _is_model(self):
                 warnings.warn(f"layer '{self.name}' ({type(self).__name__}) was given an input "

@@ -9,7 +9,7 @@ import numpy as np
 
 from mgp.losses.loss import squeeze_or_expand_to_same_rank
 from mgp.metrics.metric import Metric, divide_no_nan, host, host_mask
-from mgp.tensor import no_grad
+from mgp.tensor import Tensor, no_grad
 
 
 def _fold_mask(name, sample_weight, mask):
@@ -108,6 +108,13 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         mask = host_mask(values)
+        if mask is None and type(sample_weight) in (int, float) and type(values) is Tensor \
+                and values.ndim == 0 and values.dtype.kind == "f":
+            # a batch's mean loss and its size, as the training loop gives them every step:
+            # the same float64 sums as below, without the general reduction
+            self.total += float(values.data) * sample_weight
+            self.count += sample_weight
+            return
         try:
             values, weights = reduce_to_samplewise_values(self._label, host(values, "values"),
                                                           sample_weight, np.mean, mask)

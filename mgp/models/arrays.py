@@ -72,12 +72,11 @@ def batch(xs, ys, weights, idx, predict=False):
 
 def to_tensors(data):
     """A batch as Tensors on the active device: floats as float32, other dtypes kept."""
-    def tensor(a):
+    def tensor(a):  # a leaf made directly: the arrays are already what the Tensor holds
         if a is None:
             return None
-        if a.dtype.kind == "f":
-            return Tensor(xp.asarray(a, dtype=np.float32))
-        return Tensor(xp.asarray(a))
+        return Tensor._make(xp.asarray(a, dtype=np.float32 if a.dtype.kind == "f" else None),
+                            (), None, None)
     return map_structure(tensor, data)
 
 

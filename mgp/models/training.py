@@ -22,7 +22,7 @@ import numpy as np
 from mgp import backend, metrics as metrics_module, optimizers
 from mgp.callbacks.base import CallbackList, resolve_verbose
 from mgp.distribution.loop import data_parallel_loop
-from mgp.layers.base import _function, _signature
+from mgp.layers.base import _function, _signature, cached_structure
 from mgp.layers.symbolic import flatten
 from mgp.errors import InvalidArgumentError, InvalidDataError
 from mgp.models import arrays, checks, data_adapters
@@ -341,6 +341,7 @@ class Trainer:
         return data_adapters.ArrayAdapter(xs, ys, weights, n, batch_size,
                                           shuffle if what == "fit" else None, steps)
 
+    @cached_structure()  # a step does not change the layers: each step finds them once
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -455,6 +456,7 @@ class Trainer:
             dp.end_fit()
         return cbs.history
 
+    @cached_structure()  # a step does not change the layers: each step finds them once
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, _callback_list=None,
                  _data=None):
@@ -496,6 +498,7 @@ class Trainer:
             return logs
         return self._flatten_metrics_in_order(logs)
 
+    @cached_structure()  # a step does not change the layers: each step finds them once
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x`, in batches, as NumPy arrays (in the model's output structure: a
         list or dict for several outputs)."""

@@ -18,7 +18,7 @@ from mgp.ops.numpy import as_tensor
 from mgp.ops.windows import (as_tuple, axes_words, data_format_of, geometry, kernel_offsets,
                              pad_spatial, to_channels_first, to_channels_last, transpose_crops,
                              unpad, window_view)
-from mgp.tensor import Tensor
+from mgp.tensor import Tensor, is_grad_enabled
 
 # ============================================ the engine ============================================
 
@@ -92,7 +92,10 @@ def convolve(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
         w = kernel.data.reshape(-1, c_g, groups, f_g).transpose(2, 0, 1, 3).reshape(
             groups, k_len, f_g)
     out = xp.empty((n,) + out_size + (f,), dtype=xp.result_type(x.dtype, kernel.dtype))
-    mask = xp.empty(out.shape, dtype=bool) if activation == "relu" else None
+    # relu's mask only for a backward (inference, under no_grad, pays nothing for it)
+    taped = is_grad_enabled() and (x.requires_grad or kernel.requires_grad
+                                   or (bias is not None and bias.requires_grad))
+    mask = xp.empty(out.shape, dtype=bool) if activation == "relu" and taped else None
     cells = out.size // f  # output positions, for the pieces' sizes
 
     # The whole layer runs piece by piece over the batch (backend.over_batch), so that a piece's
@@ -105,8 +108,9 @@ def convolve(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
             xp.matmul(columns(b), w, out=o.reshape(-1, groups, f_g).transpose(1, 0, 2))
         if bias is not None:
             _apply_row(xp.add, o, bias.data)
-        if mask is not None:  # relu in place on our own output
-            xp.greater(o, 0, out=mask[b].reshape(-1, f))
+        if activation == "relu":  # in place on our own output
+            if mask is not None:
+                xp.greater(o, 0, out=mask[b].reshape(-1, f))
             _apply_row(xp.maximum, o, xp.zeros(f, dtype=o.dtype))
     backend.over_batch(forward_rows, n, 2 * cells * (k_len * groups + f), calls_blas=True)
 

@@ -76,6 +76,12 @@ def _promote(x1, x2, *extra):
     for the ops that always give floats)."""
     if not extra and isinstance(x1, Tensor) and isinstance(x2, Tensor) and x1.dtype == x2.dtype:
         return x1, x2
+    # a float tensor and a Python number: the number takes the tensor's dtype (Keras's weak
+    # typing), without asking result_type (the loss's division by the batch size, every step)
+    if type(x2) in (int, float) and type(x1) is Tensor and x1.data.dtype.kind == "f":
+        return x1, Tensor._make(xp.asarray(x2, dtype=x1.data.dtype), (), None, None)
+    if type(x1) in (int, float) and type(x2) is Tensor and x2.data.dtype.kind == "f":
+        return Tensor._make(xp.asarray(x1, dtype=x2.data.dtype), (), None, None), x2
     dtype = result_type(_dtype_of(x1), _dtype_of(x2), *extra)
     return _as(x1, dtype), _as(x2, dtype)
 

@@ -73,10 +73,17 @@ class Adam(_Moments):
             if self.amsgrad else []
 
     def update_step(self, g, variable, lr):
-        t = self._step()
-        alpha = lr * np.sqrt(1 - f32(self.beta_2) ** t) / (1 - f32(self.beta_1) ** t)
         m = self._slot(self._momentums, variable)
         v = self._slot(self._velocities, variable)
+        v_hat = self._slot(self._velocity_hats, variable) if self.amsgrad else None
+        w = self._own(variable)
+        w -= self._adam_step(g, m, v, v_hat, lr)
+
+    def _adam_step(self, g, m, v, v_hat, lr):
+        """Update the moments m, v (and v_hat) in place from the gradient g; return the step
+        to subtract from the weights, in a scratch array."""
+        t = self._step()
+        alpha = lr * np.sqrt(1 - f32(self.beta_2) ** t) / (1 - f32(self.beta_1) ** t)
         # two scratch arrays for the whole step: each pass writes into one of them
         step = (1 - self.beta_1) * g
         m *= self.beta_1
@@ -85,15 +92,65 @@ class Adam(_Moments):
         denominator *= 1 - self.beta_2
         v *= self.beta_2
         v += denominator
-        if self.amsgrad:
-            v_hat = self._slot(self._velocity_hats, variable)
+        if v_hat is not None:
             v = xp.maximum(v_hat, v, out=v_hat)
         xp.sqrt(v, out=denominator)
         denominator += self.epsilon
         xp.multiply(m, alpha, out=step)
         step /= denominator
-        w = self._own(variable)
-        w -= step
+        return step
+
+    def _update_variables(self, grads, variables, lr):
+        """All the weights' moments in one pass per operation: the slots are views into two
+        flat arrays, and the gradients are copied into a third. The same operations as
+        `update_step` on each weight, in the same order (the same float32 results), with a
+        dozen NumPy calls a step instead of a dozen per weight (a tiny MLP's `apply`, 4
+        weights: about 41 -> 20 us)."""
+        flat = self._flat_slots(variables) if type(self).update_step is Adam.update_step \
+            else None
+        if flat is None:  # a subclass's own rule, a subset of the weights, other dtypes...
+            super()._update_variables(grads, variables, lr)
+            return
+        m, v, v_hat, g, pieces = flat
+        for (start, stop), grad in zip(pieces, grads):
+            g[start:stop] = grad.reshape(-1)
+        step = self._adam_step(g, m, v, v_hat, lr)
+        for (start, stop), var in zip(pieces, variables):
+            w = self._own(var)
+            w -= step[start:stop].reshape(w.shape)
+
+    def _flat_slots(self, variables):
+        """(m, v, v_hat or None, gradient buffer, each weight's (start, stop)) when the update
+        may run on flat arrays (`variables` are the ones built on, all NumPy arrays of one
+        dtype); the slots made views into them (again, if a load replaced their arrays)."""
+        built = self._trainable_variables
+        if len(variables) != len(built) or any(a is not b for a, b in zip(variables, built)):
+            return None
+        slots = [self._momentums, self._velocities] + ([self._velocity_hats] if self.amsgrad
+                                                      else [])
+        cached = getattr(self, "_flat", None)
+        if cached is not None and all(s.data is view for group, views in zip(slots, cached[1])
+                                      for s, view in zip(group, views)):
+            return cached[0]
+        arrays = [s.data for group in slots for s in group]
+        dtype = arrays[0].dtype
+        if any(type(a) is not np.ndarray or a.dtype != dtype for a in arrays):
+            return None
+        sizes = [var.data.size for var in variables]
+        bounds = np.cumsum([0] + sizes)
+        pieces = list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+        flats, views = [], []
+        for group in slots:
+            flat = np.empty(bounds[-1], dtype=dtype)
+            for (start, stop), s in zip(pieces, group):
+                flat[start:stop] = s.data.reshape(-1)
+                s.data = flat[start:stop].reshape(s.data.shape)
+            flats.append(flat)
+            views.append([s.data for s in group])
+        found = (flats[0], flats[1], flats[2] if self.amsgrad else None,
+                 np.empty(bounds[-1], dtype=dtype), pieces)
+        self._flat = (found, views)
+        return found
 
     def get_config(self):
         return {**super().get_config(), "amsgrad": self.amsgrad}

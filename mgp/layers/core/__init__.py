@@ -78,6 +78,11 @@ class Dense(Layer):
         if x.ndim < 2 or x.shape[-1] != n_in:
             raise ValueError(f"{describe(self)} expected inputs with last dimension {n_in}, got "
                              f"{tuple(x.shape)}")
+        if x.ndim == 2 and x.dtype == self.kernel.dtype:
+            # one op for the product, the bias and a relu (mgp.ops.nn.linear): the same results
+            relu = self.activation is activations.relu
+            y = ops.nn.linear(x, self.kernel, self.bias, "relu" if relu else None)
+            return y if relu else self.activation(y)
         if x.ndim == 2:
             y = ops.matmul(x, self.kernel)
         else:  # one GEMM over all leading axes, not a batched matmul per sample
