@@ -147,6 +147,31 @@ def _variant(name, scale, mode, distribution):
 GlorotUniform = _variant("GlorotUniform", 1.0, "fan_avg", "uniform")
 GlorotNormal = _variant("GlorotNormal", 1.0, "fan_avg", "truncated_normal")
 HeUniform = _variant("HeUniform", 2.0, "fan_in", "uniform")
+class Orthogonal(RandomNormal):
+    """A (semi-)orthogonal matrix times `gain` (Saxe et al. 2014), Keras's default for the
+    recurrent kernels: the QR factor of a standard normal matrix, its columns' signs fixed by
+    R's diagonal so that the result is uniformly distributed. Shapes of more than two axes are
+    flattened to (product of the leading axes, last axis)."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape, dtype="float32"):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal initializer needs a shape of at least 2 axes, got "
+                             f"{tuple(shape)}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(dtype)
+
+    def get_config(self):
+        return {"seed": self.seed, "gain": self.gain}
+
+
 HeNormal = _variant("HeNormal", 2.0, "fan_in", "truncated_normal")
 LecunUniform = _variant("LecunUniform", 1.0, "fan_in", "uniform")
 LecunNormal = _variant("LecunNormal", 1.0, "fan_in", "truncated_normal")
@@ -158,6 +183,7 @@ _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
 }
 
 

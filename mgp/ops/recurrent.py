@@ -123,7 +123,7 @@ def simple_rnn_sequence(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
         h[t + 1] = _carry(None if m is None else m[t], a[t], h[t])
 
     def backward(g):
-        gt = _time_major(g, go_backwards)
+        gt = _time_major(g, False)  # already in processing order
         dz = xp.empty_like(a)
         dh = xp.zeros_like(h[0])
         deriv = _DERIVATIVES[activation]
@@ -141,7 +141,7 @@ def simple_rnn_sequence(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
         return dx, dh, dk, drk, None if bias is None else db
 
     parents = (x, h0, kernel, rk) + (() if bias is None else (bias,))
-    return _make(_batch_major(h[1:], go_backwards), parents,
+    return _make(_batch_major(h[1:], False), parents,
                  lambda g: backward(g)[:len(parents)], "simple_rnn_sequence")
 
 
@@ -188,7 +188,7 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
 
     def backward(_):
         g_hs, g_c = grads.pop("hs", None), grads.pop("c", None)
-        gt = xp.zeros_like(h[1:]) if g_hs is None else _time_major(g_hs, go_backwards)
+        gt = xp.zeros_like(h[1:]) if g_hs is None else _time_major(g_hs, False)
         dh = xp.zeros_like(h[0])
         dc = xp.zeros_like(c[0]) if g_c is None else xp.array(g_c, dtype=c.dtype)
         dz = xp.empty_like(gates)
@@ -213,7 +213,7 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
         dx, dk, db = _input_grads(xt, dz, kernel.data, go_backwards)
         drk = h[:-1].reshape(-1, U).T @ dz.reshape(-1, 4 * U)
         return (dx, dh, dc, dk, drk) + (() if bias is None else (db,))
-    hs, c_last = _shared_outputs(node, backward, grads, [("hs", _batch_major(h[1:], go_backwards)),
+    hs, c_last = _shared_outputs(node, backward, grads, [("hs", _batch_major(h[1:], False)),
                                                          ("c", c[-1].copy())])
     return hs, c_last
 
@@ -266,7 +266,7 @@ def gru_sequence(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backw
         h[t + 1] = _carry(None if m is None else m[t], hn, h[t])
 
     def backward(g):
-        gt = _time_major(g, go_backwards)
+        gt = _time_major(g, False)  # already in processing order
         dh = xp.zeros_like(h[0])
         dz = xp.empty_like(gates)   # gradients of the input-side pre-activations
         drec = xp.empty_like(gates) if reset_after else None  # of h @ R (+ b_rec)
@@ -303,4 +303,4 @@ def gru_sequence(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backw
         return (dx, dh, dk, drk) + (() if bias is None else (db,))
 
     parents = (x, h0, kernel, rk) + (() if bias is None else (bias,))
-    return _make(_batch_major(h[1:], go_backwards), parents, backward, "gru_sequence")
+    return _make(_batch_major(h[1:], False), parents, backward, "gru_sequence")
