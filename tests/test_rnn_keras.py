@@ -9,6 +9,7 @@ import oracles
 
 import mgp
 from mgp import layers
+from mgp.saving.serialization_lib import serialize_keras_object
 
 keras = oracles.keras()
 torch = oracles.torch()
@@ -215,7 +216,7 @@ def test_wrapper_configs_load_in_keras():
     for ours in (layers.Bidirectional(layers.LSTM(U, return_sequences=True), merge_mode="sum"),
                  layers.TimeDistributed(layers.Dense(2)),
                  layers.RNN([layers.LSTMCell(2), layers.GRUCell(U)])):
-        config = mgp.saving.serialize_keras_object(ours) if hasattr(mgp, "saving") else None
+        config = serialize_keras_object(ours)
         theirs = keras.saving.deserialize_keras_object(config)
         assert type(theirs).__name__ == type(ours).__name__
         ours(X)

@@ -196,9 +196,7 @@ class RNN(Layer):
         """The per-step path, through the graph: Keras's `backend.rnn` loop."""
         steps = range(x.shape[1])[::-1] if self.go_backwards else range(x.shape[1])
         m = self._processing_mask(mask)
-        structure = self.cell.state_size
-        if isinstance(structure, (list, tuple)):
-            structure = list(structure)
+        structure = self._state_structure()  # the cell always gets a list, as in Keras
         kwargs = {"training": training} if isinstance(self.cell, Layer) else {}
         outputs, prev = [], None
         for k, t in enumerate(steps):

@@ -81,7 +81,9 @@ class SimpleRNN(RNN):
                          activity_regularizer=activity_regularizer, **kwargs)
 
     def get_config(self):
-        return cell_layer_config(self)
+        config = cell_layer_config(self)
+        del config["seed"]  # Keras's SimpleRNN does not record its cell's seed
+        return config
 
     @classmethod
     def from_config(cls, config):
