@@ -2,6 +2,10 @@
 and the gradients of the inputs, initial states and weights, with and without masks, for each
 return_* combination, go_backwards, stateful over two batches, Bidirectional's merge modes,
 TimeDistributed and Masking; configs both ways."""
+import os
+import sys
+
+import h5py
 import numpy as np
 import pytest
 
@@ -225,3 +229,41 @@ def test_wrapper_configs_load_in_keras():
         theirs.set_weights(ours.get_weights())
         np.testing.assert_allclose(ours(X).numpy(), keras.ops.convert_to_numpy(theirs(X)),
                                    rtol=1e-5, atol=1e-5)
+
+
+# ---- weights files both ways ------------------------------------------------------------------
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+sys.path.insert(0, FIXTURES)
+import make_keras_rnn_fixtures as fixtures  # noqa: E402
+
+sys.path.remove(FIXTURES)
+
+
+def listing(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda k, o: out.__setitem__(
+            k, o.shape if isinstance(o, h5py.Dataset) else None))
+    return out
+
+
+def test_mgp_loads_keras_recurrent_weights_and_writes_the_same_layout(tmp_path):
+    model = fixtures.recurrent(mgp)
+    keras_file = os.path.join(FIXTURES, "recurrent.weights.h5")
+    model.load_weights(keras_file)
+    data = np.load(os.path.join(FIXTURES, "recurrent.npz"))
+    np.testing.assert_allclose(model.predict(data["x"], verbose=0), data["y"], atol=1e-5)
+    model.save_weights(tmp_path / "m.weights.h5")
+    assert listing(tmp_path / "m.weights.h5") == listing(keras_file)
+
+
+def test_keras_loads_mgp_recurrent_weights(tmp_path):
+    model = fixtures.recurrent(mgp)
+    g = np.random.default_rng(3)
+    model.set_weights([g.normal(size=w.shape).astype(np.float32) * 0.4 for w in model.weights])
+    model.save_weights(tmp_path / "m.weights.h5")
+    theirs = fixtures.recurrent(keras)
+    theirs.load_weights(str(tmp_path / "m.weights.h5"))
+    x = fixtures.recurrent_data()
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
+                               model.predict(x, verbose=0), atol=1e-5)
