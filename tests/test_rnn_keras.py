@@ -7,9 +7,8 @@ import sys
 
 import h5py
 import numpy as np
-import pytest
-
 import oracles
+import pytest
 
 import mgp
 from mgp import layers
@@ -93,7 +92,7 @@ def test_layer_as_keras(name, kwargs, go_backwards, masked):
 @pytest.mark.parametrize("return_state", [False, True])
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
 def test_return_options_and_initial_state(name, return_sequences, return_state):
-    opts = dict(units=U, return_sequences=return_sequences, return_state=return_state)
+    opts = {"units": U, "return_sequences": return_sequences, "return_state": return_state}
     n_states = 2 if name == "LSTM" else 1
     init = [rng.normal(size=(B, U)).astype(np.float32) for _ in range(n_states)]
     outs = run_both(getattr(layers, name)(**opts), getattr(keras.layers, name)(**opts), X,
@@ -103,7 +102,7 @@ def test_return_options_and_initial_state(name, return_sequences, return_state):
 
 @pytest.mark.parametrize("name", ["SimpleRNNCell", "LSTMCell", "GRUCell"])
 def test_rnn_over_a_cell_as_keras(name):
-    opts = dict(return_sequences=True, return_state=True)
+    opts = {"return_sequences": True, "return_state": True}
     run_both(layers.RNN(getattr(layers, name)(U), **opts),
              keras.layers.RNN(getattr(keras.layers, name)(U), **opts), X, mask=MASK)
 
@@ -136,7 +135,7 @@ def test_rnn_over_stacked_cells_and_a_user_cell_as_keras():
 
 
 def test_zero_output_for_mask_as_keras():
-    opts = dict(units=U, return_sequences=True, zero_output_for_mask=True)
+    opts = {"units": U, "return_sequences": True, "zero_output_for_mask": True}
     run_both(layers.RNN(layers.GRUCell(U), **{k: v for k, v in opts.items() if k != "units"}),
              keras.layers.RNN(keras.layers.GRUCell(U),
                               **{k: v for k, v in opts.items() if k != "units"}), X, mask=MASK)
@@ -144,7 +143,7 @@ def test_zero_output_for_mask_as_keras():
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])
 def test_stateful_over_two_batches_as_keras(name):
-    opts = dict(units=U, stateful=True, return_sequences=True)
+    opts = {"units": U, "stateful": True, "return_sequences": True}
     ours, theirs = getattr(layers, name)(**opts), getattr(keras.layers, name)(**opts)
     ours(X)
     theirs(X)
@@ -167,7 +166,7 @@ def test_stateful_over_two_batches_as_keras(name):
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
 def test_bidirectional_as_keras(merge_mode, masked):
-    opts = dict(units=U, return_sequences=True)
+    opts = {"units": U, "return_sequences": True}
     run_both(layers.Bidirectional(layers.LSTM(**opts), merge_mode=merge_mode),
              keras.layers.Bidirectional(keras.layers.LSTM(**opts), merge_mode=merge_mode), X,
              mask=MASK if masked else None)
@@ -234,7 +233,7 @@ def test_wrapper_configs_load_in_keras():
 # ---- weights files both ways ------------------------------------------------------------------
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 sys.path.insert(0, FIXTURES)
-import make_keras_rnn_fixtures as fixtures  # noqa: E402
+import make_keras_rnn_fixtures as fixtures
 
 sys.path.remove(FIXTURES)
 

@@ -27,9 +27,9 @@ class Bidirectional(Layer):
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         from mgp.models.serialization import deserialize_layer, serialize_layer
         if not isinstance(layer, Layer):
-            raise ValueError(f"Bidirectional: layer must be a Layer, got {layer!r}")
+            raise TypeError(f"Bidirectional: layer must be a Layer, got {layer!r}")
         if backward_layer is not None and not isinstance(backward_layer, Layer):
-            raise ValueError(f"Bidirectional: backward_layer must be a Layer, got "
+            raise TypeError(f"Bidirectional: backward_layer must be a Layer, got "
                              f"{backward_layer!r}")
         if merge_mode not in _MODES:
             raise ValueError(f"Bidirectional: merge_mode must be one of {list(_MODES)}, got "
@@ -38,7 +38,7 @@ class Bidirectional(Layer):
 
         def copy(prefix, backwards=None):
             config = serialize_layer(layer)
-            name = layer.name[len(prefix):] if layer.name.startswith(prefix) else layer.name
+            name = layer.name.removeprefix(prefix)
             config["config"]["name"] = prefix + name
             if backwards is not None:
                 config["config"]["go_backwards"] = backwards

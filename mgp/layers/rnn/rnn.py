@@ -50,7 +50,7 @@ class RNN(Layer):
             from mgp.layers.rnn.stacked_rnn_cells import StackedRNNCells
             cell = StackedRNNCells(cell)
         if not callable(getattr(cell, "call", None)):
-            raise ValueError(f"RNN: cell must have a `call` method, got {cell!r}")
+            raise TypeError(f"RNN: cell must have a `call` method, got {cell!r}")
         if getattr(cell, "state_size", None) is None:
             raise ValueError(f"RNN: cell must have a `state_size` (an int or a list of ints), "
                              f"got {cell!r}")
@@ -118,6 +118,10 @@ class RNN(Layer):
             raise ValueError(f"{describe(self)} expected inputs of shape (batch, timesteps, "
                              f"features), got {tuple(x.shape)}")
         batch, steps = x.shape[:2]
+        kernel = getattr(self.cell, "kernel", None)
+        if kernel is not None and x.shape[-1] != kernel.shape[0]:
+            raise ValueError(f"{describe(self)} expected {kernel.shape[0]} features per step, "
+                             f"got inputs of shape {tuple(x.shape)}")
         if mask is not None and tuple(mask.shape) != (batch, steps):
             raise ValueError(f"{describe(self)}: the mask must have shape (batch, timesteps) = "
                              f"{(batch, steps)} for inputs of shape {tuple(x.shape)}, got a mask "

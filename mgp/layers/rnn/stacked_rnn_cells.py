@@ -37,6 +37,7 @@ class StackedRNNCells(Layer):
 
     def get_initial_state(self, batch_size=None):
         import numpy as np
+
         from mgp.tensor import Tensor
         states = []
         for cell in self.cells:

@@ -16,7 +16,7 @@ class TimeDistributed(Layer):
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed: layer must be a Layer, got {layer!r}")
+            raise TypeError(f"TimeDistributed: layer must be a Layer, got {layer!r}")
         super().__init__(**kwargs)
         self.layer = layer
         self.supports_masking = True
@@ -42,7 +42,7 @@ class TimeDistributed(Layer):
                              f"got a mask of shape {tuple(mask.shape)}")
         batch, steps = shape[:2]
         kwargs = {} if training is None else {"training": training}
-        from mgp.layers.base import _signature, _function
+        from mgp.layers.base import _function, _signature
         if mask is not None and "mask" in _signature(_function(self.layer.call))[0]:
             kwargs["mask"] = ops.reshape(mask, (batch * steps,) + tuple(mask.shape[2:]))
         y = self.layer(ops.reshape(inputs, (batch * steps,) + shape[2:]), **kwargs)
