@@ -67,11 +67,12 @@ def _project(xt, kernel, bias):
     return z
 
 
-def _input_grads(xt, dz, kernel, go_backwards):
-    """Gradients of `_project` from the stacked gate gradients dz (T, B, G): dx, dkernel, dbias."""
+def _input_grads(xt, dz, kernel, go_backwards, need_dx=True):
+    """Gradients of `_project` from the stacked gate gradients dz (T, B, G): dx (None unless
+    needed: the inputs of a first layer need none), dkernel, dbias."""
     T, B, F = xt.shape
     dz2 = dz.reshape(T * B, -1)
-    dx = _batch_major((dz2 @ kernel.T).reshape(T, B, F), go_backwards)
+    dx = _batch_major((dz2 @ kernel.T).reshape(T, B, F), go_backwards) if need_dx else None
     return dx, xt.reshape(T * B, F).T @ dz2, dz2.sum(axis=0)
 
 
@@ -135,7 +136,7 @@ def simple_rnn_sequence(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
             else:
                 dz[t] = dh * m[t] * deriv(a[t])
                 dh = dh * (1 - m[t]) + dz[t] @ R.T
-        dx, dk, db = _input_grads(xt, dz, kernel.data, go_backwards)
+        dx, dk, db = _input_grads(xt, dz, kernel.data, go_backwards, x.requires_grad)
         U = h.shape[-1]
         drk = h[:-1].reshape(-1, U).T @ dz.reshape(-1, U)
         return dx, dh, dk, drk, None if bias is None else db
@@ -210,7 +211,7 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
             if m is not None:
                 dh += dh_old
                 dc += dc_old
-        dx, dk, db = _input_grads(xt, dz, kernel.data, go_backwards)
+        dx, dk, db = _input_grads(xt, dz, kernel.data, go_backwards, x.requires_grad)
         drk = h[:-1].reshape(-1, U).T @ dz.reshape(-1, 4 * U)
         return (dx, dh, dc, dk, drk) + (() if bias is None else (db,))
     hs, c_last = _shared_outputs(node, backward, grads, [("hs", _batch_major(h[1:], False)),
@@ -291,7 +292,7 @@ def gru_sequence(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backw
                 d[:, U:2 * U] = drh * h[t] * r * (1 - r)                # r
                 dh_prev += drh * r + d[:, :2 * U] @ R[:, :2 * U].T
             dh = dh_prev if m is None else dh_prev + dh_old
-        dx, dk, db = _input_grads(xt, dz, kernel.data, go_backwards)
+        dx, dk, db = _input_grads(xt, dz, kernel.data, go_backwards, x.requires_grad)
         hp = h[:-1].reshape(-1, U)
         if reset_after:
             drk = hp.T @ drec.reshape(-1, 3 * U)
