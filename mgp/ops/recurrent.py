@@ -162,27 +162,34 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     x, kernel, rk, bias, (h0, c0) = _inputs(x, kernel, recurrent_kernel, bias, [h0, c0])
     xt = _time_major(x.data, go_backwards)
     m = _step_masks(mask, go_backwards, xt.dtype)
-    T, U = xt.shape[0], h0.shape[-1]
+    (T, B), U = xt.shape[:2], h0.shape[-1]
     gates = _project(xt, kernel.data, None if bias is None else bias.data)  # (T, B, 4U)
-    h = xp.empty((T + 1,) + h0.shape, dtype=gates.dtype)
+    # one sigmoid over all four gates: the candidate's tanh(a) is 2 sigmoid(2a) - 1, so its
+    # pre-activation columns are doubled, for every step at once and in the recurrent kernel
+    gates[..., 2 * U:3 * U] *= 2
+    R = rk.data.copy()
+    R[:, 2 * U:3 * U] *= 2
+    h = xp.empty((T + 1, B, U), dtype=gates.dtype)
     c = xp.empty_like(h)
-    tc = xp.empty((T,) + h0.shape, dtype=gates.dtype)  # tanh of the new carry, per step
+    tc = xp.empty((T, B, U), dtype=gates.dtype)  # tanh of the new carry, per step
     h[0], c[0] = h0.data, c0.data
-    R = rk.data
+    rec, ig = xp.empty((B, 4 * U), dtype=gates.dtype), xp.empty((B, U), dtype=gates.dtype)
     for t in range(T):
         z = gates[t]
-        z += h[t] @ R
-        _sigmoid_(z[:, :2 * U])       # i, f
-        xp.tanh(z[:, 2 * U:3 * U], out=z[:, 2 * U:3 * U])   # candidate
-        _sigmoid_(z[:, 3 * U:])       # o
+        xp.matmul(h[t], R, out=rec)
+        z += rec
+        _sigmoid_(z)
         i, f, g, o = z[:, :U], z[:, U:2 * U], z[:, 2 * U:3 * U], z[:, 3 * U:]
-        cn = f * c[t]
-        cn += i * g
-        xp.tanh(cn, out=tc[t])
-        hn = o * tc[t]
-        mt = None if m is None else m[t]
-        c[t + 1] = _carry(mt, cn, c[t])
-        h[t + 1] = _carry(mt, hn, h[t])
+        g *= 2
+        g -= 1
+        xp.multiply(f, c[t], out=c[t + 1])
+        xp.multiply(i, g, out=ig)
+        c[t + 1] += ig
+        xp.tanh(c[t + 1], out=tc[t])
+        xp.multiply(o, tc[t], out=h[t + 1])
+        if m is not None:
+            c[t + 1] = _carry(m[t], c[t + 1], c[t])
+            h[t + 1] = _carry(m[t], h[t + 1], h[t])
     node = _make(xp.zeros((), dtype=gates.dtype),
                  (x, h0, c0, kernel, rk) + (() if bias is None else (bias,)), None, "lstm")
     grads = {}
@@ -192,22 +199,31 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
         gt = xp.zeros_like(h[1:]) if g_hs is None else _time_major(g_hs, False)
         dh = xp.zeros_like(h[0])
         dc = xp.zeros_like(c[0]) if g_c is None else xp.array(g_c, dtype=c.dtype)
+        # every step's local derivatives at once, vectorized over time, so that the loop does
+        # a handful of operations a step: with dcn the gradient of the new carry,
+        # dz = [dcn * g i (1 - i), dcn * c_prev f (1 - f), dcn * i (1 - g^2), dh * tc o (1 - o)]
+        i, f, g, o = (gates[..., k * U:(k + 1) * U] for k in range(4))
+        factor = xp.empty_like(gates)
+        factor[..., :U] = g * i * (1 - i)
+        factor[..., U:2 * U] = c[:-1] * f * (1 - f)
+        factor[..., 2 * U:3 * U] = i * (1 - g * g)
+        factor[..., 3 * U:] = tc * o * (1 - o)
+        dcn_dh = o * (1 - tc * tc)
+        factor4 = factor.reshape(T, B, 4, U)
         dz = xp.empty_like(gates)
+        dz4 = dz.reshape(T, B, 4, U)
+        RT = xp.ascontiguousarray(rk.data.T)
         for t in range(T - 1, -1, -1):
-            z = gates[t]
-            i, f, g, o = z[:, :U], z[:, U:2 * U], z[:, 2 * U:3 * U], z[:, 3 * U:]
-            dh = dh + gt[t]
+            dh += gt[t]
             if m is not None:  # a masked step passes the gradients straight to the previous
-                keep, dh_old, dc_old = m[t], dh * (1 - m[t]), dc * (1 - m[t])
-                dh, dc = dh * keep, dc * keep
-            d = dz[t]
-            d[:, 3 * U:] = dh * tc[t] * o * (1 - o)                   # o
-            dcn = dc + dh * o * (1 - tc[t] * tc[t])
-            d[:, :U] = dcn * g * i * (1 - i)                           # i
-            d[:, U:2 * U] = dcn * c[t] * f * (1 - f)                  # f
-            d[:, 2 * U:3 * U] = dcn * i * (1 - g * g)                  # candidate
-            dc = dcn * f
-            dh = d @ R.T
+                dh_old, dc_old = dh * (1 - m[t]), dc * (1 - m[t])
+                dh *= m[t]
+                dc *= m[t]
+            dc += dh * dcn_dh[t]                                   # now the new carry's
+            xp.multiply(dc[:, None, :], factor4[t, :, :3], out=dz4[t, :, :3])   # i, f, cand.
+            xp.multiply(dh, factor4[t, :, 3], out=dz4[t, :, 3])                  # o
+            dc *= f[t]
+            xp.matmul(dz[t], RT, out=dh)
             if m is not None:
                 dh += dh_old
                 dc += dc_old
@@ -268,30 +284,46 @@ def gru_sequence(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backw
 
     def backward(g):
         gt = _time_major(g, False)  # already in processing order
+        B = h.shape[1]
         dh = xp.zeros_like(h[0])
+        zz, r, hh = (gates[..., k * U:(k + 1) * U] for k in range(3))
+        # every step's local derivatives at once, vectorized over time: the candidate's and
+        # z's pre-activation gradients are dh times them (and r's too, after the recurrent
+        # product with reset_after), so the loop does a handful of operations a step
+        factor = xp.empty_like(gates)
+        factor[..., 2 * U:] = (1 - zz) * (1 - hh * hh)                 # candidate
+        factor[..., :U] = (h[:-1] - hh) * zz * (1 - zz)                # z
+        if reset_after:
+            factor[..., U:2 * U] = factor[..., 2 * U:] * saved * r * (1 - r)   # r
+        else:
+            factor[..., U:2 * U] = h[:-1] * r * (1 - r)    # times d(r * h), found in the loop
+        factor3 = factor.reshape(T, B, 3, U)
         dz = xp.empty_like(gates)   # gradients of the input-side pre-activations
+        dz3 = dz.reshape(T, B, 3, U)
         drec = xp.empty_like(gates) if reset_after else None  # of h @ R (+ b_rec)
+        RT = xp.ascontiguousarray(R.T)
+        back = xp.empty((B, U), dtype=gates.dtype)
         for t in range(T - 1, -1, -1):
-            z = gates[t]
-            zz, r, hh = z[:, :U], z[:, U:2 * U], z[:, 2 * U:]
-            dh = dh + gt[t]
+            dh += gt[t]
             if m is not None:
-                dh_old, dh = dh * (1 - m[t]), dh * m[t]
-            d = dz[t]
-            d[:, 2 * U:] = dh * (1 - zz) * (1 - hh * hh)                # candidate
-            d[:, :U] = dh * (h[t] - hh) * zz * (1 - zz)                 # z
-            dh_prev = dh * zz
+                dh_old = dh * (1 - m[t])
+                dh *= m[t]
             if reset_after:
-                d[:, U:2 * U] = d[:, 2 * U:] * saved[t] * r * (1 - r)  # r
-                dr = drec[t]
-                dr[:, :2 * U] = d[:, :2 * U]
-                dr[:, 2 * U:] = d[:, 2 * U:] * r
-                dh_prev += dr @ R.T
+                xp.multiply(dh[:, None, :], factor3[t], out=dz3[t])
+                drec[t, :, :2 * U] = dz[t, :, :2 * U]
+                xp.multiply(dz[t, :, 2 * U:], r[t], out=drec[t, :, 2 * U:])
+                xp.matmul(drec[t], RT, out=back)
             else:
-                drh = d[:, 2 * U:] @ R[:, 2 * U:].T
-                d[:, U:2 * U] = drh * h[t] * r * (1 - r)                # r
-                dh_prev += drh * r + d[:, :2 * U] @ R[:, :2 * U].T
-            dh = dh_prev if m is None else dh_prev + dh_old
+                xp.multiply(dh, factor3[t, :, 0], out=dz3[t, :, 0])
+                xp.multiply(dh, factor3[t, :, 2], out=dz3[t, :, 2])
+                drh = dz[t, :, 2 * U:] @ RT[2 * U:]                     # d(r * h_prev)
+                xp.multiply(drh, factor3[t, :, 1], out=dz3[t, :, 1])
+                xp.matmul(dz[t, :, :2 * U], RT[:2 * U], out=back)
+                back += drh * r[t]
+            dh *= zz[t]
+            dh += back
+            if m is not None:
+                dh += dh_old
         dx, dk, db = _input_grads(xt, dz, kernel.data, go_backwards, x.requires_grad)
         hp = h[:-1].reshape(-1, U)
         if reset_after:
