@@ -266,3 +266,22 @@ def test_keras_loads_mgp_recurrent_weights(tmp_path):
     x = fixtures.recurrent_data()
     np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
                                model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_whole_model_files_cross_both_ways(tmp_path):
+    """A `.keras` file of the recurrent model (architecture from the configs, and weights):
+    mgp's loads in Keras and Keras's in mgp, predicting the same."""
+    ours = fixtures.recurrent(mgp)
+    g = np.random.default_rng(5)
+    ours.set_weights([g.normal(size=w.shape).astype(np.float32) * 0.4 for w in ours.weights])
+    x = fixtures.recurrent_data()
+    ours.save(tmp_path / "mgp.keras")
+    theirs = keras.saving.load_model(str(tmp_path / "mgp.keras"))
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
+                               ours.predict(x, verbose=0), atol=1e-5)
+    theirs.save(str(tmp_path / "keras.keras"))
+    again = mgp.saving.load_model(tmp_path / "keras.keras")
+    assert [type(layer).__name__ for layer in again.layers] == \
+        [type(layer).__name__ for layer in ours.layers]
+    np.testing.assert_allclose(again.predict(x, verbose=0), ours.predict(x, verbose=0),
+                               atol=1e-5)
