@@ -151,3 +151,50 @@ def test_learns_the_sign_of_the_last_unpadded_step():
     model.fit(x[:1000], y[:1000], epochs=8, batch_size=50, verbose=0)
     _, accuracy = model.evaluate(x[1000:], y[1000:], verbose=0)
     assert accuracy >= 0.95
+
+
+def test_on_the_device_stand_in_equals_the_cpu(monkeypatch):
+    """Every array of the fused ops and the per-step path goes through `mgp.backend.xp`:
+    on `fake_cupy` (as strict as CuPy about host arrays) the results equal the CPU's."""
+    import sys
+
+    import fake_cupy
+
+    from mgp import backend
+    x = rng.normal(size=(B, T, F)).astype(np.float32)
+
+    def run():
+        mgp.utils.set_random_seed(0)
+        out = []
+        for make in (lambda: layers.LSTM(U, return_sequences=True, return_state=True),
+                     lambda: layers.GRU(U, return_sequences=True, go_backwards=True),
+                     lambda: layers.Bidirectional(layers.SimpleRNN(2, return_sequences=True)),
+                     lambda: layers.RNN(layers.GRUCell(2, reset_after=False))):
+            xt = mgp.tensor(x, requires_grad=True)
+            outs = make()(xt, mask=mgp.tensor(MASK))
+            outs = outs if isinstance(outs, list) else [outs]
+            sum(o.sum() for o in outs).backward()
+            out += [backend.to_numpy(o.data) for o in outs] + [backend.to_numpy(xt.grad)]
+        return out
+    cpu = run()
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    monkeypatch.setattr(fake_cupy, "visible_gpus", 1)
+    mgp.set_device("cuda")
+    try:
+        device = run()
+    finally:
+        mgp.set_device("cpu")
+    for a, b in zip(cpu, device):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_functional_model_with_unknown_length_states_and_masks():
+    inputs = mgp.Input((None, F))
+    seq, h, c = layers.LSTM(U, return_sequences=True, return_state=True)(layers.Masking()(inputs))
+    assert seq.shape == (None, None, U) and h.shape == c.shape == (None, U)
+    assert getattr(seq, "_keras_mask", None) is not None     # passed on with the sequence
+    both = layers.Bidirectional(layers.GRU(2, return_sequences=True), merge_mode=None)(seq)
+    last = layers.GRU(2)(seq, initial_state=[layers.Dense(2)(h)])
+    model = mgp.Model(inputs, [both[0], both[1], last, c])
+    outs = model.predict(rng.normal(size=(3, 7, F)).astype(np.float32), verbose=0)
+    assert [o.shape for o in outs] == [(3, 7, 2), (3, 7, 2), (3, 2), (3, U)]
