@@ -5,6 +5,7 @@ import numpy as np
 from mgp import activations, backend, constraints, initializers, regularizers
 from mgp.layers._utils import describe, serialize_initializer
 from mgp.layers.base import Layer
+from mgp.tensor import Tensor
 
 
 class DropoutRNNCell(Layer):
@@ -110,7 +111,6 @@ class DropoutRNNCell(Layer):
         return x
 
     def get_initial_state(self, batch_size=None):
-        from mgp.tensor import Tensor
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else \
             [self.state_size]
         return [Tensor(np.zeros((batch_size, s), dtype=self.dtype)) for s in sizes]

@@ -157,9 +157,9 @@ class RNN(Layer):
             initial_state = [Tensor(s.data) if isinstance(s, Variable) else s
                              for s in initial_state]
         fused = getattr(self.cell, "fused_sequence", None)
-        result = fused(x, initial_state, mask_arr, self.go_backwards, bool(training)) \
-            if fused is not None else None
-        try:
+        try:  # the cells draw their dropout masks once per sequence; dropped after it
+            result = fused(x, initial_state, mask_arr, self.go_backwards, bool(training)) \
+                if fused is not None else None
             if result is not None:
                 outputs, last, states = self._from_hidden(result, mask_arr)
             else:

@@ -1,6 +1,9 @@
 """StackedRNNCells: several cells used as one, each step's output feeding the next cell."""
+import numpy as np
+
 from mgp.layers.base import Layer
 from mgp.layers.symbolic import flatten
+from mgp.tensor import Tensor
 
 
 class StackedRNNCells(Layer):
@@ -36,9 +39,6 @@ class StackedRNNCells(Layer):
         return flatten(last.state_size)[0]
 
     def get_initial_state(self, batch_size=None):
-        import numpy as np
-
-        from mgp.tensor import Tensor
         states = []
         for cell in self.cells:
             fn = getattr(cell, "get_initial_state", None)

@@ -1,7 +1,7 @@
 """TimeDistributed: one layer applied to every time step of a sequence."""
 from mgp import ops
 from mgp.layers._utils import describe
-from mgp.layers.base import Layer
+from mgp.layers.base import Layer, _function, _signature
 
 
 class TimeDistributed(Layer):
@@ -42,7 +42,6 @@ class TimeDistributed(Layer):
                              f"got a mask of shape {tuple(mask.shape)}")
         batch, steps = shape[:2]
         kwargs = {} if training is None else {"training": training}
-        from mgp.layers.base import _function, _signature
         if mask is not None and "mask" in _signature(_function(self.layer.call))[0]:
             kwargs["mask"] = ops.reshape(mask, (batch * steps,) + tuple(mask.shape[2:]))
         y = self.layer(ops.reshape(inputs, (batch * steps,) + shape[2:]), **kwargs)
