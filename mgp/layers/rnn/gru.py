@@ -98,6 +98,7 @@ class GRU(RNN):
     Args: those of `GRUCell` and of `RNN`; `use_cudnn` is accepted and ignored.
 
     Example:
+        >>> import numpy as np
         >>> GRU(4)(np.zeros((2, 10, 3))).shape
         (2, 4)
     """

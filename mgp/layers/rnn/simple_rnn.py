@@ -53,6 +53,7 @@ class SimpleRNN(RNN):
     stateful, unroll).
 
     Example:
+        >>> import numpy as np
         >>> SimpleRNN(4)(np.zeros((2, 10, 3))).shape
         (2, 4)
     """

@@ -13,6 +13,7 @@ class StackedRNNCells(Layer):
     output is the last cell's. Runs step by step through the graph.
 
     Example:
+        >>> from mgp.layers import RNN, LSTMCell
         >>> cells = [LSTMCell(8), LSTMCell(4)]
         >>> RNN(StackedRNNCells(cells))(np.zeros((2, 5, 3))).shape
         (2, 4)
