@@ -8,8 +8,9 @@ import mgp
 from mgp.ops import nn as F
 from mgp.ops import matmul
 from mgp.variables import Variable
-from workloads import (BATCH, EMBED, INFER_BATCH, OPTIM_SHAPES, RNN_UNITS, SEQ_BATCH, SEQ_LEN,
-                       SEQ_TRAIN, VOCAB, has_embedding, token_sequences)
+from workloads import (BATCH, CONV1D, EMBED, INFER_BATCH, OPTIM_SHAPES, RNN_UNITS, SEQ_BATCH,
+                       SEQ_LEN, SEQ_TRAIN, TRANSFORMER, VOCAB, has_embedding, sequence_data,
+                       token_sequences)
 
 
 def _model(kind):
@@ -185,3 +186,43 @@ def info():
     """What this side runs on, for the report's header."""
     from gemm import blas_info
     return f"mgp {mgp.__version__}, {blas_info()}"
+
+
+# ---------------------------------------- sequence models -----------------------------------------
+
+def _sequence_model(kind):
+    from mgp import layers
+    if kind == "transformer":
+        t = TRANSFORMER
+        inputs = mgp.Input((t["steps"],), dtype="int64")
+        x = layers.Embedding(t["vocab"], t["dim"])(inputs)
+        a = layers.MultiHeadAttention(t["heads"], t["key_dim"])(x, x)
+        x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, a]))
+        f = layers.Dense(t["ff"], activation="relu")(x)
+        f = layers.Dense(t["dim"])(f)
+        x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, f]))
+        x = layers.GlobalAveragePooling1D()(x)
+    else:
+        inputs = x = mgp.Input((CONV1D["steps"], CONV1D["channels"]))
+        for _ in range(3):
+            x = layers.Conv1D(CONV1D["filters"], 3, padding="same")(x)
+            x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.GlobalAveragePooling1D()(x)
+    model = mgp.Model(inputs, layers.Dense(2, activation="softmax")(x))
+    model.compile(optimizer=mgp.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _train_sequences(kind):
+    x, y = sequence_data(kind)
+    model = _sequence_model(kind)
+
+    def rep(steps=None):
+        n = len(x) if steps is None else steps * SEQ_BATCH
+        history = model.fit(x[:n], y[:n], batch_size=SEQ_BATCH, epochs=1, verbose=0)
+        return {"loss": history.history["loss"][-1]}
+    return rep
+
+
+def transformer_train(load): return _train_sequences("transformer")
+def conv1d_train(load): return _train_sequences("conv1d")

@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workloads import (BATCH, EMBED, INFER_BATCH, OPTIM_SHAPES, RNN_UNITS, SEQ_BATCH, SEQ_TRAIN,
-                       VOCAB, has_embedding, token_sequences)
+from workloads import (BATCH, CONV1D, EMBED, INFER_BATCH, OPTIM_SHAPES, RNN_UNITS, SEQ_BATCH,
+                       SEQ_TRAIN, TRANSFORMER, VOCAB, has_embedding, sequence_data,
+                       token_sequences)
 
 
 def _model(kind):
@@ -227,3 +228,74 @@ def info():
     dnn = ", oneDNN" if torch.backends.mkldnn.is_available() else ""
     return (f"torch {torch.__version__} ({blas}{dnn}, {torch.backends.cpu.get_cpu_capability()}, "
             f"{torch.get_num_threads()} threads)")
+
+
+# ---------------------------------------- sequence models -----------------------------------------
+
+class _Encoder(nn.Module):
+    """Keras's MultiHeadAttention (separate q/k/v projections of heads x key_dim, an output
+    projection) in an encoder block, with the same sizes and FLOPs as mgp's model."""
+
+    def __init__(self, t):
+        super().__init__()
+        self.heads, self.key_dim = t["heads"], t["key_dim"]
+        inner = t["heads"] * t["key_dim"]
+        self.embed = nn.Embedding(t["vocab"], t["dim"])
+        self.q, self.k, self.v = (nn.Linear(t["dim"], inner) for _ in range(3))
+        self.o = nn.Linear(inner, t["dim"])
+        self.norm1 = nn.LayerNorm(t["dim"], eps=1e-6)
+        self.ff = nn.Sequential(nn.Linear(t["dim"], t["ff"]), nn.ReLU(),
+                                nn.Linear(t["ff"], t["dim"]))
+        self.norm2 = nn.LayerNorm(t["dim"], eps=1e-6)
+        self.head = nn.Linear(t["dim"], 2)
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        b, s, _ = x.shape
+
+        def heads(t):
+            return t.view(b, s, self.heads, self.key_dim).transpose(1, 2)
+        a = F.scaled_dot_product_attention(heads(self.q(x)), heads(self.k(x)), heads(self.v(x)))
+        x = self.norm1(x + self.o(a.transpose(1, 2).reshape(b, s, -1)))
+        x = self.norm2(x + self.ff(x))
+        return self.head(x.mean(1))
+
+
+def _sequence_model(kind):
+    if kind == "transformer":
+        return _Encoder(TRANSFORMER)
+    c = CONV1D
+    body = []
+    for i in range(3):  # Conv1d over (N, C, L): the series transposed once, outside the loop
+        body += [nn.Conv1d(c["channels"] if i == 0 else c["filters"], c["filters"], 3,
+                           padding=1), nn.BatchNorm1d(c["filters"], eps=1e-3, momentum=0.01),
+                 nn.ReLU()]
+    return nn.Sequential(*body, nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(c["filters"], 2))
+
+
+def _train_sequences(kind):
+    x, y = sequence_data(kind)
+    x = torch.from_numpy(x if kind == "transformer" else np.ascontiguousarray(
+        x.transpose(0, 2, 1)))
+    y = torch.from_numpy(y)
+    model = _sequence_model(kind)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)  # Keras's defaults
+
+    def rep(steps=None):
+        n = len(x) if steps is None else steps * SEQ_BATCH
+        model.train()
+        perm = torch.randperm(n)
+        total = 0.0
+        for i in range(0, n, SEQ_BATCH):
+            idx = perm[i:i + SEQ_BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        return {"loss": total / n}
+    return rep
+
+
+def transformer_train(load): return _train_sequences("transformer")
+def conv1d_train(load): return _train_sequences("conv1d")

@@ -102,8 +102,9 @@ def gemm_flops(gemms):
 
 # ----------------------------------------------- data ---------------------------------------------
 
-# the recurrent workloads: the Keras IMDB example's shapes, on synthetic token sequences
-SEQ_BATCH, SEQ_LEN, SEQ_TRAIN, VOCAB, EMBED, RNN_UNITS = 32, 200, 25_000, 20_000, 128, 64
+# the recurrent workloads: the Keras IMDB example's shapes, on synthetic token sequences (batch
+# SEQ_BATCH, below with the other sequence workloads)
+SEQ_LEN, SEQ_TRAIN, VOCAB, EMBED, RNN_UNITS = 200, 25_000, 20_000, 128, 64
 
 
 def has_embedding():
@@ -219,4 +220,45 @@ def all_workloads(full):
         workloads.append(Workload(
             name, "opchain", "ms/chain", fast_reps * 2, warmup={"chains": 2},
             size={"chains": chains}, per_unit=1000 / chains, note=note))
-    return workloads
+    return workloads + sequence_workloads(full)
+
+
+# sequence models (the Keras examples' shapes): synthetic data, so no download is needed
+SEQ_BATCH = 32
+TRANSFORMER = dict(vocab=20_000, steps=128, dim=64, heads=2, key_dim=64, ff=128,
+                   sequences=3_200)   # an epoch of 100 batches of 32
+CONV1D = dict(steps=500, channels=1, filters=64, sequences=3_600)  # FordA's shape
+
+
+def sequence_data(kind):
+    """(x, y) of a sequence workload: token ids (N, 128) or series (N, 500, 1), and labels
+    that depend on them (so the loss can fall), from a fixed seed."""
+    rng = np.random.default_rng(7)
+    if kind == "transformer":
+        x = rng.integers(1, TRANSFORMER["vocab"], size=(TRANSFORMER["sequences"],
+                                                        TRANSFORMER["steps"]))
+        return x.astype(np.int64), (x[:, :16].mean(1) > TRANSFORMER["vocab"] / 2).astype(
+            np.int64)
+    x = rng.standard_normal((CONV1D["sequences"], CONV1D["steps"], 1)).astype(np.float32)
+    return x, (x[:, :250].mean((1, 2)) > x[:, 250:].mean((1, 2))).astype(np.int64)
+
+
+def sequence_workloads(full):
+    steps = None if full else 20
+    reps = 3
+    out = []
+    for name, spec, note in (
+            ("transformer_train", TRANSFORMER,
+             "Embedding(20000, 64), encoder block (MultiHeadAttention 2 heads key_dim 64, "
+             "LayerNormalization, Dense 128 relu, Dense 64, LayerNormalization), "
+             "GlobalAveragePooling1D, Dense 2; 128 steps"),
+            ("conv1d_train", CONV1D,
+             "3 x (Conv1D 64 k3 same, BatchNormalization, ReLU), GlobalAveragePooling1D, "
+             "Dense 2; 500 steps, 1 channel")):
+        images = spec["sequences"] if full else steps * SEQ_BATCH
+        out.append(Workload(
+            name, "sequence", "s/epoch", reps, warmup={"steps": 3}, size={"steps": steps},
+            images=images, per_unit=spec["sequences"] / images, gemm_count=images / SEQ_BATCH,
+            note=f"{note}, Adam, batch {SEQ_BATCH}, epoch of {spec['sequences']:,}" +
+                 ("" if full else f", {steps} steps scaled to an epoch")))
+    return out

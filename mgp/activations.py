@@ -101,10 +101,81 @@ def exponential(x):
     return ops.exp(x)
 
 
+def celu(x, alpha=1.0):
+    """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise: ELU made continuously differentiable."""
+    return ops.celu(x, alpha)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: x split in halves a, b along `axis`, a * sigmoid(b)."""
+    return ops.glu(x, axis)
+
+
+def hard_silu(x):
+    """x * hard_sigmoid(x), the piecewise form of silu (also called hard_swish)."""
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """clip(x, -1, 1)."""
+    return ops.hard_tanh(x)
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, 0 elsewhere."""
+    return ops.hard_shrink(x, threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """x moved toward 0 by `threshold`, and 0 where |x| <= threshold."""
+    return ops.soft_shrink(x, threshold)
+
+
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    return ops.tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, `default_value` elsewhere (both arguments required, as Keras)."""
+    return ops.threshold(x, threshold, default_value)
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), without overflow."""
+    return ops.log_sigmoid(x)
+
+
+def sparse_plus(x):
+    """0 for x <= -1, (x + 1)^2 / 4 for |x| < 1, x for x >= 1: a piecewise softplus."""
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    """0 for x <= -1, (x + 1) / 2 for |x| < 1, 1 for x >= 1: a piecewise sigmoid."""
+    return ops.sparse_sigmoid(x)
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2, a smooth relu without exponentials."""
+    return ops.squareplus(x, b)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of x onto the simplex along `axis`: softmax with exact zeros."""
+    return ops.sparsemax(x, axis)
+
+
 _BY_NAME = {fn.__name__: fn for fn in (
     relu, sigmoid, tanh, softmax, log_softmax, linear, leaky_relu, elu, selu, gelu, softplus,
-    softsign, silu, relu6, hard_sigmoid, mish, exponential)}
+    softsign, silu, relu6, hard_sigmoid, mish, exponential, celu, glu, hard_silu, hard_tanh,
+    hard_shrink, soft_shrink, tanh_shrink, threshold, log_sigmoid, sparse_plus, sparse_sigmoid,
+    squareplus, sparsemax)}
 _BY_NAME["swish"] = silu
+_BY_NAME["hard_swish"] = hard_silu  # an alias: it serializes as "hard_silu", as in Keras
 
 
 def get(identifier):
@@ -138,4 +209,17 @@ def serialize(activation):
     return name
 
 
-__all__ = sorted(_BY_NAME) + ["get", "serialize"]
+def deserialize(config, custom_objects=None):
+    """The activation function for a serialized form: a name ('relu') or Keras's dict
+    (`{"class_name": "function", "config": "relu", ...}`); `custom_objects` maps names to the
+    user's own functions.
+
+    Raises:
+        ValueError: for a name that is neither an activation nor in `custom_objects`.
+    """
+    from mgp.saving.serialization_lib import deserialize_keras_object
+    return deserialize_keras_object(config, module_objects=_BY_NAME,
+                                    custom_objects=custom_objects, kind="activation")
+
+
+__all__ = sorted(_BY_NAME) + ["deserialize", "get", "serialize"]

@@ -223,20 +223,29 @@ def over_batch(fn, n, size, calls_blas=False):
     if _executor is None:
         _executor = futures.ThreadPoolExecutor(threads - 1, thread_name_prefix="mgp")
     pieces = iter([slice(n * k // parts, n * (k + 1) // parts) for k in range(parts)])
+    # OpenBLAS's pthreads build (NumPy's wheels) keeps the "thread-local" count in one
+    # process-wide variable: threads that each set it and put back what they found could leave
+    # it at 1, by the order they finished in, for the products after this call, and OpenBLAS
+    # sums a product on 1 thread in another order than on 2 (different weights run to run).
+    # So the calling thread alone reads and restores it, once every thread is done; the pool's
+    # threads only set it (their own count in a build that has one per thread).
+    setter = _blas_threads_setter() if calls_blas else None
+    before = setter(1) if setter else None
 
     def work():
-        before = _blas_threads_setter()(1) if calls_blas else None
-        try:
-            for rows in pieces:  # next() on one iterator from several threads: each piece once
-                fn(rows)
-        finally:
-            if calls_blas:
-                _blas_threads_setter()(before)
-    pending = [_executor.submit(work) for _ in range(threads - 1)]
+        if setter:  # (the calling thread's is set already; setting it again changes nothing)
+            setter(1)
+        for rows in pieces:  # next() on one iterator from several threads: each piece once
+            fn(rows)
     try:
-        work()  # this thread takes pieces too
+        pending = [_executor.submit(work) for _ in range(threads - 1)]
+        try:
+            work()  # this thread takes pieces too
+        finally:
+            futures.wait(pending)  # no thread may still write once this returns, even on error
     finally:
-        futures.wait(pending)  # no thread may still write once this returns, even on an error
+        if setter:
+            setter(before)
     for job in pending:
         job.result()
 

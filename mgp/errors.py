@@ -23,6 +23,12 @@ class UnsafeFileError(FileFormatError):
     allocate far more memory than the file itself can justify."""
 
 
+class ConfigError(MgpError, ValueError):
+    """A config (read from a file, or given to `from_config` / `deserialize`) that cannot build
+    what it names: an entry of the wrong kind, a class mgp does not know, a graph that does not
+    connect. Names the object (class and name) and, where it can, the entry."""
+
+
 class LayoutMismatchError(MgpError, ValueError):
     """An intact file whose contents do not fit the model or optimizer it is loaded into
     (a missing or extra variable, a different shape)."""

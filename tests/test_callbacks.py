@@ -391,8 +391,10 @@ def test_csv_logger_with_backup_and_restore_matches_an_uninterrupted_run(tmp_pat
 
 # ---- TerminateOnNaN -----------------------------------------------------------------------------
 def nan_data():
+    """A target that overflows the squared error to inf in the second batch (without
+    shuffling); fit refuses NaN targets up front."""
     x, y = data()
-    y[20] = np.nan  # in the second batch without shuffling
+    y[20] = 1e30
     return x, y
 
 
@@ -403,7 +405,7 @@ def test_terminate_on_nan_stops_after_the_nan_batch(capsys):
     history = model.fit(x, y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0, callbacks=[
         TerminateOnNaN(), LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))])
     assert batches == [0, 1]
-    assert history.epoch == [0] and np.isnan(history.history["loss"][0])
+    assert history.epoch == [0] and not np.isfinite(history.history["loss"][0])
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
     with pytest.raises(RuntimeError, match="NaN or Inf loss"):
         make_model().fit(x, y, batch_size=BATCH, shuffle=False, verbose=0,

@@ -213,3 +213,11 @@ def test_normalize_tensor_gradcheck():
     x = mgp.tensor(rng.standard_normal((3, 4)) + 0.1, dtype=np.float64, requires_grad=True)
     assert mgp.gradcheck(lambda t: mgp.utils.normalize(t, -1, 2), x)
     assert mgp.gradcheck(lambda t: mgp.utils.normalize(t, 0, 3), x)
+
+
+@pytest.mark.parametrize("labels", [[[1], [2]], [[1, 2]], [1], 1, [[[0], [2]]]])
+def test_to_categorical_shapes_as_keras(labels):
+    ours = mgp.utils.to_categorical(np.array(labels), 3)
+    theirs = keras.utils.to_categorical(np.array(labels), 3)
+    assert ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours, theirs)

@@ -7,6 +7,7 @@ import numpy as np
 
 from mgp import backend
 from mgp.callbacks.base import Callback
+from mgp.errors import FileFormatError
 
 
 class BackupAndRestore(Callback):
@@ -69,25 +70,40 @@ class BackupAndRestore(Callback):
                     raise
 
     def _restore(self, path):
+        """Check everything in the backup (weights, optimizer state, epoch, random states)
+        against the model, then restore all of it; a bad backup changes nothing."""
         from mgp import saving
-        contents = saving.read_weights_file(path)
-        attrs = contents.attrs
-        if "backup_epoch" not in attrs or "backup_rng_state" not in attrs:
-            raise ValueError(f"'{path}' is not a backup written by BackupAndRestore (it lacks "
-                             f"the attributes backup_epoch and backup_rng_state)")
-        rng_state = json.loads(attrs["backup_rng_state"])
-        layer_states = json.loads(attrs.get("backup_layer_rng_states", "{}"))
         from mgp.saving import h5format
-        pairs, optimizer_state = h5format.plan(self.model, contents, optimizer="require")
-        h5format.assign(self.model, pairs, optimizer_state)
+        with saving.read_weights_file(path) as contents:
+            attrs = contents.attrs
+            if "backup_epoch" not in attrs or "backup_rng_state" not in attrs:
+                raise FileFormatError(f"'{path}' is not a backup written by BackupAndRestore "
+                                      f"(it lacks the attributes backup_epoch and "
+                                      f"backup_rng_state)")
+            pairs, optimizer_state = h5format.plan(self.model, contents, optimizer="require")
+        epoch = attrs["backup_epoch"]
+        if not 0 <= epoch <= 2 ** 62:
+            raise FileFormatError(f"'{path}': backup_epoch is {epoch}, not a count of epochs")
+        rng_state = _json(attrs["backup_rng_state"], "backup_rng_state", path)
+        layer_states = _json(attrs.get("backup_layer_rng_states", "{}"),
+                             "backup_layer_rng_states", path)
+        if not isinstance(layer_states, dict):
+            raise FileFormatError(f"'{path}': backup_layer_rng_states holds "
+                                  f"{type(layer_states).__name__}, not a dict")
         # mgp's one generator (shuffling, dropout, ...) and any generator a layer holds
-        # (Dropout(seed=...)), restored in place
-        backend.rng().bit_generator.state = rng_state
-        for (path, attr), generator in _layer_generators(self.model).items():
-            state = layer_states.get(f"{path}:{attr}")
+        # (Dropout(seed=...)): each state is tried on a fresh generator of the same kind first
+        generators = [(backend.rng(), rng_state, "backup_rng_state")]
+        for (layer_path, attr), generator in _layer_generators(self.model).items():
+            state = layer_states.get(f"{layer_path}:{attr}")
             if state is not None:
-                generator.bit_generator.state = state
-        self._epoch = int(attrs["backup_epoch"])
+                what = f"backup_layer_rng_states '{layer_path}:{attr}'"
+                generators.append((generator, state, what))
+        for generator, state, what in generators:
+            _check_state(generator, state, what, path)
+        h5format.assign(self.model, pairs, optimizer_state)
+        for generator, state, _ in generators:
+            generator.bit_generator.state = state
+        self._epoch = int(epoch)
         self.model._initial_epoch = self._epoch  # fit reads it after on_train_begin
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -136,3 +152,25 @@ def _layer_generators(model):
     from mgp.saving.layout import saveables
     return {(path, attr): value for path, obj in saveables(model, include_optimizer=False)
             for attr, value in vars(obj).items() if isinstance(value, np.random.Generator)}
+
+
+def _json(text, key, path):
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise FileFormatError(f"'{path}': {key} is not valid JSON ({e})") from None
+
+
+def _check_state(generator, state, what, path):
+    """Raise FileFormatError unless `state` is one the generator's kind of bit generator takes."""
+    bit_generator = generator.bit_generator
+    kind = type(bit_generator).__name__
+    if not isinstance(state, dict) or state.get("bit_generator") != kind:
+        found = state.get("bit_generator") if isinstance(state, dict) else state
+        raise FileFormatError(f"'{path}': {what} is not the state of a {kind} generator "
+                              f"(found {str(found)[:60]!r})")
+    try:
+        type(bit_generator)().state = state
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
+        raise FileFormatError(f"'{path}': {what} is not a valid {kind} state "
+                              f"({type(e).__name__}: {e})") from None

@@ -1,5 +1,6 @@
 """Callback, CallbackList and History: the hooks `fit`, `evaluate` and `predict` call, with
 Keras's names and arguments (the progress bar is in `mgp.callbacks.progbar`)."""
+from mgp.errors import InvalidArgumentError
 
 
 class Callback:
@@ -52,6 +53,10 @@ class CallbackList:
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
                  **params):
         from mgp.callbacks.progbar import ProgbarLogger  # it builds on Callback, defined here
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise InvalidArgumentError(f"callbacks must be a list of mgp.callbacks.Callback "
+                                       f"instances, got {type(callbacks).__name__} "
+                                       f"{callbacks!r}")
         self.callbacks = list(callbacks or [])
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
             self.callbacks.append(ProgbarLogger())
@@ -62,8 +67,8 @@ class CallbackList:
                 self.callbacks.append(self.history)
         for c in self.callbacks:
             if not isinstance(c, Callback):
-                raise TypeError(f"callbacks must be mgp.callbacks.Callback instances, got "
-                                f"{type(c).__name__}")
+                raise InvalidArgumentError(f"callbacks must be mgp.callbacks.Callback "
+                                           f"instances, got {type(c).__name__} {c!r}")
             if model is not None:
                 c.set_model(model)
             c.set_params(dict(params))
@@ -114,6 +119,6 @@ def resolve_verbose(verbose):
     file or in a notebook (`mgp.callbacks.progbar`)."""
     if verbose == "auto":
         return 1
-    if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise InvalidArgumentError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
     return int(verbose)

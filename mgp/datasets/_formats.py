@@ -2,15 +2,23 @@
 
 `.npz` archives are opened with `allow_pickle=False`; gzip-compressed IDX files (LeCun's format
 for MNIST-like data) by a small parser that trusts nothing in the header it has not checked.
-Every error names the file.
+Every error names the file. No size a file declares is allocated before it is checked against
+what the file's bytes can hold: deflate expands data at most about 1032 times, so a header
+announcing more than that is a lie; an IDX file's data is read as it is decompressed, so a
+truncated one costs no more memory than it holds; an `.npz` member's header must announce
+exactly the bytes the member has.
 """
 import gzip
 import hashlib
+import os
 import struct
 import zipfile
 import zlib
 
 import numpy as np
+
+_MAX_RATIO = 1100  # deflate never expands data more than about 1032 times
+MAX_ARRAY_BYTES = 1 << 30  # the largest array a dataset file may hold (MNIST's: 47 MB)
 
 # IDX dtype codes (third byte of the magic number); multi-byte types are big-endian
 _IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -29,7 +37,7 @@ def read_idx(path, sha256=None):
     """
     try:
         with gzip.open(path, "rb") as f:
-            arr, digest = _read_idx_stream(f, path)
+            arr, digest = _read_idx_stream(f, path, os.path.getsize(path))
     except (OSError, EOFError, zlib.error) as e:
         raise ValueError(f"{path}: not a valid gzip-compressed IDX file "
                          f"(truncated or corrupted: {e})") from e
@@ -39,7 +47,7 @@ def read_idx(path, sha256=None):
     return arr.astype(arr.dtype.newbyteorder("="), copy=False)
 
 
-def _read_idx_stream(f, path):
+def _read_idx_stream(f, path, compressed_size):
     h = hashlib.sha256()
     magic = f.read(4)
     if len(magic) < 4 or magic[:2] != b"\0\0" or magic[3] == 0:
@@ -54,18 +62,32 @@ def _read_idx_stream(f, path):
         raise ValueError(f"{path}: IDX header is truncated (rank {ndim} needs {4 * ndim} bytes "
                          f"of dimensions, got {len(dims)})")
     shape = struct.unpack(f">{ndim}I", dims)
-    arr = np.empty(shape, dtype=_IDX_DTYPES[magic[2]])
-    buf = arr.reshape(-1).view(np.uint8)
-    n = f.readinto(buf)
-    if n < arr.nbytes:
+    dtype = np.dtype(_IDX_DTYPES[magic[2]])
+    nbytes = dtype.itemsize
+    for d in shape:
+        nbytes *= d  # (Python ints: no overflow)
+    if nbytes > min(MAX_ARRAY_BYTES, _MAX_RATIO * compressed_size + 4096):
+        raise ValueError(f"{path}: IDX header announces shape {shape} ({nbytes} bytes of "
+                         f"data), more than its {compressed_size} compressed bytes can hold "
+                         f"(or than the {MAX_ARRAY_BYTES} a dataset file may)")
+    chunks, n = [], 0
+    while n < nbytes:  # as decompressed: memory for the bytes there are, not those announced
+        chunk = f.read(min(1 << 24, nbytes - n))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n += len(chunk)
+    if n < nbytes:
         raise ValueError(f"{path}: IDX file is truncated: header announces shape {shape} "
-                         f"({arr.nbytes} bytes of data), found only {n} bytes")
+                         f"({nbytes} bytes of data), found only {n} bytes")
     if f.read(1):
-        raise ValueError(f"{path}: IDX file has data beyond the {arr.nbytes} bytes its header "
+        raise ValueError(f"{path}: IDX file has data beyond the {nbytes} bytes its header "
                          f"(shape {shape}) announces")
+    buf = bytearray().join(chunks)
+    del chunks
     h.update(magic + dims)
     h.update(buf)
-    return arr, h.hexdigest()
+    return np.frombuffer(buf, dtype).reshape(shape), h.hexdigest()
 
 
 def read_npz(path, keys):
@@ -78,6 +100,7 @@ def read_npz(path, keys):
             pickled objects) or lacks a key.
     """
     try:
+        _check_npz_sizes(path, keys)
         f = np.load(path, allow_pickle=False)
         if not isinstance(f, np.lib.npyio.NpzFile):
             raise ValueError("it holds a single .npy array, not an .npz archive")
@@ -89,6 +112,39 @@ def read_npz(path, keys):
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as e:
         msg = e.args[0] if isinstance(e, KeyError) else e
         raise ValueError(f"{path}: not a valid .npz dataset file ({msg})") from e
+
+
+def _check_npz_sizes(path, keys):
+    """Check each member's declared size and its .npy header's shape against the bytes the
+    member has, before NumPy allocates anything (ValueError naming the member)."""
+    if not zipfile.is_zipfile(path):
+        return  # np.load reports what it is
+    with zipfile.ZipFile(path) as z:
+        for k in keys:
+            try:
+                info = z.getinfo(f"{k}.npy")
+            except KeyError:
+                continue  # the caller's missing-key error names it
+            plausible = info.compress_size if info.compress_type == zipfile.ZIP_STORED else \
+                _MAX_RATIO * info.compress_size + (1 << 16)
+            if info.file_size > min(plausible, MAX_ARRAY_BYTES + (1 << 16)):
+                raise ValueError(f"member {k}.npy declares {info.file_size} bytes, more than "
+                                 f"its {info.compress_size} compressed bytes can hold (or than "
+                                 f"the {MAX_ARRAY_BYTES} a dataset file may)")
+            with z.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(member, max_header_size=1 << 16)
+                header = member.tell()
+            if dtype.hasobject:
+                continue  # a pickle: np.load(allow_pickle=False) refuses it
+            nbytes = dtype.itemsize
+            for d in shape:
+                nbytes *= d
+            if nbytes != info.file_size - header:
+                raise ValueError(f"member {k}.npy announces shape {shape} of {dtype} "
+                                 f"({nbytes} bytes), but holds {info.file_size - header}")
 
 
 def check_array_sha256(arrays, sha256, source):

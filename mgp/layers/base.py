@@ -17,6 +17,7 @@ What `__call__` adds around `call`, as Keras's `Layer.__call__` does:
 - on SymbolicTensors (a functional model being built) it infers the outputs instead (see
   `mgp.layers.symbolic`) and records the call.
 """
+import contextlib
 import functools
 import inspect
 import re
@@ -34,6 +35,34 @@ from mgp.variables import Variable
 
 # the names other modules import from here
 _flatten, _map = flatten, map_structure
+
+# while a model is rebuilt from a file: [bytes its weights may still take, the file's name]
+# (`weight_budget`), so that a config cannot make mgp allocate more than the file can fill
+_budget = []
+
+
+@contextlib.contextmanager
+def weight_budget(nbytes, filename):
+    """Within the block, `add_weight` refuses (UnsafeFileError, before allocating) weights
+    beyond `nbytes` in all: what a file holding the weights can justify."""
+    _budget.append([int(nbytes), filename])
+    try:
+        yield
+    finally:
+        _budget.pop()
+
+
+def _charge(shape, dtype, layer, name):
+    nbytes = np.dtype(dtype).itemsize
+    for d in shape:
+        nbytes *= int(d)
+    budget = _budget[-1]
+    budget[0] -= nbytes
+    if budget[0] < 0:
+        from mgp.errors import UnsafeFileError
+        raise UnsafeFileError(f"'{budget[1]}': layer '{layer}' asks for weight {name!r} of "
+                              f"shape {shape} ({nbytes} bytes), more than the file's weights "
+                              f"hold: the config describes a larger model than the file")
 
 
 def snake_case(name):
@@ -101,6 +130,10 @@ class Layer:
             Sequential.
     """
 
+    # what the inputs must look like (an InputSpec, or a list for several inputs), checked at
+    # each call before the layer builds or runs; None: the layer checks its inputs itself
+    input_spec = None
+
     def __init__(self, *, activity_regularizer=None, trainable=True, dtype=None, autocast=True,
                  name=None, **kwargs):
         input_shape = kwargs.pop("input_shape", None)
@@ -165,6 +198,8 @@ class Layer:
         dtype = np.dtype(dtype) if dtype is not None else self.dtype
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        if _budget:
+            _charge(shape, dtype, self.name, name)
         value = initializers.get(initializer)(shape, dtype=dtype)
         name = name or f"variable_{len(self._own_weights)}"
         var = Variable(value, name=name, trainable=trainable and self._trainable, dtype=dtype,
@@ -324,6 +359,37 @@ class Layer:
         walk(self, True)
         return added + penalties
 
+    @property
+    def metrics(self):
+        """The metrics this layer holds as attributes (a `Mean` it updates in `call`), then
+        those of the layers below it (Keras's `Layer.metrics`); a model's `fit` reports and
+        resets them with its own."""
+        found, seen = [], set()
+        for layer in [self] + [sub for sub in self._flatten_layers() if sub is not self]:
+            for metric in layer._own_metrics():
+                if id(metric) not in seen:
+                    seen.add(id(metric))
+                    found.append(metric)
+        return found
+
+    @property
+    def metrics_variables(self):
+        """The variables of `metrics`."""
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def _own_metrics(self):
+        """The Metric objects held as attributes (directly or in lists, tuples and dicts)."""
+        from mgp.metrics import Metric  # the metrics sit above the layers
+        found = []
+        for name, value in vars(self).items():
+            if name in ("_loss_tracker", "_compile_metrics", "_compile_loss", "_compile_config"):
+                continue  # a model's compiled metrics: its own `metrics` lists them
+            if isinstance(value, Metric):
+                found.append(value)
+            elif type(value) in (list, tuple, dict):
+                found.extend(v for v in flatten(value) if isinstance(v, Metric))
+        return found
+
     def _clear_losses(self):
         for layer in self._flatten_layers():
             layer._losses.clear()
@@ -437,6 +503,7 @@ class Layer:
             _context = _CallContext(self)
             self._clear_losses()
         try:
+            self._check_input_spec(inputs)
             self._maybe_build(self._tensor_arguments(inputs, args, kwargs))
             kwargs, previous_mask = self._prepare_call(inputs, args, kwargs)
             outputs = self.call(inputs, *args, **kwargs)
@@ -447,6 +514,13 @@ class Layer:
             if entered:
                 _context = None
         return outputs
+
+    def _check_input_spec(self, inputs):
+        """Check `inputs` against `self.input_spec` (an `InputSpec` or a list of them, set by
+        the layers that declare one), before the layer builds or runs, as Keras does."""
+        if self.input_spec is not None:
+            from mgp.layers.input_spec import assert_input_compatibility
+            assert_input_compatibility(self.input_spec, inputs, self.name)
 
     def _add_activity_loss(self, outputs):
         for out in flatten(outputs):
@@ -493,6 +567,7 @@ class Layer:
         if entered:
             _context = _CallContext(self)
         try:
+            self._check_input_spec(inputs)
             self._maybe_build(self._tensor_arguments(inputs, args, kwargs))
             kwargs, previous_mask = self._prepare_call(inputs, args, kwargs)
             outputs = self.compute_output_spec(inputs, *args, **kwargs)
@@ -588,6 +663,10 @@ class Layer:
         """Build from `get_build_config()`'s result (called when a model is loaded)."""
         if not config or self.built:
             return
+        if not isinstance(config, dict) or not ("input_shape" in config or
+                                                isinstance(config.get("shapes_dict"), dict)):
+            raise ValueError(f"layer '{self.name}': build_config {_short(config)} has neither "
+                             f"'input_shape' nor a 'shapes_dict'")
         if "input_shape" in config:
             shape = config["input_shape"]
             shapes = {_signature(_function(self.build))[0][0]: _shape_tuple(shape)}
@@ -613,8 +692,14 @@ def _unique(weights):
 def _dtype_of(dtype):
     """A NumPy dtype from None (float32), a name, or Keras's DTypePolicy config."""
     if isinstance(dtype, dict):  # {"class_name": "DTypePolicy", "config": {"name": ...}}
-        dtype = dtype.get("config", {}).get("name")
+        inner = dtype.get("config")
+        dtype = inner.get("name") if isinstance(inner, dict) else None
+        if not isinstance(dtype, str):
+            raise ValueError(f"dtype {_short(inner)} is not a DTypePolicy config (expected "
+                             f"{{'config': {{'name': 'float32'}}}})")
     name = getattr(dtype, "name", dtype)
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"dtype must be a name such as 'float32', got {_short(name)}")
     if isinstance(name, str) and name.startswith("mixed_"):
         raise NotImplementedError(f"dtype policy {name!r} (mixed precision) is not supported "
                                   f"by mgp")
@@ -637,9 +722,19 @@ def _shape_tuple(value):
         return None
     if isinstance(value, dict):
         return {k: _shape_tuple(v) for k, v in value.items()}
-    if all(d is None or isinstance(d, int) for d in value):
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{_short(value)} is not a shape (a list of sizes)")
+    if all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+           for d in value):
         return tuple(value)
+    if any(not isinstance(d, (list, tuple, dict)) and d is not None for d in value):
+        raise ValueError(f"{_short(value)} is not a shape (sizes are integers >= 0 or None)")
     return [_shape_tuple(v) for v in value]
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _mask_tensors(masks):

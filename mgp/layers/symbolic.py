@@ -63,6 +63,60 @@ class SymbolicTensor:
         name = self.layer.name if self.layer is not None else "?"
         return f"<SymbolicTensor shape={self.shape} dtype={self.dtype} from '{name}'>"
 
+    # Python's operators are ops recorded in the graph, as on Keras's KerasTensor
+    def __bool__(self):
+        raise TypeError("a symbolic tensor has no truth value: its values are known only when "
+                        "the model runs")
+
+    def __iter__(self):
+        raise TypeError("a symbolic tensor cannot be iterated over; index it (x[:, 0]) or "
+                        "use ops.unstack")
+
+    def reshape(self, newshape):
+        return _ops().reshape(self, newshape)
+
+    def squeeze(self, axis=None):
+        return _ops().squeeze(self, axis)
+
+    def __getitem__(self, key):
+        return _ops().get_item(self, key)
+
+    def __round__(self, ndigits=None):
+        return _ops().round(self, ndigits or 0)
+
+    __hash__ = object.__hash__  # by identity, as `==` is (Keras defines no `__eq__` either)
+
+
+# Python's operators on a symbolic tensor: Keras's KerasTensor's, each the op of that name
+_UNARY = {"__neg__": "negative", "__abs__": "absolute", "__invert__": "logical_not"}
+_BINARY = {"add": "add", "sub": "subtract", "mul": "multiply", "matmul": "matmul",
+           "truediv": "true_divide", "floordiv": "floor_divide", "mod": "mod", "pow": "power",
+           "and": "logical_and", "or": "logical_or", "xor": "logical_xor"}
+_COMPARISONS = {"__lt__": "less", "__le__": "less_equal", "__gt__": "greater",
+                "__ge__": "greater_equal", "__ne__": "not_equal"}
+
+
+def _operator(op, reflected=False, unary=False):
+    if unary:
+        return lambda self: getattr(_ops(), op)(self)
+    if reflected:
+        return lambda self, other: getattr(_ops(), op)(other, self)
+    return lambda self, other: getattr(_ops(), op)(self, other)
+
+
+for _dunder, _op in _UNARY.items():
+    setattr(SymbolicTensor, _dunder, _operator(_op, unary=True))
+for _dunder, _op in _COMPARISONS.items():
+    setattr(SymbolicTensor, _dunder, _operator(_op))
+for _name, _op in _BINARY.items():
+    setattr(SymbolicTensor, f"__{_name}__", _operator(_op))
+    setattr(SymbolicTensor, f"__r{_name}__", _operator(_op, reflected=True))
+
+
+def _ops():
+    from mgp import ops  # the ops sit below the layers; imported when first used
+    return ops
+
 
 def flatten(structure):
     """The leaves of nested lists, tuples and dicts (dicts in their order), left to right."""
@@ -146,23 +200,24 @@ def _merge_shapes(runs, dtypes):
     return out
 
 
-def probe(fn, args, kwargs, layers=()):
+def probe(fn, args, kwargs, layers=(), sizes=PROBE_SIZES):
     """Run `fn(*args, **kwargs)` on concrete stand-ins for the SymbolicTensors in `args` and
     `kwargs` and return its outputs as SymbolicTensors (in `fn`'s output structure).
 
     Nothing the run does to `layers` is kept: their weights' values and their `add_loss`
-    losses are restored afterwards (the run is a shape inference, not a call).
+    losses are restored afterwards (the run is a shape inference, not a call). `sizes`: the
+    (batch axis, other axes) sizes of each run's unknown sizes.
     """
     symbolic = [t for t in flatten((args, kwargs)) if isinstance(t, SymbolicTensor)]
     unknown = any(d is None for t in symbolic for d in t.shape)
-    runs_sizes = PROBE_SIZES if unknown else ((1, 1),)
+    runs_sizes = sizes if unknown else ((1, 1),)
     saved = [(layer, list(layer._losses), [(w, w.data) for w in layer._own_weights])
              for layer in layers]
     runs, structure, dtypes = [], None, None
     try:
         with no_grad():
-            for sizes in runs_sizes:
-                out = fn(*_concrete(args, sizes), **_concrete(kwargs, sizes))
+            for run in runs_sizes:
+                out = fn(*_concrete(args, run), **_concrete(kwargs, run))
                 leaves = flatten(out)
                 if any(not isinstance(o, Tensor) for o in leaves):
                     raise TypeError(f"expected Tensors as outputs, got "

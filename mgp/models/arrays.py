@@ -7,7 +7,10 @@ float32 (float64 included), integers and booleans as they are (token ids stay in
 import numpy as np
 
 from mgp.backend import to_numpy, xp
+from mgp.errors import InvalidArgumentError, InvalidDataError
 from mgp.layers.symbolic import flatten, map_structure
+from mgp.models import functional
+from mgp.models.checks import check_finite as check_finite_array, check_numeric
 from mgp.tensor import Tensor
 from mgp.utils.data_adapter_utils import pack_x_y_sample_weight
 
@@ -19,10 +22,16 @@ def to_host(data, what):
             return None
         a = to_numpy(a.data) if isinstance(a, Tensor) else np.asarray(a)
         if a.ndim == 0:
-            raise ValueError(f"{what} must have a batch axis (one sample per row), got a scalar")
+            raise InvalidDataError(f"{what} must be an array with a batch axis (one sample per "
+                                   f"row), or a list / dict of such arrays (one per input or "
+                                   f"output); got the scalar {a.item()!r} (a list of numbers "
+                                   f"is read as one input each: pass np.asarray({what}))")
         if a.dtype == object:
-            raise ValueError(f"{what} holds Python objects (dtype object), not numbers; pad "
-                             f"sequences of different lengths with mgp.utils.pad_sequences")
+            raise InvalidDataError(f"{what} holds Python objects (dtype object), not numbers; "
+                                   f"pad sequences of different lengths with "
+                                   f"mgp.utils.pad_sequences")
+        if a.dtype.kind not in "US":  # strings: for a model whose input takes them
+            check_numeric(a, what)
         return a
     if isinstance(data, tuple):
         data = list(data)
@@ -32,19 +41,17 @@ def to_host(data, what):
 def num_samples(data, what):
     lengths = [len(a) for a in flatten(data) if a is not None]
     if not lengths:
-        raise ValueError(f"{what} is missing")
+        raise InvalidDataError(f"{what} is missing")
     if len(set(lengths)) != 1:
-        raise ValueError(f"all {what} arrays must have the same number of samples, got "
+        raise InvalidDataError(f"all {what} arrays must have the same number of samples, got "
                          f"{lengths}")
     return lengths[0]
 
 
 def check_finite(data, what):
     for a in flatten(data):
-        if a is not None and a.dtype.kind == "f" and not np.isfinite(a).all():
-            bad = int(a.size - np.isfinite(a).sum())
-            raise ValueError(f"{what} contains {bad} NaN or infinite values; clean the data "
-                             f"before training (a NaN input makes every weight NaN)")
+        if a is not None:
+            check_finite_array(a, what)
 
 
 def take(data, idx):
@@ -79,21 +86,19 @@ def sample_weights(sample_weight, class_weight, y, n):
     `class_weight` weighs each sample by the class of its label (one output only)."""
     weights = None
     if sample_weight is not None:
-        weights = np.asarray(to_numpy(sample_weight), dtype=np.float32)
-        if weights.shape != (n,):
-            raise ValueError(f"sample_weight must have shape ({n},), one weight per sample, got "
-                             f"{weights.shape}")
+        weights = as_weights(sample_weight, n)
     if class_weight is not None:
         targets = flatten(y)
         if len(targets) != 1:
-            raise ValueError(f"class_weight works for a model with one output; the targets are "
-                             f"{len(targets)} arrays (give sample_weight instead)")
+            raise InvalidArgumentError(f"class_weight works for a model with one output; the "
+                                       f"targets are {len(targets)} arrays (give sample_weight "
+                                       f"instead)")
         y = targets[0]
         labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(n)
         labels = labels.astype(np.int64)
         missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
         if missing:
-            raise ValueError(f"class_weight has no weight for classes {missing}")
+            raise InvalidArgumentError(f"class_weight has no weight for classes {missing}")
         lookup = np.zeros(int(labels.max()) + 1, dtype=np.float32)
         for cls, w in class_weight.items():
             if 0 <= cls < len(lookup):
@@ -103,6 +108,20 @@ def sample_weights(sample_weight, class_weight, y, n):
     return weights
 
 
+def as_weights(sample_weight, n, what="sample_weight"):
+    """Per-sample weights as float32 (n,), checked: numbers, finite, one per sample."""
+    w = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
+    try:
+        weights = np.asarray(to_numpy(w), dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise InvalidDataError(f"{what} must hold numbers, one weight per sample: {e}") from None
+    if weights.shape not in ((n,), (n, 1)):
+        raise InvalidDataError(f"{what} must have shape ({n},), one weight per sample, got "
+                               f"{weights.shape}")
+    check_finite_array(weights, what)
+    return weights.reshape(n)
+
+
 def check_input_shapes(model, xs):
     """Compare data with a model's declared input shapes (when it has them)."""
     inputs = getattr(model, "inputs", None)
@@ -110,15 +129,21 @@ def check_input_shapes(model, xs):
         return
     arrays = model._flat_inputs(xs) if isinstance(xs, dict) else flatten(xs)
     if len(arrays) != len(inputs):
-        raise ValueError(f"model '{model.name}' has {len(inputs)} inputs, got {len(arrays)} "
-                         f"arrays")
+        raise InvalidDataError(f"model '{model.name}' has {len(inputs)} inputs, got "
+                               f"{len(arrays)} arrays")
     for a, sym in zip(arrays, inputs):
+        if a.dtype.kind in "US" and np.dtype(sym.dtype).kind not in "USO":
+            raise InvalidDataError(f"model '{model.name}' input '{sym.layer.name}' takes "
+                                   f"{sym.dtype} numbers, but x holds strings (dtype "
+                                   f"{a.dtype}), such as {str(a.flat[0])!r}")
         expected = sym.shape[1:]
-        if len(expected) != a.ndim - 1 or any(
-                e is not None and e != g for e, g in zip(expected, a.shape[1:])):
-            raise ValueError(f"model '{model.name}' expected input shape "
-                             f"{(None,) + tuple(expected)}, got {a.shape} (input "
-                             f"'{sym.layer.name}')")
+        shape = tuple(a.shape)
+        shape = functional.adjusted_shape(shape, sym)  # Keras adjusts a trailing 1
+        if len(expected) != len(shape) - 1 or any(
+                e is not None and e != g for e, g in zip(expected, shape[1:])):
+            raise InvalidDataError(f"model '{model.name}' expected input shape "
+                                   f"{(None,) + tuple(expected)}, got {a.shape} (input "
+                                   f"'{sym.layer.name}')")
 
 
 def concatenate_outputs(chunks):

@@ -12,6 +12,7 @@ Both are resolved at the first batch, from the shapes of the targets and predict
 'accuracy' becomes the accuracy that fits), as Keras does; the names are checked at compile.
 """
 from mgp import losses as losses_module, metrics as metrics_module
+from mgp.errors import InvalidArgumentError
 from mgp.layers.symbolic import flatten
 
 _AUTO_ACCURACY = ("accuracy", "acc")
@@ -93,21 +94,44 @@ def resolve_loss(identifier, y_true, y_pred):
     return loss, name
 
 
-def check_loss(identifier):
-    """Resolve a loss identifier once at compile, so that a wrong name fails there."""
+def check_loss(identifier, what="loss"):
+    """Resolve a loss identifier once at compile, so that a wrong name fails there, naming the
+    argument."""
     for item in flatten(identifier) if isinstance(identifier, (list, tuple, dict)) else \
             [identifier]:
         if item is not None and not (isinstance(item, str) and
                                      item.lower() in _AUTO_CROSSENTROPY):
-            losses_module.get(item)
+            try:
+                losses_module.get(item)
+            except (ValueError, TypeError) as e:
+                raise InvalidArgumentError(f"compile(): {what}={item!r}: {e}") from None
 
 
-def check_metrics(identifier):
-    for item in flatten(identifier) if isinstance(identifier, (list, tuple, dict)) else \
-            [identifier]:
+def check_metrics(identifier, what="metrics"):
+    """The same for `metrics` / `weighted_metrics`: a list, tuple or dict (as Keras requires:
+    `metrics=["accuracy"]`, not `metrics="accuracy"`) of names, Metrics or functions."""
+    if identifier is None:
+        return
+    if not isinstance(identifier, (list, tuple, dict)):
+        raise InvalidArgumentError(f"compile(): {what} must be a list, tuple or dict (as in "
+                                   f"Keras), got {identifier!r}; for one metric write "
+                                   f"{what}=[{identifier!r}]")
+    for item in flatten(identifier):
         if item is not None and not (isinstance(item, str) and
                                      item.lower() in _AUTO_ACCURACY):
-            metrics_module.get(item)
+            try:
+                metrics_module.get(item)
+            except (ValueError, TypeError) as e:
+                raise InvalidArgumentError(f"compile(): {what} entry {item!r}: {e}") from None
+
+
+def check_per_output(value, names, what):
+    """At compile, once the output names are known: a list or dict of `what` fits them."""
+    if names is not None and isinstance(value, (list, tuple, dict)):
+        try:
+            _per_output(value, names, what)
+        except ValueError as e:
+            raise InvalidArgumentError(str(e)) from None
 
 
 class CompileLoss:
@@ -117,8 +141,8 @@ class CompileLoss:
     def __init__(self, loss, loss_weights=None, output_names=None):
         if loss_weights is not None and not isinstance(loss_weights,
                                                        (list, tuple, dict, int, float)):
-            raise ValueError(f"compile(): loss_weights must be a float (one output), a list or "
-                             f"a dict, got {loss_weights!r}")
+            raise InvalidArgumentError(f"compile(): loss_weights must be a float (one output), "
+                                       f"a list or a dict, got {loss_weights!r}")
         self._loss, self._loss_weights, self.output_names = loss, loss_weights, output_names
         self.built = False
         self.metrics = []  # the per-output Mean trackers (several outputs only)
@@ -137,6 +161,9 @@ class CompileLoss:
             self.metrics = [metrics_module.Mean(name=f"{name}_loss")
                             for _, _, _, name in self._flat]
         self._names = names
+        # what the targets of later calls are checked against (mgp.models.checks), for a
+        # model with no symbolic outputs
+        self.output_shapes = [tuple(p.shape[1:]) for p in flat_pred]
         self.built = True
 
     def __call__(self, y_true, y_pred, sample_weight=None):

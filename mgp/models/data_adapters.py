@@ -25,7 +25,9 @@ import warnings
 import numpy as np
 
 from mgp import backend
+from mgp.errors import InvalidArgumentError
 from mgp.models import arrays
+from mgp.models.checks import with_context
 from mgp.tensor import Tensor
 from mgp.utils.data_adapter_utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from mgp.utils.dataset_utils import BatchDataset
@@ -50,7 +52,7 @@ def _is_torch_dataloader(x):
 def check_steps(steps, name):
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
                               or steps < 1):
-        raise ValueError(f"{name} must be a positive integer or None, got {steps!r}")
+        raise InvalidArgumentError(f"{name} must be a positive integer or None, got {steps!r}")
 
 
 class ArrayAdapter:
@@ -217,17 +219,11 @@ class BatchAdapter:
                                      f"{arrays.num_samples(ys, 'y')}")
             weights = None
             if sample_weight is not None:
-                weights = np.asarray(backend.to_numpy(
-                    sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight),
-                    dtype=np.float32)
-                if weights.shape not in ((n,), (n, 1)):
-                    raise ValueError(f"sample_weight must have shape ({n},), got "
-                                     f"{weights.shape}")
-                weights = Tensor(weights.reshape(n))
+                weights = Tensor(arrays.as_weights(sample_weight, n))
             if self.what == "fit":
                 arrays.check_finite(xs, "x")
         except ValueError as e:
-            raise ValueError(f"{where}: {e}") from None
+            raise with_context(e, f"{where}: {e}") from None
         return pack_x_y_sample_weight(arrays.to_tensors(xs), arrays.to_tensors(ys), weights)
 
 

@@ -50,6 +50,28 @@ def run_graph(inputs, nodes, outputs_structure, values, call):
     return map_structure(lambda s: computed[id(s)], outputs_structure)
 
 
+def adjusted_shape(shape, sym):
+    """The shape data of `shape` takes for the input `sym`: a trailing axis of size 1 added or
+    dropped where that is all that differs in rank (Keras's `Functional._adjust_input_rank`:
+    (n, 28, 28) data for an `Input((28, 28, 1))`); otherwise `shape` itself (the layers then
+    say what does not fit)."""
+    shape, want = tuple(shape), len(sym.shape)
+    if len(shape) == want + 1 and shape[-1] == 1:
+        return shape[:-1]
+    if len(shape) == want - 1 and sym.shape[-1] == 1:
+        return shape + (1,)
+    return shape
+
+
+def adjusted_rank(x, sym):
+    """`x` reshaped to `adjusted_shape` (itself when that is its shape)."""
+    shape = adjusted_shape(x.shape, sym)
+    if shape == tuple(x.shape):
+        return x
+    from mgp import ops
+    return ops.reshape(x, shape)
+
+
 def attach_input_masks(inputs, masks):
     """Keras's `Model.call(inputs, mask=...)`: put each given mask on its input tensor."""
     if masks is None:

@@ -1,13 +1,16 @@
 """Model: a functional graph of layers (`Model(inputs, outputs)`) or a subclass with `call`."""
 from mgp.layers.base import Layer, unique_name
+from mgp.layers.operation import Operation
 from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure
 from mgp.models import functional
 from mgp.models.training import Trainer
 
 
 def functional_layers(model):
-    """A functional model's layers in Keras's order (see `functional.functional_layers`)."""
-    return functional.functional_layers(model.inputs, model.outputs)
+    """A functional model's layers in Keras's order (see `functional.functional_layers`),
+    without its Operations (which hold no weights)."""
+    return [layer for layer in functional.functional_layers(model.inputs, model.outputs)
+            if not isinstance(layer, Operation)]
 
 
 class Model(Trainer, Layer):
@@ -72,11 +75,19 @@ class Model(Trainer, Layer):
         for functional models, in attribute order for subclassed ones."""
         if self._nodes is None:
             return self._sublayers()
+        return [layer for layer in self._functional_layers if not isinstance(layer, Operation)]
+
+    @property
+    def operations(self):
+        """The layers and the ops called on symbolic tensors (`Operation`s) of a functional
+        model, in graph order (Keras's `model.operations`); the layers of any other model."""
+        if self._nodes is None:
+            return self.layers
         return list(self._functional_layers)
 
     def _sublayers(self):
         if self._nodes is not None:
-            return list(self._functional_layers)
+            return self.layers
         return super()._sublayers()
 
     def get_layer(self, name=None, index=None):
@@ -138,7 +149,8 @@ class Model(Trainer, Layer):
         if self._nodes is None:
             raise NotImplementedError(f"subclasses of Model must implement call(); model "
                                       f"'{self.name}' has no functional graph")
-        given = self._flat_inputs(inputs)
+        given = [x if x is None or not hasattr(x, "shape") else functional.adjusted_rank(x, sym)
+                 for x, sym in zip(self._flat_inputs(inputs), self.inputs)]
         functional.attach_input_masks(given, mask)
 
         def run(node, args, kwargs):

@@ -1,5 +1,6 @@
 """Sequential: a plain stack of layers, each feeding the next."""
 from mgp.layers.base import Layer
+from mgp.models import functional
 from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure, set_mask
 from mgp.models.model import Model
 
@@ -98,6 +99,8 @@ class Sequential(Model):
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
+        if getattr(self, "_input", None) is not None and hasattr(x, "shape"):
+            x = functional.adjusted_rank(x, self._input)  # as a functional model does
         if mask is not None:
             set_mask(x, mask)
         for layer in self._layers:
@@ -131,8 +134,9 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from mgp.models.serialization import deserialize_layer
+        from mgp.models.serialization import check_layer_entries, deserialize_layer
         from mgp.layers import Input
+        check_layer_entries(config, f"Sequential model '{config.get('name')}'")
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
             if entry["class_name"] == "InputLayer":

@@ -9,6 +9,7 @@ A layer is `{"module", "class_name", "config", "registered_name", "build_config"
 """
 import inspect
 
+from mgp.layers.operation import Operation
 from mgp.layers.symbolic import SymbolicTensor, flatten, map_structure
 from mgp.saving.serialization_lib import (deserialize_keras_object, register_keras_serializable,
                                           serialize_keras_object)
@@ -33,6 +34,8 @@ def layer_classes():
     from mgp import layers, models
     known = {name: obj for name, obj in vars(layers).items()
              if isinstance(obj, type) and issubclass(obj, layers.Layer)}
+    for obj in list(known.values()):  # configs name the class (GroupedQueryAttention)
+        known.setdefault(obj.__name__, obj)
     known.update({"Sequential": models.Sequential, "Model": models.Model,
                   "Functional": models.Model})
     return known
@@ -67,6 +70,70 @@ def from_config_of(cls, config, custom_objects=None):
     return from_config(config)
 
 
+# ---- checking a model's config before building anything from it -------------------------------
+def check_layer_entries(config, who):
+    """Raise ConfigError unless `config["layers"]` is a list of layer entries Keras's way:
+    dicts with a text `class_name`, a dict `config` (an InputLayer's with a shape), a text
+    `name` where given, and `inbound_nodes` (a list of calls with `args` and `kwargs`)."""
+    from mgp.errors import ConfigError
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise ConfigError(f"{who}: 'layers' should be a list of layer configs, got "
+                          f"{_short(entries)}")
+    for i, entry in enumerate(entries):
+        where = f"{who}: layers[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str) \
+                or not isinstance(entry.get("config"), dict):
+            raise ConfigError(f"{where} should be a dict with a text 'class_name' and a dict "
+                              f"'config', got {_short(entry)}")
+        name = entry.get("name", entry["config"].get("name"))
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{where}: the name should be text, got {_short(name)}")
+        if entry["class_name"] == "InputLayer":
+            c = entry["config"]
+            shape = c.get("batch_shape") or c.get("batch_input_shape")
+            if not isinstance(shape, list) or not all(
+                    d is None or (type(d) is int and d >= 0) for d in shape):
+                raise ConfigError(f"{where} (InputLayer '{name}'): batch_shape should be a "
+                                  f"list of sizes (integers >= 0 or null), got {_short(shape)}")
+        nodes = entry.get("inbound_nodes", [])
+        if not isinstance(nodes, list) or not all(
+                isinstance(n, dict) and isinstance(n.get("args", []), list)
+                and isinstance(n.get("kwargs", {}), dict) for n in nodes):
+            raise ConfigError(f"{where} ('{name}'): inbound_nodes should be a list of calls "
+                              f"{{'args': [...], 'kwargs': {{...}}}}, got {_short(nodes)}")
+        for n in nodes:
+            _check_refs(n, f"{where} ('{name}')")
+
+
+def _check_refs(value, where):
+    """Every tensor reference in a call's arguments: `keras_history` [layer, node, index]."""
+    from mgp.errors import ConfigError
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        inner = value.get("config")
+        history = inner.get("keras_history") if isinstance(inner, dict) else None
+        if not (isinstance(history, list) and len(history) == 3 and
+                isinstance(history[0], str) and all(type(h) is int and h >= 0
+                                                    for h in history[1:])):
+            raise ConfigError(f"{where}: a tensor's keras_history should be [layer name, node, "
+                              f"index], got {_short(history)}")
+    elif isinstance(value, dict):
+        for v in value.values():
+            _check_refs(v, where)
+    elif isinstance(value, list):
+        for v in value:
+            _check_refs(v, where)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# Keras's entries for plain values in a call's arguments
+SPECIAL_ENTRIES = ("__slice__", "__ellipsis__", "__numpy__", "__tensor__", "__bytes__")
+
+
 # ---- functional models ---------------------------------------------------------------------------
 def _tensor_ref(sym, history):
     return {"class_name": "__keras_tensor__",
@@ -76,28 +143,32 @@ def _tensor_ref(sym, history):
 
 
 def functional_config(model):
-    """Layers with the calls that connect them, in the graph's order, as Keras writes them."""
+    """Layers with the calls that connect them, in Keras's order of layers (by depth, as
+    `model.operations`), as Keras writes them."""
     history = {}      # id(symbolic tensor) -> (layer name, node index, tensor index)
-    node_index = {}   # id(layer) -> calls seen so far
-    entries, by_layer = [], {}
+    calls, layers = {}, {}  # id(layer) -> its calls in this model, in order; the layer
     for node in model._nodes:
-        layer = node.layer
-        if id(layer) not in by_layer:
-            entry = serialize_layer(layer)
-            entry["name"] = layer.name
-            entry["inbound_nodes"] = []
-            by_layer[id(layer)] = entry
-            entries.append(entry)
-        index = node_index.get(id(layer), 0)
-        node_index[id(layer)] = index + 1
-        if node.call_args:  # an InputLayer's node has no call
-            def ref(x):
-                return _tensor_ref(x, history) if isinstance(x, SymbolicTensor) else x
-            by_layer[id(layer)]["inbound_nodes"].append({
-                "args": [map_structure(ref, a) for a in node.call_args],
-                "kwargs": map_structure(ref, node.call_kwargs)})
+        own = calls.setdefault(id(node.layer), [])
+        layers[id(node.layer)] = node.layer
         for i, sym in enumerate(node.outputs):
-            history[id(sym)] = (layer.name, index, i)
+            history[id(sym)] = (node.layer.name, len(own), i)
+        own.append(node)
+
+    def ref(x):
+        if isinstance(x, SymbolicTensor):
+            return _tensor_ref(x, history)
+        return serialize_keras_object(x)
+    order = [layer for layer in model._functional_layers if id(layer) in calls]
+    order += [layer for key, layer in layers.items() if all(key != id(o) for o in order)]
+    entries = []
+    for layer in order:
+        entry = layer.serialized() if isinstance(layer, Operation) else serialize_layer(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [  # an InputLayer's node has no call
+            {"args": [map_structure(ref, a) for a in node.call_args],
+             "kwargs": map_structure(ref, node.call_kwargs)}
+            for node in calls[id(layer)] if node.call_args]
+        entries.append(entry)
 
     def triple(sym):
         return list(history[id(sym)])
@@ -123,6 +194,7 @@ def functional_from_config(config, custom_objects=None, cls=None):
     they read exist (a shared layer's later call may wait on layers listed after it)."""
     from mgp.layers import Input
     from mgp.models.model import Model
+    check_layer_entries(config, f"functional model '{config.get('name')}'")
     produced = {}  # (layer name, node index) -> flat list of symbolic outputs
     layers, pending = {}, []
     for entry in config["layers"]:
@@ -133,7 +205,11 @@ def functional_from_config(config, custom_objects=None, cls=None):
             produced[(name, 0)] = [Input(batch_shape=tuple(shape), dtype=c.get("dtype"),
                                          name=name)]
             continue
-        layers[name] = deserialize_layer(entry, custom_objects)
+        if (entry.get("module") or "").startswith(("keras.src.ops.", "mgp.ops.")):
+            layers[name] = Operation.from_keras(entry["module"], entry["class_name"],
+                                                entry.get("config", {}))
+        else:
+            layers[name] = deserialize_layer(entry, custom_objects)
         pending.extend((name, i, node) for i, node in enumerate(entry.get("inbound_nodes", [])))
 
     def ref(value):
@@ -143,6 +219,8 @@ def functional_from_config(config, custom_objects=None, cls=None):
             return produced[(layer, node)][index]
         if isinstance(value, dict) and set(value) == {"layer", "node", "index"}:
             return produced[(value["layer"], value["node"])][value["index"]]  # older mgp files
+        if isinstance(value, dict) and value.get("class_name") in SPECIAL_ENTRIES:
+            return deserialize_keras_object(value)  # a slice, an array, a tensor
         if isinstance(value, dict):
             return {k: ref(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -166,7 +244,13 @@ def functional_from_config(config, custom_objects=None, cls=None):
                              f"{waiting} read tensors no layer produces")
         pending.remove(item)
         args, kwargs = ref(node.get("args", [])), ref(node.get("kwargs", {}))
-        produced[(name, index)] = flatten(layers[name](*args, **kwargs))
+        try:
+            produced[(name, index)] = flatten(layers[name](*args, **kwargs))
+        except (TypeError, AttributeError, KeyError, IndexError) as e:
+            from mgp.errors import ConfigError
+            raise ConfigError(f"functional model '{config.get('name')}': layer '{name}' cannot "
+                              f"be called as its inbound_nodes[{index}] says "
+                              f"({_short(node)}): {type(e).__name__}: {e}") from e
 
     def lookup(value):
         if isinstance(value, dict) and "layer" in value:

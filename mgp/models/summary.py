@@ -1,6 +1,5 @@
 """`model.summary()`: layers, output shapes and parameter counts, as a Keras-like table; for a
 functional model that is not a plain chain, Keras's "Connected to" column too."""
-from mgp.layers.base import _flatten
 
 
 def _shape(layer):
@@ -21,9 +20,12 @@ def _bytes(n_params):
 
 def _type_name(layer):
     """The class name, and 'Functional' for a plain functional Model, as Keras calls it."""
+    from mgp.layers.operation import Operation
     from mgp.models.model import Model
     if type(layer) is Model and layer._graph is not None:
         return "Functional"
+    if isinstance(layer, Operation):
+        return layer.class_name  # Keras's class for the op ('ExpandDims')
     return type(layer).__name__
 
 
@@ -44,10 +46,10 @@ def _connections(model):
     graph = getattr(model, "_graph", None)
     if graph is None or type(model).__name__ == "Sequential":
         return None
-    calls = {}  # (id(layer), id(inputs)) -> the call's input tensors, in model order
+    calls = {}  # id(node) -> (an output, the call's input tensors), in model order
     for sym in graph:
-        if sym.inputs != ():
-            calls.setdefault((id(sym.layer), id(sym.inputs)), (sym, _flatten(sym.inputs)))
+        if sym.node.call_args:
+            calls.setdefault(id(sym.node), (sym, sym.node.parents))
     per_layer = {}
     for sym, inputs in calls.values():
         per_layer.setdefault(id(sym.layer), []).append((_node_index(sym), inputs))
@@ -66,7 +68,7 @@ def print_summary(model, print_fn=print):
     connections = _connections(model)
     header = ("Layer (type)", "Output Shape", "Param #")
     rows = []
-    for layer in model.layers:
+    for layer in getattr(model, "operations", None) or model.layers:  # ops too, as Keras
         params = sum(w.size for w in layer.weights) if layer.built else 0
         row = (f"{layer.name} ({_type_name(layer)})", _shape(layer), f"{params:,}")
         if connections is not None:

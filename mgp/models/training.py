@@ -24,8 +24,11 @@ from mgp.callbacks.base import CallbackList, resolve_verbose
 from mgp.distribution.loop import data_parallel_loop
 from mgp.layers.base import _function, _signature
 from mgp.layers.symbolic import flatten
-from mgp.models import arrays, data_adapters
-from mgp.models.compile_utils import CompileLoss, CompileMetrics, check_loss, check_metrics
+from mgp.errors import InvalidArgumentError, InvalidDataError
+from mgp.models import arrays, checks, data_adapters
+from mgp.models.compile_utils import (
+    CompileLoss, CompileMetrics, check_loss, check_metrics, check_per_output,
+)
 from mgp.tensor import Tensor, no_grad
 from mgp.utils.data_adapter_utils import unpack_x_y_sample_weight
 
@@ -86,18 +89,23 @@ class Trainer:
                                       f"backend)")
         # everything is resolved before anything is assigned: a bad argument leaves the model
         # as it was
-        resolved_optimizer = optimizers.get(optimizer)
+        try:
+            resolved_optimizer = optimizers.get(optimizer)
+        except (ValueError, TypeError) as e:
+            raise InvalidArgumentError(f"compile(): optimizer={optimizer!r}: {e}") from None
         check_loss(loss)
-        check_metrics(metrics)
-        check_metrics(weighted_metrics)
+        check_metrics(metrics, "metrics")
+        check_metrics(weighted_metrics, "weighted_metrics")
         names = self._compile_output_names()
         for what, value in (("loss", loss), ("loss_weights", loss_weights),
                             ("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if isinstance(value, dict) and names is not None:
                 unknown = sorted(set(value) - set(names))
                 if unknown:
-                    raise ValueError(f"compile(): {what} names outputs {unknown}, but the "
-                                     f"model's outputs are {names}")
+                    raise InvalidArgumentError(f"compile(): {what} names outputs {unknown}, but "
+                                               f"the model's outputs are {names}")
+        check_per_output(loss, names, "loss")
+        check_per_output(loss_weights, names, "loss_weights")
         compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
         compile_metrics = CompileMetrics(metrics, weighted_metrics, names) \
             if metrics or weighted_metrics else None
@@ -163,7 +171,7 @@ class Trainer:
             if layer is not self and isinstance(layer, Trainer) or \
                     type(layer).__module__.startswith("mgp."):
                 continue  # a sub-model's metrics are its own; mgp's layers hold none
-            for m in _metric_attributes(layer):
+            for m in layer._own_metrics():
                 if id(m) not in seen:
                     seen.add(id(m))
                     out.append(m)
@@ -290,24 +298,32 @@ class Trainer:
             batch_size = 32
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+            raise InvalidArgumentError(f"{what}(): batch_size must be a positive integer, got "
+                                       f"{batch_size!r}")
         if x is None:
-            raise ValueError(f"{what}() needs input data x")
+            raise InvalidArgumentError(f"{what}() needs input data x")
         if sample_weight is not None and class_weight is not None:
-            raise ValueError(f"{what}() takes sample_weight or class_weight, not both (as "
-                             f"Keras): fold the class weights into sample_weight")
+            raise InvalidArgumentError(f"{what}() takes sample_weight or class_weight, not both "
+                                       f"(as Keras): fold the class weights into sample_weight")
+        checks.check_class_weight(class_weight)
         xs = arrays.to_host(x, "x")
         n = arrays.num_samples(xs, "x")
         if n == 0:
-            raise ValueError(f"{what}() got empty data: x has 0 samples")
+            raise InvalidDataError(f"{what}() got empty data: x has 0 samples")
         ys = None
         if y is not None:
             ys = arrays.to_host(y, "y")
             ny = arrays.num_samples(ys, "y")
             if ny != n:
-                raise ValueError(f"x and y must have the same number of samples, got {n} "
-                                 f"inputs and {ny} targets")
+                raise InvalidDataError(f"x and y must have the same number of samples, got {n} "
+                                       f"inputs and {ny} targets")
         arrays.check_input_shapes(self, xs)
+        training = what in ("fit", "train_on_batch")
+        if training:  # (evaluate and predict give NaN where the data has it, as in Keras)
+            for a in flatten(xs):
+                checks.check_finite(a, "x")
+        if ys is not None and self.compiled:
+            checks.check_targets(self, ys, n, "y", training=training)
         weights = arrays.sample_weights(sample_weight, class_weight, ys, n) \
             if sample_weight is not None or class_weight is not None else None
         return xs, ys, weights, n, int(batch_size)
@@ -351,8 +367,15 @@ class Trainer:
             A `History` whose `.history` maps 'loss', each metric and 'val_*' to epoch lists.
         """
         self._require_compiled("fit")
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        # every argument and the whole of the data are checked before the first step: a bad
+        # value anywhere leaves the weights, the optimizer and the metrics as they were
+        checks.check_validation_split(validation_split)
+        checks.check_epochs(epochs, initial_epoch)
+        checks.check_shuffle(shuffle)
+        checks.check_validation_freq(validation_freq)
+        if validation_data is not None:
+            if not data_adapters.is_batches(validation_data):
+                checks.check_validation_data(validation_data)
         if data_adapters.is_batches(x):
             if validation_split:
                 raise ValueError("fit(): validation_split works for arrays only; when x yields "
@@ -366,22 +389,24 @@ class Trainer:
             if validation_split and validation_data is None:
                 split = int(n * (1 - validation_split))
                 if split == 0 or split == n:
-                    raise ValueError(f"validation_split={validation_split} leaves no training "
-                                     f"or no validation samples out of {n}")
+                    raise InvalidArgumentError(f"validation_split={validation_split} leaves no "
+                                               f"training or no validation samples out of {n}")
                 validation_data = (arrays.take(xs, slice(split, None)),
                                    arrays.take(ys, slice(split, None)),
                                    None if weights is None else weights[split:])
                 xs, ys = arrays.take(xs, slice(None, split)), arrays.take(ys, slice(None, split))
                 weights, n = None if weights is None else weights[:split], split
-            arrays.check_finite(xs, "x")
             data = data_adapters.ArrayAdapter(xs, ys, weights, n, batch_size, shuffle,
                                               steps_per_epoch)
         val_data = None  # one adapter for every validation (a generator goes on being read)
         if validation_data is not None:
             val_x, val_y, val_w = unpack_x_y_sample_weight(validation_data)
-            val_data = self._adapter(val_x, val_y, val_w, None,
-                                     validation_batch_size or batch_size, False,
-                                     validation_steps, "evaluate")
+            try:
+                val_data = self._adapter(val_x, val_y, val_w, None,
+                                         validation_batch_size or batch_size, False,
+                                         validation_steps, "evaluate")
+            except ValueError as e:  # said of validation_data, in the error's own type
+                raise checks.with_context(e, f"fit(): validation_data: {e}") from None
         data.reset()
         steps = data.num_batches
         verbose = resolve_verbose(verbose)
@@ -541,12 +566,11 @@ class Trainer:
 
 
 def _should_validate(epoch, validation_freq):
-    if isinstance(validation_freq, int):
-        return (epoch + 1) % validation_freq == 0
+    """Whether to validate after `epoch` (counted from 0); `validation_freq` was checked by
+    fit (mgp.models.checks.check_validation_freq)."""
     if isinstance(validation_freq, (list, tuple)):
         return epoch + 1 in validation_freq
-    raise ValueError(f"validation_freq must be an int or a list of epochs, got "
-                     f"{validation_freq!r}")
+    return (epoch + 1) % validation_freq == 0
 
 
 def _metric_attributes(layer):

@@ -8,6 +8,8 @@ scatters, control flow), `mgp.ops.nn` (activations, losses, normalization, atten
 engine's fused convolution and pooling), `mgp.ops.linalg`, `mgp.ops.image`. Every name is also
 reachable here. A name Keras has and mgp does not yet says so when looked up.
 """
+import sys
+
 from mgp._absent import absent as _absent
 from mgp.ops import core, einops, image, linalg, math, nn, numpy  # noqa: F401
 
@@ -64,3 +66,8 @@ from mgp.ops.nn import ctc_decode, ctc_loss  # noqa: F401
 
 
 __getattr__ = _absent("mgp.ops", "")  # the Keras names mgp.ops lacks: none now
+
+# every public op dispatches on symbolic tensors (a functional model being built)
+from mgp.ops import symbolic as _symbolic
+
+_symbolic.install(sys.modules[__name__], [numpy, math, core, nn, linalg, image, einops])

@@ -457,7 +457,16 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
     """x normalized over `axis` (an int or a tuple) by its own mean and variance, then scaled
-    by gamma and shifted by beta; computed in float32 at least."""
+    by gamma and shifted by beta; computed in float32 at least (fused, own backward: one pass
+    each way instead of the graph of mean, var, sqrt and divide).
+
+    Args:
+        x: float tensor. gamma, beta: optional tensors broadcast over the normalized axes (of
+            their sizes, in order). axis: int or tuple of ints. epsilon: added to the variance
+            (Keras's `backend.epsilon()` when None).
+        rms_scaling: Keras's deprecated option: x divided by sqrt(variance + epsilon), scaled by
+            gamma, no mean subtracted from the output and no beta.
+    """
     rms_scaling = kwargs.pop("rms_scaling", False)
     if kwargs:
         raise TypeError(f"layer_normalization: unexpected arguments {sorted(kwargs)}")
@@ -467,17 +476,44 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
     eps = config.epsilon() if epsilon is None else epsilon
     axes = _axes(axis, x.ndim)
     bshape = [n if i in axes else 1 for i, n in enumerate(x.shape)]
-    if rms_scaling:  # Keras's deprecated option: scales by the variance, keeps no mean
-        out = multiply(x, divide(1.0, sqrt(add(_var(x, axes), eps))))
-    else:
-        mu = mean(x, axes, keepdims=True)
-        centered = subtract(x, mu)
-        out = divide(centered, sqrt(add(mean(square(centered), axes, keepdims=True), eps)))
-    if gamma is not None:
-        out = multiply(out, reshape(_as(gamma, x.dtype), bshape))
-    if beta is not None and not rms_scaling:
-        out = add(out, reshape(_as(beta, x.dtype), bshape))
-    return cast(out, dtype)
+    gamma = None if gamma is None else _as(_t(gamma), x.dtype)
+    beta = None if beta is None or rms_scaling else _as(_t(beta), x.dtype)
+    n = math.prod(x.shape[i] for i in axes)
+    centered = x.data - x.data.mean(axis=axes, keepdims=True)
+    inv_std = 1 / xp.sqrt((centered * centered).mean(axis=axes, keepdims=True)
+                          + x.dtype.type(eps))
+    xhat = (x.data if rms_scaling else centered) * inv_std
+    g_b = None if gamma is None else gamma.data.reshape(bshape)
+    out = xhat * g_b if g_b is not None else xhat
+    if beta is not None:
+        out = out + beta.data.reshape(bshape)
+
+    def backward(g):
+        gx = None
+        gh = g * g_b if g_b is not None else g
+        if x.requires_grad:
+            if rms_scaling:  # d(x * inv_std): inv_std depends on x through the variance
+                gx = inv_std * gh - (inv_std ** 3 / n) * centered * (gh * x.data).sum(
+                    axis=axes, keepdims=True)
+            else:  # the mean and variance depend on x: subtract their share
+                gx = inv_std * (gh - gh.mean(axis=axes, keepdims=True)
+                                - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+        grads = [gx]
+        if gamma is not None:
+            grads.append(_sum_to_axes(g * xhat, axes, gamma.shape)
+                         if gamma.requires_grad else None)
+        if beta is not None:
+            grads.append(_sum_to_axes(g, axes, beta.shape) if beta.requires_grad else None)
+        return tuple(grads)
+
+    parents = (x,) + tuple(p for p in (gamma, beta) if p is not None)
+    return cast(Tensor._make(out, parents, backward, "layer_normalization"), dtype)
+
+
+def _sum_to_axes(g, axes, shape):
+    """g summed over every axis but `axes`, reshaped to a weight's `shape`."""
+    others = tuple(i for i in range(g.ndim) if i not in axes)
+    return g.sum(axis=others).reshape(shape)
 
 
 def _var(x, axes):
@@ -544,6 +580,28 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
     return Tensor(hot.data.max(axis=1 if x.ndim > 1 else 0), dtype=hot.dtype)
 
 
+def embedding(table, indices):
+    """Rows of `table` (V, D) at integer `indices` (any shape): indices.shape + (D,) (engine op,
+    own backward: the gradient rows are summed per distinct index, repeated indices
+    accumulating, with one sort and one `add.reduceat` instead of a dense one-hot product).
+    Indices are checked by the caller (the Embedding layer names itself in the error)."""
+    idx = xp.asarray(indices).reshape(-1).astype(np.intp, copy=False)
+    out = table.data[idx].reshape(tuple(np.shape(indices)) + table.shape[1:])
+
+    def backward(g):
+        g = g.reshape(idx.size, -1)
+        grad = xp.zeros(table.shape, dtype=g.dtype)
+        if idx.size:
+            order = xp.argsort(idx, kind="stable")
+            sorted_idx = idx[order]
+            starts = xp.flatnonzero(xp.concatenate(
+                (xp.ones(1, dtype=bool), sorted_idx[1:] != sorted_idx[:-1])))
+            grad[sorted_idx[starts]] = xp.add.reduceat(g[order], starts, axis=0).reshape(
+                (-1,) + table.shape[1:])
+        return (grad,)
+    return Tensor._make(out, (table,), backward, "embedding")
+
+
 # ============================================= attention ============================================
 
 def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
@@ -571,34 +629,102 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
     dtype = result_type(q.dtype, k.dtype, v.dtype)
     q, k, v = _as(q, dtype), _as(k, dtype), _as(v, dtype)
     b, t, n, h = q.shape
-    heads = k.shape[2]
+    heads, s = k.shape[2], k.shape[1]
     if n % heads or k.shape != v.shape[:3] + (k.shape[3],) or k.shape[3] != h:
         raise ValueError(f"dot_product_attention: key {k.shape} and value {v.shape} do not fit "
                          f"query {q.shape} (key heads must divide the query heads)")
     groups = n // heads
-    qg = reshape(q, (b, t, heads, groups, h))
-    logits = einsum("btkgh,bskh->bkgts", qg, k)
-    logits = multiply(logits, 1 / math.sqrt(h) if scale is None else scale)
-    if attn_logits_soft_cap is not None:
-        cap = attn_logits_soft_cap
-        logits = multiply(tanh(divide(logits, cap)), cap)
-    s = k.shape[1]
-    if bias is not None:
-        logits = add(logits, reshape(xp.broadcast_to(_as(bias, dtype).data, (b, n, t, s)),
-                                     (b, heads, groups, t, s)))
+    scale = 1 / math.sqrt(h) if scale is None else float(scale)
     allowed = None
     if mask is not None:
-        allowed = xp.broadcast_to(_t(mask).data.astype(bool), (b, n, t, s)).reshape(
-            b, heads, groups, t, s)
+        allowed = xp.broadcast_to(_t(mask).data.astype(bool), (b, n, t, s))
     if is_causal:
         causal = xp.tril(xp.ones((t, s), dtype=bool))
         allowed = causal if allowed is None else allowed & causal
-    if allowed is not None:  # a large negative, not -inf, so a fully masked row stays finite
-        big = 65500.0 if dtype == "float16" else 3.38953e38
-        logits = where(allowed, logits, -0.7 * big)
-    weights = softmax(logits, -1)
-    out = einsum("bkgts,bskh->btkgh", weights, v)
-    return reshape(out, (b, t, n, v.shape[3]))
+    bias = None if bias is None else _as(_t(bias), dtype)
+    return _attention(q, k, v, bias, allowed, scale, attn_logits_soft_cap, groups)
+
+
+def _attention(q, k, v, bias, allowed, scale, cap, groups):
+    """The fused core of dot_product_attention (own backward: batched GEMMs on a (B, K, G*T, H)
+    layout, where each key head meets the G query heads it serves in one product, and the
+    softmax's backward in place of the graph of einsums, where and softmax). Both directions
+    run piece by piece over the batch (backend.over_batch): a piece's scores stay in the cache
+    from one product to the next, and each thread's products run on one BLAS thread, rather
+    than every small per-head GEMM being split across threads."""
+    b, t, n, h = q.shape
+    s, heads = k.shape[1], k.shape[2]
+    hv, gt = v.shape[3], groups * t
+    dtype = q.dtype
+    # (B, T, N, H) -> (B, K, G*T, H): query head i uses key head i // G, as Keras repeats them;
+    # contiguous copies, as NumPy's batched matmul is several times slower on strided stacks
+    qh = xp.ascontiguousarray(q.data.transpose(0, 2, 1, 3)).reshape(b, heads, gt, h)
+    kh = xp.ascontiguousarray(k.data.transpose(0, 2, 1, 3))  # (B, K, S, H)
+    vh = xp.ascontiguousarray(v.data.transpose(0, 2, 1, 3))
+    bias_b = None if bias is None else xp.broadcast_to(bias.data, (b, n, t, s)).reshape(
+        b, heads, gt, s)
+    keep = None if allowed is None else xp.broadcast_to(allowed, (b, n, t, s)).reshape(
+        b, heads, gt, s)
+    # a large negative, not -inf, so a fully masked row stays finite (uniform, as torch's)
+    low = dtype.type(-0.7 * (65500.0 if dtype == np.float16 else 3.38953e38))
+    w = xp.empty((b, heads, gt, s), dtype=dtype)       # the attention weights, kept
+    capped = None if cap is None else xp.empty_like(w)  # tanh(logits / cap), kept
+    oh = xp.empty((b, heads, gt, hv), dtype=dtype)
+    size = 4 * w.size + qh.size + kh.size + vh.size + oh.size
+
+    def forward_rows(r):
+        lg = w[r]
+        xp.matmul(qh[r], kh[r].transpose(0, 1, 3, 2), out=lg)
+        lg *= dtype.type(scale)
+        if capped is not None:
+            xp.tanh(lg / dtype.type(cap), out=capped[r])
+            xp.multiply(capped[r], dtype.type(cap), out=lg)
+        if bias_b is not None:
+            lg += bias_b[r]
+        if keep is not None:
+            xp.copyto(lg, low, where=~keep[r])
+        lg -= lg.max(axis=-1, keepdims=True)
+        xp.exp(lg, out=lg)
+        lg /= lg.sum(axis=-1, keepdims=True)
+        xp.matmul(lg, vh[r], out=oh[r])
+    backend.over_batch(forward_rows, b, size, calls_blas=True)
+
+    def backward(g):
+        gh = xp.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(b, heads, gt, hv)
+        gq = xp.empty_like(qh) if q.requires_grad else None
+        gk = xp.empty_like(kh) if k.requires_grad else None
+        gv = xp.empty_like(vh) if v.requires_grad else None
+        gbias = xp.empty_like(w) if bias is not None and bias.requires_grad else None
+
+        def backward_rows(r):
+            wr = w[r]
+            if gv is not None:
+                xp.matmul(wr.transpose(0, 1, 3, 2), gh[r], out=gv[r])
+            gl = gh[r] @ vh[r].transpose(0, 1, 3, 2)  # the weights' gradient, then the logits'
+            gl -= (gl * wr).sum(axis=-1, keepdims=True)
+            gl *= wr  # softmax's backward
+            if keep is not None:  # a masked logit was replaced: no gradient (a fully masked
+                gl *= keep[r]  # row's output is a constant, the mean of the values)
+            if gbias is not None:
+                gbias[r] = gl
+            if capped is not None:
+                gl *= 1 - capped[r] * capped[r]
+            gl *= dtype.type(scale)
+            if gq is not None:
+                xp.matmul(gl, kh[r], out=gq[r])
+            if gk is not None:
+                xp.matmul(gl.transpose(0, 1, 3, 2), qh[r], out=gk[r])
+        backend.over_batch(backward_rows, b, size, calls_blas=True)
+
+        out = (None if gq is None else gq.reshape(b, n, t, h).transpose(0, 2, 1, 3),
+               None if gk is None else gk.transpose(0, 2, 1, 3),
+               None if gv is None else gv.transpose(0, 2, 1, 3))
+        return out + ((None if gbias is None else gbias.reshape(b, n, t, s),)
+                      if bias is not None else ())
+
+    parents = (q, k, v) + ((bias,) if bias is not None else ())
+    out = xp.ascontiguousarray(oh.reshape(b, n, t, hv).transpose(0, 2, 1, 3))
+    return Tensor._make(out, parents, backward, "dot_product_attention")
 
 
 # ============================================ rearranging ===========================================
@@ -778,9 +904,19 @@ def batch_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
     reduced = tuple(i for i in range(x.ndim) if i != axis)
     bshape = tuple(n if i == axis else 1 for i, n in enumerate(x.shape))
     n = math.prod(x.shape[i] for i in reduced)
-    mu = x.data.mean(axis=reduced, keepdims=True)
+    if axis == x.ndim - 1 and n > 1:
+        # channels last: each channel's sum as one GEMV over the (n, C) rows, not NumPy's
+        # reduction over short rows (16,000 x 64: 1.0 -> 0.05 ms)
+        ones = xp.ones(n, dtype=x.dtype)
+
+        def total(a):
+            return (ones @ a.reshape(n, -1)).reshape(bshape)
+    else:
+        def total(a):
+            return a.sum(axis=reduced, keepdims=True)
+    mu = total(x.data) / x.dtype.type(n)
     centered = x.data - mu
-    var = (centered * centered).mean(axis=reduced, keepdims=True)
+    var = total(centered * centered) / x.dtype.type(n)
     inv_std = 1 / xp.sqrt(var + x.dtype.type(epsilon))
     xhat = centered * inv_std
     del centered
@@ -792,13 +928,12 @@ def batch_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
         gxhat = g * gamma.data.reshape(bshape) if gamma is not None else g
         gx = None
         if x.requires_grad:  # the batch statistics depend on x: subtract their share
-            gx = inv_std * (gxhat - gxhat.sum(axis=reduced, keepdims=True) / n
-                            - xhat * ((gxhat * xhat).sum(axis=reduced, keepdims=True) / n))
+            gx = inv_std * (gxhat - total(gxhat) / n - xhat * (total(gxhat * xhat) / n))
         grads = [gx]
         if gamma is not None:
-            grads.append((g * xhat).sum(axis=reduced) if gamma.requires_grad else None)
+            grads.append(total(g * xhat).reshape(-1) if gamma.requires_grad else None)
         if beta is not None:
-            grads.append(g.sum(axis=reduced) if beta.requires_grad else None)
+            grads.append(total(g).reshape(-1) if beta.requires_grad else None)
         return tuple(grads)
 
     parents = (x,) + tuple(p for p in (gamma, beta) if p is not None)

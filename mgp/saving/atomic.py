@@ -4,9 +4,17 @@ The data goes to a temporary file in the target's folder (so the rename stays on
 system), is flushed to disk with fsync, and only then is renamed onto the target with
 `os.replace`, which is atomic: a crash at any moment leaves either the old complete file or the
 new complete file under the target's name, never a partial one.
+
+Around that: a target that is a symbolic link is followed (the file it points to is replaced,
+the link stays); a file that is replaced keeps its permission bits; the temporary name is short
+whatever the target's name (`.<up to 40 characters of it>~<hash of it>.<pid>.<random>.tmp`), so
+any name the file system allows can be saved; and the temporaries a killed save left beside the
+target (those of processes no longer running) are removed by the next save to it.
 """
 import contextlib
+import hashlib
 import os
+import stat
 import uuid
 
 
@@ -21,11 +29,15 @@ def atomic_path(path):
         ...     with h5py.File(tmp, "w") as f:
         ...         f["x"] = np.zeros(3)
     """
-    path = os.path.abspath(os.fspath(path))
+    path = os.path.realpath(os.fspath(path))  # a symlink: write (and replace) its target
     folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.tmp")
+    stem = _stem(name)
+    _remove_stale(folder, stem)
+    tmp = os.path.join(folder, f"{stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp
+        with contextlib.suppress(FileNotFoundError):  # the old file's permission bits
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -33,6 +45,38 @@ def atomic_path(path):
             os.remove(tmp)
         raise
     fsync_dir(folder)
+
+
+def _stem(name):
+    """The start of the temporary names of the saves to `name`."""
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return f".{name[:40]}~{digest}"
+
+
+def _remove_stale(folder, stem):
+    """Remove the temporaries of saves to the same target whose process is gone (killed)."""
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(folder):
+            parts = entry[len(stem):].split(".")
+            if not entry.startswith(stem + ".") or len(parts) != 4 or parts[3] != "tmp" \
+                    or not parts[1].isdigit():
+                continue
+            pid = int(parts[1])
+            if pid != os.getpid() and not _running(pid):
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(folder, entry))
+
+
+def _running(pid):
+    if os.name == "nt":  # (os.kill would end the process there): leave the file
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process (or no way to tell): leave its file
+    return True
 
 
 @contextlib.contextmanager

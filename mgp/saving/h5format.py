@@ -3,16 +3,24 @@ against a model before anything is assigned.
 
 Every group that holds variables has a `vars` subgroup with datasets `0`, `1`, ... (see
 `layout.py` for which group each object gets). mgp adds root attributes Keras ignores:
-`mgp_format_version`, `mgp_version`, `mgp_kind`, and `mgp_sha256`, a digest of the content that
-makes any later change to the bytes (a flipped bit, a partial copy) a clear error.
+`mgp_format_version`, `mgp_version`, `mgp_kind`, and `mgp_sha256`, a digest of the data and
+text attributes (what older mgp checks). The files are written behind a user block sealed with
+a SHA-256 of every byte, checked before the HDF5 library parses anything (`h5check`).
+
+Reading is in two steps: `read` checks the file and its structure and lists the datasets
+(`Stored`) without reading them; `plan` matches them with a model's variables by shape and
+dtype, then reads and checks only those, so `assign` cannot fail half way.
 """
+import copy
 import hashlib
 import warnings
 
 import h5py
 import numpy as np
 
-from mgp.backend import to_numpy
+from mgp.backend import to_numpy, xp
+from mgp.errors import FileFormatError, LayoutMismatchError
+from mgp.saving import h5check
 from mgp.saving.layout import own_variables, saveables
 
 FORMAT_VERSION = 1  # bump when a file this version writes cannot be read by older mgp
@@ -24,6 +32,15 @@ def _mgp_version():
 
 
 # ---- writing ---------------------------------------------------------------------------------------
+def write_file(target, model, include_optimizer=True, kind="weights", attrs=None):
+    """Write a whole HDF5 file to `target` (a path or a BytesIO): the layout (`write`), in
+    HDF5's checksummed 1.8 format, behind a user block sealed with the SHA-256 of the rest
+    (see `h5check`)."""
+    with h5py.File(target, "w", userblock_size=h5check.USERBLOCK, libver=h5check.LIBVER) as f:
+        write(f, model, include_optimizer, kind, attrs)
+    h5check.seal(target)
+
+
 def write(f, model, include_optimizer=True, kind="weights", attrs=None):
     """Write `model`'s variables (and its optimizer's state) into the open h5py File `f`."""
     for path, obj in saveables(model, include_optimizer):
@@ -39,15 +56,14 @@ def write(f, model, include_optimizer=True, kind="weights", attrs=None):
     f.attrs["mgp_kind"] = kind
     for key, value in (attrs or {}).items():
         f.attrs[key] = value
-    f.attrs["mgp_sha256"] = _digest(f)[0]
+    f.attrs["mgp_sha256"] = _digest(f)
 
 
-def _digest(f):
+def _digest(f, filename=None):
     """SHA-256 over every text attribute (path, key, value; but `mgp_sha256` itself) and every
     dataset (path, dtype, shape, bytes), root first, then in h5py's visit order (depth first,
-    the members of a group by name). Also returns the datasets read, by path."""
+    the members of a group by name). Each dataset is hashed and dropped, one at a time."""
     h = hashlib.sha256()
-    arrays = {}
 
     def visit(name, obj):
         for key in sorted(obj.attrs):
@@ -58,10 +74,15 @@ def _digest(f):
             a = np.asarray(obj[()])
             h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
             h.update(a.tobytes())
-            arrays[name] = a
-    visit("", f)
-    f.visititems(visit)
-    return h.hexdigest(), arrays
+    try:
+        visit("", f)
+        f.visititems(visit)
+    except Exception as e:
+        if filename is None:
+            raise
+        raise FileFormatError(f"'{filename}' is damaged: reading it for its SHA-256 failed "
+                              f"({type(e).__name__}: {e})") from None
+    return h.hexdigest()
 
 
 def own_store(obj):
@@ -77,73 +98,162 @@ def own_store(obj):
 
 
 # ---- reading ---------------------------------------------------------------------------------------
+# the root attributes mgp reads (no other attribute of a file is ever read), and their kinds
+ROOT_ATTRS = {"mgp_format_version": "text|int", "mgp_version": "text", "mgp_kind": "text",
+              "mgp_sha256": "text", "model_config": "text", "compile_config": "text",
+              "build_config": "text", "backup_epoch": "int", "backup_rng_state": "text",
+              "backup_layer_rng_states": "text"}
+
+
+class Stored:
+    """One checked dataset: its shape and dtype are known, its values read only when asked
+    (`read()`), so nothing is read that the model has no place for."""
+
+    def __init__(self, dataset, path, filename):
+        self.dataset, self.path, self.filename = dataset, path, filename
+        self.shape, self.dtype = tuple(dataset.shape), dataset.dtype
+
+    def read(self):
+        return h5check.read_array(self.dataset, self.path, self.filename)
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.read()
+        return a if dtype is None else a.astype(dtype)
+
+
+class _Unread:
+    """A `vars` group's name attribute, not read yet."""
+
+    def __init__(self, group, path):
+        self.group, self.path = group, path
+
+
 class Contents:
     """What a weights file holds: its root attributes and, per group path ("" for the root),
-    the `name` attribute of its `vars` group and its arrays in order; `stores` holds, per
-    path, the arrays a group names instead of numbering (see `own_store`)."""
+    the `name` attribute of its `vars` group and its datasets (`Stored`) in order; `stores`
+    holds, per path, the datasets a group names instead of numbering (see `own_store`).
+    The file stays open until `close()` (or the end of a `with` block)."""
 
-    def __init__(self, filename, attrs, groups, stores=None):
+    def __init__(self, filename, attrs, groups, stores=None, file=None, handle=None):
         self.filename, self.attrs, self.groups = filename, attrs, groups
         self.stores = stores or {}
+        self._file, self._handle = file, handle
 
     def arrays(self, path):
         return self.groups[path][1]
 
     def name(self, path):
-        return self.groups[path][0]
+        """The `name` attribute of the group's `vars`, read when first asked for (a file
+        without mgp's seal may be damaged anywhere: what is never read cannot hurt)."""
+        name, arrays = self.groups[path]
+        if isinstance(name, _Unread):
+            name = h5check.read_attr(name.group, "name", "text", name.path, self.filename)
+            self.groups[path] = (name, arrays)
+        return name
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def read(source, filename):
-    """Read and verify a whole weights file (a path or a file object) into memory.
+    """Open and check a weights file (a path or a file object) without reading its arrays.
 
-    Raises ValueError naming `filename` when it is not HDF5, is truncated or damaged, does not
-    match its checksum, or was written by a newer mgp.
+    In order: the user block's SHA-256 of the whole file (when it has one), the structure
+    (`h5check.walk`: no links, no data outside the file, plain numbers, declared sizes stored),
+    the root attributes mgp reads, the format version, the layout (`vars` groups holding
+    datasets 0, 1, ...) and, for an older mgp file without the user block, the SHA-256 stored
+    inside it. Raises FileFormatError (UnsafeFileError for what points elsewhere) naming
+    `filename`.
     """
+    # a path is opened once: the bytes checked are the bytes the HDF5 library parses, even if
+    # the file is replaced meanwhile
+    handle = open(source, "rb") if not hasattr(source, "read") else None  # noqa: SIM115
+    stream = source if handle is None else handle
+    f = None
     try:
-        with h5py.File(source, "r") as f:
-            attrs = {key: _plain(value) for key, value in f.attrs.items()}
-            newer = _too_new(attrs)
-            if not newer:  # a newer format may not follow the rules below
-                digest, arrays = _digest(f)
-                names = {}
-                f.visititems(lambda name, obj: names.__setitem__(name, obj.attrs.get("name"))
-                             if isinstance(obj, h5py.Group) and name.split("/")[-1] == "vars"
-                             else None)
-    except Exception as e:  # h5py reports damage as OSError, KeyError, RuntimeError, ...
-        raise ValueError(f"cannot read '{filename}': it is not an HDF5 file, or it is truncated "
-                         f"or damaged ({type(e).__name__}: {e})") from e
-    if newer:
+        sealed = h5check.verify_digest(stream, filename)
+        if not h5check.is_hdf5(stream):
+            raise FileFormatError(f"cannot read '{filename}': it is not an HDF5 file (no HDF5 "
+                                  f"signature), or it is truncated")
+        try:
+            f = h5py.File(stream, "r")
+        except Exception as e:  # noqa: BLE001  h5py reports damage as OSError, KeyError, ...
+            raise FileFormatError(f"cannot read '{filename}': it is not an HDF5 file, or it "
+                                  f"is truncated or damaged ({type(e).__name__}: {e})") from None
+        return _contents(f, filename, sealed, handle)
+    except BaseException:
+        if f is not None:
+            f.close()
+        if handle is not None:
+            handle.close()
+        raise
+
+
+def _contents(f, filename, sealed, handle=None):
+    try:
+        groups, datasets = h5check.walk(f, filename)
+    except FileFormatError:
+        raise
+    except Exception as e:  # noqa: BLE001  (as above)
+        raise FileFormatError(f"cannot read '{filename}': its structure is damaged "
+                              f"({type(e).__name__}: {e})") from None
+    attrs = {}
+    for key, kinds in ROOT_ATTRS.items():
+        value = h5check.read_attr(f, key, kinds, "", filename)
+        if value is not None:
+            attrs[key] = value
+    if _too_new(attrs):  # a newer format may not follow the rules below
         check_version(attrs, filename)
-    expected = attrs.get("mgp_sha256")
-    if expected is not None and expected != digest:
-        raise ValueError(f"'{filename}' is corrupted: its content does not match the SHA-256 "
-                         f"it was saved with")
-    groups, stores = {}, {}
-    for vars_path, name in names.items():
+    if not sealed and "mgp_sha256" in attrs and attrs["mgp_sha256"] != _digest(f, filename):
+        raise FileFormatError(f"'{filename}' is corrupted: its content does not match the "
+                              f"SHA-256 it was saved with")
+    layout, stores, by_group = {}, {}, {}
+    for p, ds in datasets.items():
+        parent, _, key = p.rpartition("/")
+        by_group.setdefault(parent, {})[key] = ds
+    for vars_path in sorted(p for p in groups if p.split("/")[-1] == "vars"):
         path = vars_path[:-len("vars")].rstrip("/")
-        keys = sorted((k.rsplit("/", 1)[1] for k in arrays
-                       if k.rsplit("/", 1)[0] == vars_path), key=_index_key)
+        members = by_group.get(vars_path, {})
+        keys = sorted(members, key=_index_key)
         numbered = [k for k in keys if k.isdigit()]
         if numbered != [str(i) for i in range(len(numbered))]:
-            raise ValueError(f"'{filename}' is not a weights file in the Keras layout: group "
-                             f"'{vars_path}' holds datasets {keys}, expected 0, 1, 2, ...")
-        groups[path] = (_plain(name), [arrays[f"{vars_path}/{k}"] for k in numbered])
-        named = {k: arrays[f"{vars_path}/{k}"] for k in keys if not k.isdigit()}
+            raise FileFormatError(f"'{filename}' is not a weights file in the Keras layout: "
+                                  f"group '{vars_path}' holds datasets {keys}, expected 0, 1, "
+                                  f"2, ...")
+        layout[path] = (_Unread(groups[vars_path], vars_path),
+                        [Stored(members[k], f"{vars_path}/{k}", filename) for k in numbered])
+        named = {k: Stored(members[k], f"{vars_path}/{k}", filename)
+                 for k in keys if not k.isdigit()}
         if named:
             stores[path] = named
-    return Contents(filename, attrs, groups, stores)
+    return Contents(filename, attrs, layout, stores, file=f, handle=handle)
+
+
+def declared_bytes(contents):
+    """The bytes the datasets of the layout declare (checked against what the file stores)."""
+    total = 0
+    for _, arrays in contents.groups.values():
+        for a in arrays:
+            n = a.dtype.itemsize
+            for d in a.shape:
+                n *= d
+            total += n
+    return total
 
 
 def _index_key(key):
     return (0, int(key)) if key.isdigit() else (1, key)
-
-
-def _plain(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _too_new(attrs):
@@ -155,7 +265,7 @@ def check_version(attrs, filename):
     """Raise when a file (its root attributes or metadata) comes from a newer mgp format."""
     version = attrs.get("mgp_format_version", FORMAT_VERSION)
     if _too_new(attrs):
-        raise ValueError(f"'{filename}' was written by a newer mgp (file format version "
+        raise FileFormatError(f"'{filename}' was written by a newer mgp (file format version "
                          f"{version}, mgp {attrs.get('mgp_version', '?')}); this mgp "
                          f"({_mgp_version()}) reads format versions up to {FORMAT_VERSION}: "
                          f"upgrade mgp to load it")
@@ -176,17 +286,18 @@ def plan(model, contents, skip_mismatch=False, by_name=False, optimizer="auto"):
             mismatch an error; "skip" leaves the optimizer alone.
     Returns:
         `(pairs, optimizer_arrays)`: the (variable, array) pairs to assign, and the optimizer's
-        state arrays or None.
+        state arrays or None, every array read and checked (`_value`).
     Raises:
-        ValueError listing every mismatch (file, layer name, group, expected and found shapes).
+        LayoutMismatchError listing every mismatch (file, layer name, group, expected and found
+        shapes and dtypes); FileFormatError for a value that cannot be assigned.
     """
     filename = contents.filename
     items = saveables(model, include_optimizer=False)
     by_file_name = {}
     if by_name:
-        for path, (name, _) in contents.groups.items():
+        for path in contents.groups:
             if not path.startswith("optimizer"):
-                by_file_name.setdefault(name, path)
+                by_file_name.setdefault(contents.name(path), path)
     pairs, problems, used = [], [], set()
     for path, obj in items:
         variables = own_variables(obj)
@@ -208,6 +319,10 @@ def plan(model, contents, skip_mismatch=False, by_name=False, optimizer="auto"):
         bad = [f"layer '{obj.name}' ({_label(path)}): weight '{v.name}' expects shape "
                f"{tuple(v.shape)}, the file has shape {tuple(a.shape)} ('{found}/{i}')"
                for i, (v, a) in enumerate(zip(variables, arrays)) if tuple(a.shape) != v.shape]
+        bad += [f"layer '{obj.name}' ({_label(path)}): weight '{v.name}' is {v.dtype}, the "
+                f"file's '{found}/{i}' holds {a.dtype}, which cannot be assigned to it"
+                for i, (v, a) in enumerate(zip(variables, arrays))
+                if not _kinds_fit(v.dtype, a.dtype)]
         if bad:
             problems.extend(bad)
             continue
@@ -225,22 +340,34 @@ def plan(model, contents, skip_mismatch=False, by_name=False, optimizer="auto"):
         message = (f"'{filename}' does not match model '{model.name}':\n  "
                    + "\n  ".join(problems))
         if not skip_mismatch:
-            raise ValueError(message + "\n(nothing was loaded; load_weights(..., "
-                                       "skip_mismatch=True) loads the layers that match)")
+            raise LayoutMismatchError(message + "\n(nothing was loaded; load_weights(..., "
+                                                "skip_mismatch=True) loads the layers that "
+                                                "match)")
         warnings.warn(message + "\n(these were skipped; the rest was loaded)", stacklevel=4)
-    return pairs, _plan_optimizer(model, contents, optimizer, by_name)
+    optimizer_plan = _plan_optimizer(model, contents, optimizer, by_name)
+    # every value is read and checked before the first assignment
+    values = [(var, _value(var, stored)) for var, stored in pairs]
+    if optimizer_plan is not None:
+        variables, arrays = optimizer_plan
+        optimizer_plan = [_value(var, stored, optimizer=True)
+                          for var, stored in zip(variables, arrays)]
+    return values, optimizer_plan
 
 
 def _plan_optimizer(model, contents, mode, by_name):
     opt = getattr(model, "optimizer", None)
     if mode == "skip" or by_name or opt is None or "optimizer" not in contents.groups:
         if mode == "require" and opt is not None and "optimizer" not in contents.groups:
-            raise ValueError(f"'{contents.filename}' has no optimizer state")
+            raise LayoutMismatchError(f"'{contents.filename}' has no optimizer state")
         return None
     arrays = contents.arrays("optimizer")
-    if not opt.built:  # the state of an optimizer that has not stepped yet: build it now
-        opt.build(model.trainable_weights)
     expected = opt.variables
+    if not opt.built and len(arrays) != len(expected):
+        # the state of an optimizer that has stepped, for one that has not: compare it with
+        # a copy built for the model (the optimizer itself is built only once all is checked)
+        shadow = copy.deepcopy(opt)
+        shadow.build(model.trainable_weights)
+        expected = shadow.variables
     problem = None
     if len(arrays) != len(expected):
         problem = (f"optimizer '{opt.name}' has {len(expected)} state variables "
@@ -248,24 +375,65 @@ def _plan_optimizer(model, contents, mode, by_name):
     else:
         bad = [f"'{v.name}' expects shape {tuple(v.shape)}, the file has {tuple(a.shape)}"
                for v, a in zip(expected, arrays) if tuple(a.shape) != v.shape]
+        bad += [f"'{v.name}' is {v.dtype}, the file holds {a.dtype}"
+                for v, a in zip(expected, arrays) if not _kinds_fit(v.dtype, a.dtype)]
         if bad:
             problem = f"optimizer '{opt.name}': " + "; ".join(bad)
     if problem is None:
-        return arrays
+        return expected, arrays
     if mode == "require":
-        raise ValueError(f"'{contents.filename}' does not match model '{model.name}': "
+        raise LayoutMismatchError(f"'{contents.filename}' does not match model '{model.name}': "
                          f"{problem}")
     warnings.warn(f"'{contents.filename}': the optimizer's state was not loaded: {problem}",
                   stacklevel=5)
     return None
 
 
+def _kinds_fit(var_dtype, file_dtype):
+    """Whether values of `file_dtype` may go into a variable of `var_dtype` (a float variable
+    takes floats and integers; an integer or bool variable takes integers and bools)."""
+    want, have = np.dtype(var_dtype).kind, file_dtype.kind
+    return have in ("fiu" if want == "f" else "iub")
+
+
+def _value(var, stored, optimizer=False):
+    """The array read for `var`, checked to keep its meaning in the variable's dtype: floats
+    that stay finite, integers in range, bools 0 or 1; an optimizer's step counter a count and
+    its learning rate a finite number >= 0."""
+    a = stored.read()
+    dtype = np.dtype(var.dtype)
+    where = f"'{stored.filename}': dataset '{stored.path}' (for '{var.name}')"
+    if dtype.kind == "f" and a.dtype.kind == "f" and a.dtype.itemsize > dtype.itemsize:
+        with np.errstate(over="ignore"):
+            if np.any(np.isfinite(a) & ~np.isfinite(a.astype(dtype))):
+                raise FileFormatError(f"{where} holds values beyond the range of {dtype}")
+    elif dtype.kind in "iu" and a.size and a.dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if a.min() < info.min or a.max() > info.max:
+            raise FileFormatError(f"{where} holds integers outside the range of {dtype} "
+                                  f"[{info.min}, {info.max}]")
+    elif dtype.kind == "b" and a.dtype.kind != "b" and not np.isin(a, (0, 1)).all():
+        raise FileFormatError(f"{where} holds values other than 0 and 1 for a bool variable")
+    role = var.name.rsplit("/", 1)[-1] if optimizer else None
+    if role == "iteration" and a.size and a.min() < 0:
+        raise FileFormatError(f"{where}: the step counter is negative ({a.min()})")
+    if role == "learning_rate" and a.dtype.kind == "f" and \
+            not np.all(np.isfinite(a) & (a >= 0)):
+        raise FileFormatError(f"{where}: the learning rate is {a}, not a finite number >= 0")
+    return a
+
+
 def assign(model, pairs, optimizer_arrays=None):
-    """Assign what `plan` checked (nothing here can fail on shapes any more)."""
+    """Assign what `plan` checked and read (nothing here can fail any more)."""
     for var, value in pairs:
         var.assign(value)
     if optimizer_arrays is not None:
-        model.optimizer.set_weights(optimizer_arrays)
+        opt = model.optimizer
+        if not opt.built and len(optimizer_arrays) != len(opt.variables):
+            opt.build(model.trainable_weights)
+        for var, value in zip(opt.variables, optimizer_arrays):
+            module = np if isinstance(var.data, np.ndarray) else xp  # each stays where it is
+            var.data = module.array(value, dtype=var.dtype)
 
 
 def _label(path):

@@ -14,6 +14,7 @@ objects mgp (or the user) defines. Python bytecode (Keras's `__lambda__` entries
 """
 import numpy as np
 
+from mgp.errors import ConfigError, MgpError
 from mgp.tensor import Tensor
 
 _registered = {}   # "Package>name" -> class or function
@@ -29,7 +30,7 @@ _KERAS_MODULES = {
 }
 
 
-class UnknownObjectError(ValueError):
+class UnknownObjectError(ConfigError):
     """A config names a class (or function) mgp does not know."""
 
 
@@ -118,6 +119,14 @@ def serialize_keras_object(obj):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, slice):  # an index of `x[:, 0]`
+        return {"class_name": "__slice__", "config": {
+            "start": serialize_keras_object(obj.start), "stop": serialize_keras_object(obj.stop),
+            "step": serialize_keras_object(obj.step)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, np.dtype):
+        return obj.name
     if isinstance(obj, np.ndarray):
         if obj.ndim == 0:
             return obj.item()
@@ -179,7 +188,8 @@ def _special(class_name, inner):
     if class_name == "__ellipsis__":
         return Ellipsis
     if class_name == "__slice__":
-        return slice(*(deserialize_keras_object(inner[k]) for k in ("start", "stop", "step")))
+        return slice(*(deserialize_keras_object(inner[k]) if isinstance(inner[k], dict)
+                       else inner[k] for k in ("start", "stop", "step")))
     if class_name == "__lambda__":
         raise ValueError("the config holds a Python lambda (marshalled bytecode); mgp never "
                          "loads code from a file")
@@ -193,15 +203,19 @@ def resolve(class_name, registered_name=None, module_objects=None, custom_object
     scoped = {}
     for objects in _scopes:
         scoped.update(objects)
-    custom_objects = {**scoped, **(custom_objects or {})}
+    custom_objects = {**scoped, **(custom_objects or {})}  # the caller's own win
     for key in (registered_name, class_name):
         if key and key in custom_objects:
             return custom_objects[key]
+    # a registration ("Package>Name") answers the config's registered name; a plain name is
+    # a built-in's first, so nothing registered can take the place of a built-in class
+    if registered_name and ">" in registered_name and registered_name in _registered:
+        return _registered[registered_name]
+    if module_objects and class_name in module_objects:
+        return module_objects[class_name]
     for key in (registered_name, class_name):
         if key and key in _registered:
             return _registered[key]
-    if module_objects and class_name in module_objects:
-        return module_objects[class_name]
     where = f" (module {module!r})" if module else ""
     known = sorted(k for k in (module_objects or {}) if not k.startswith("_"))
     raise UnknownObjectError(
@@ -226,13 +240,31 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, k
         obj = resolve(config, None, module_objects, custom_objects, kind)
         return obj() if isinstance(obj, type) else obj
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"cannot read a {kind} from {config!r}: expected a name or a dict with "
-                         f"'class_name' and 'config'")
+        raise ConfigError(f"cannot read a {kind} from {_short(config)}: expected a name or a "
+                          f"dict with 'class_name' and 'config'")
     class_name = config["class_name"]
     inner = config.get("config")
-    if isinstance(class_name, str) and class_name.startswith("__"):
-        return _special(class_name, inner or {})
+    for key, kinds in (("class_name", str), ("registered_name", (str, type(None))),
+                       ("module", (str, type(None))), ("build_config", (dict, type(None))),
+                       ("compile_config", (dict, type(None)))):
+        if not isinstance(config.get(key), kinds):
+            raise ConfigError(f"{kind} config {_short(config)}: '{key}' should be "
+                              f"{'text' if kinds is str else 'text or null'}"
+                              f"{'' if 'config' not in key else ' (a dict)'}, got "
+                              f"{_short(config.get(key))}")
+    if class_name.startswith("__"):
+        if not isinstance(inner, (dict, type(None))):
+            raise ConfigError(f"{kind} config: the entry {class_name!r} needs a dict, got "
+                              f"{_short(inner)}")
+        try:
+            return _special(class_name, inner or {})
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ConfigError(f"{kind} config: the entry {class_name!r} is malformed "
+                              f"({_short(inner)}: {type(e).__name__} {e})") from None
     if class_name == "function":
+        if not isinstance(inner, str):
+            raise ConfigError(f"{kind} config: a function is named by text, got "
+                              f"{_short(inner)}")
         return resolve(inner, config.get("registered_name"), module_objects, custom_objects,
                        f"{kind} function", config.get("module"))
     cls = resolve(class_name, config.get("registered_name"), module_objects, custom_objects,
@@ -241,13 +273,30 @@ def deserialize_keras_object(config, module_objects=None, custom_objects=None, k
         return cls  # a function given for a class name (custom_objects)
     inner = {} if inner is None else inner
     if not isinstance(inner, dict):
-        raise ValueError(f"the config of {kind} {class_name!r} must be a dict, got {inner!r}")
+        raise ConfigError(f"the config of {kind} {class_name!r} must be a dict, got "
+                          f"{_short(inner)}")
+    name = inner.get("name")
+    who = f"{kind} {class_name!r}" + (f" '{name}'" if isinstance(name, str) else "")
     from mgp.models.serialization import from_config_of
-    instance = from_config_of(cls, inner, custom_objects)
-    build_config = config.get("build_config")
-    if build_config and hasattr(instance, "build_from_config") and not instance.built:
-        instance.build_from_config(build_config)
-    compile_config = config.get("compile_config")
-    if compile_config and hasattr(instance, "compile_from_config"):
-        instance.compile_from_config(compile_config, custom_objects)
+    try:
+        instance = from_config_of(cls, inner, custom_objects)
+        build_config = config.get("build_config")
+        if build_config and hasattr(instance, "build_from_config") and not instance.built:
+            instance.build_from_config(build_config)
+        compile_config = config.get("compile_config")
+        if compile_config and hasattr(instance, "compile_from_config"):
+            instance.compile_from_config(compile_config, custom_objects)
+    except (MgpError, MemoryError, RecursionError):
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError,
+            NotImplementedError) as e:
+        # a constructor (or build) refused, or tripped over, a value the config gave it
+        text = str(e) if isinstance(e, (ValueError, NotImplementedError)) else \
+            f"a value in its config is not one it can take ({type(e).__name__}: {e})"
+        raise ConfigError(f"{who}: {text}") from e
     return instance
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

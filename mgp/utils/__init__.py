@@ -29,6 +29,8 @@ from mgp.layers.symbolic import get_source_inputs  # noqa: F401
 from mgp.dtypes import standardize_dtype  # noqa: F401
 from mgp.backend import clear_session  # noqa: F401
 from mgp.utils.sequence_utils import pad_sequences  # noqa: F401
+from mgp.utils import bounding_boxes  # noqa: F401
+from mgp.layers.preprocessing.feature_space import FeatureSpace  # noqa: F401
 
 
 def __getattr__(name):
@@ -51,10 +53,11 @@ def to_categorical(x, num_classes=None):
     """One-hot encode integer labels.
 
     Args:
-        x: integer labels, any shape.
+        x: integer labels, any shape; a trailing axis of size 1 (labels of shape (n, 1), as
+            CIFAR-10's) is dropped first, as Keras does.
         num_classes: number of classes; `max(x) + 1` when None.
     Returns:
-        float32 array of shape `x.shape + (num_classes,)`.
+        float32 array of shape `x.shape + (num_classes,)` (without that trailing 1).
 
     Example:
         >>> to_categorical([0, 2], num_classes=3)
@@ -73,6 +76,8 @@ def to_categorical(x, num_classes=None):
     if x.size and (x.min() < 0 or x.max() >= num_classes):
         raise ValueError(f"to_categorical: labels must lie in [0, {num_classes}), got values "
                          f"from {x.min()} to {x.max()}")
+    if x.ndim > 1 and x.shape[-1] == 1:
+        x = x[..., 0]
     return np.eye(num_classes, dtype=np.float32)[x]
 
 

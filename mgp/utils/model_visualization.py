@@ -16,7 +16,9 @@ def _calls(model):
     seen, calls = set(), []
     for sym in model._graph:
         key = (id(sym.layer), id(sym.inputs))
-        if sym.inputs != () and key not in seen:
+        # an Input's own symbol has no inputs; `!=` on a symbol would record an op
+        is_input = isinstance(sym.inputs, tuple) and len(sym.inputs) == 0
+        if not is_input and key not in seen:
             seen.add(key)
             calls.append((sym, _flatten(sym.inputs)))
     return calls

@@ -1,7 +1,7 @@
 """Preprocessing layers, as Keras groups them: images (resizing, cropping, augmentation, in
 `image_preprocessing`), numbers (`Rescaling`, `Normalization`, `Discretization`), categories
 (`CategoryEncoding`, `Hashing`, `HashedCrossing`, `IntegerLookup`, `StringLookup`), text
-(`TextVectorization`), audio (`MelSpectrogram`) and `Pipeline`.
+(`TextVectorization`), audio (`MelSpectrogram`, `STFTSpectrogram`) and `Pipeline`.
 
 The random layers draw only in training (`layer(x, training=True)`, which `fit` passes, and
 a direct call's default, as in Keras) and return their inputs at inference.
@@ -65,21 +65,26 @@ from mgp.layers.preprocessing.image_preprocessing.random_zoom import RandomZoom
 from mgp.layers.preprocessing.image_preprocessing.resizing import Resizing
 from mgp.layers.preprocessing.image_preprocessing.solarization import Solarization
 from mgp.layers.preprocessing.integer_lookup import IntegerLookup
+from mgp.layers.preprocessing.image_preprocessing.max_num_bounding_boxes import (
+    MaxNumBoundingBoxes,
+)
 from mgp.layers.preprocessing.mel_spectrogram import MelSpectrogram
 from mgp.layers.preprocessing.normalization import Normalization
 from mgp.layers.preprocessing.pipeline import Pipeline
 from mgp.layers.preprocessing.rescaling import Rescaling
+from mgp.layers.preprocessing.stft_spectrogram import STFTSpectrogram
 from mgp.layers.preprocessing.string_lookup import StringLookup
 from mgp.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
     "AugMix", "AutoContrast", "CategoryEncoding", "CenterCrop",
     "ContrastLimitedAdaptiveHistogramEqualization", "CutMix", "Discretization", "Equalization",
-    "HashedCrossing", "Hashing", "IntegerLookup", "MelSpectrogram", "MixUp", "Normalization",
+    "HashedCrossing", "Hashing", "IntegerLookup", "MaxNumBoundingBoxes", "MelSpectrogram", "MixUp", "Normalization",
     "Pipeline", "RandAugment", "RandomBrightness", "RandomColorDegeneration",
     "RandomColorJitter", "RandomContrast", "RandomCrop", "RandomElasticTransform",
     "RandomErasing", "RandomFlip", "RandomGaussianBlur", "RandomGrayscale", "RandomHue",
     "RandomInvert", "RandomPerspective", "RandomPosterization", "RandomRotation",
     "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation", "RandomZoom",
-    "Rescaling", "Resizing", "Solarization", "StringLookup", "TextVectorization",
+    "Rescaling", "Resizing", "STFTSpectrogram", "Solarization", "StringLookup",
+    "TextVectorization",
 ]
