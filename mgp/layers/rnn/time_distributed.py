@@ -1,10 +1,11 @@
 """TimeDistributed: one layer applied to every time step of a sequence."""
 from mgp import ops
 from mgp.layers._utils import describe
-from mgp.layers.base import Layer, _function, _signature
+from mgp.layers.base import _function, _signature
+from mgp.layers.wrapper import Wrapper
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies `layer` to each slice `inputs[:, t]` of (batch, timesteps, ...) inputs, with the
     same weights at every step (Keras's `TimeDistributed`).
 
@@ -15,10 +16,7 @@ class TimeDistributed(Layer):
     """
 
     def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise TypeError(f"TimeDistributed: layer must be a Layer, got {layer!r}")
-        super().__init__(**kwargs)
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.supports_masking = True
 
     def _child_shape(self, input_shape):
@@ -28,10 +26,7 @@ class TimeDistributed(Layer):
         return (input_shape[0], *input_shape[2:])
 
     def build(self, input_shape):
-        child = self._child_shape(input_shape)
-        if not self.layer.built:
-            self.layer.build(child)
-            self.layer.built = True
+        super().build(self._child_shape(input_shape))
 
     def call(self, inputs, training=None, mask=None):
         shape = tuple(inputs.shape)
@@ -50,14 +45,3 @@ class TimeDistributed(Layer):
     def compute_output_shape(self, input_shape):
         child = self.layer.compute_output_shape(self._child_shape(input_shape))
         return (child[0], input_shape[1], *child[1:])
-
-    def get_config(self):
-        from mgp.models.serialization import serialize_layer
-        return {**super().get_config(), "layer": serialize_layer(self.layer)}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        from mgp.models.serialization import deserialize_layer
-        config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"], custom_objects)
-        return cls(**config)
