@@ -31,12 +31,12 @@ from mgp.ops.numpy import _float, _make
 
 
 def _sigmoid_(a):
-    """sigmoid in place (exp overflows to inf for very negative inputs, giving exactly 0)."""
-    with np.errstate(over="ignore"):
-        xp.negative(a, out=a)
-        xp.exp(a, out=a)
-        a += 1
-        xp.reciprocal(a, out=a)
+    """sigmoid in place. exp overflows to inf for very negative inputs, giving exactly 0: the
+    loops that call it run under `np.errstate(over="ignore")` (entered once, not per step)."""
+    xp.negative(a, out=a)
+    xp.exp(a, out=a)
+    a += 1
+    xp.reciprocal(a, out=a)
     return a
 
 
@@ -174,22 +174,23 @@ def lstm_sequence(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     tc = xp.empty((T, B, U), dtype=gates.dtype)  # tanh of the new carry, per step
     h[0], c[0] = h0.data, c0.data
     rec, ig = xp.empty((B, 4 * U), dtype=gates.dtype), xp.empty((B, U), dtype=gates.dtype)
-    for t in range(T):
-        z = gates[t]
-        xp.matmul(h[t], R, out=rec)
-        z += rec
-        _sigmoid_(z)
-        i, f, g, o = z[:, :U], z[:, U:2 * U], z[:, 2 * U:3 * U], z[:, 3 * U:]
-        g *= 2
-        g -= 1
-        xp.multiply(f, c[t], out=c[t + 1])
-        xp.multiply(i, g, out=ig)
-        c[t + 1] += ig
-        xp.tanh(c[t + 1], out=tc[t])
-        xp.multiply(o, tc[t], out=h[t + 1])
-        if m is not None:
-            c[t + 1] = _carry(m[t], c[t + 1], c[t])
-            h[t + 1] = _carry(m[t], h[t + 1], h[t])
+    with np.errstate(over="ignore"):  # the sigmoids' exp may overflow (see _sigmoid_)
+        for t in range(T):
+            z = gates[t]
+            xp.matmul(h[t], R, out=rec)
+            z += rec
+            _sigmoid_(z)
+            i, f, g, o = z[:, :U], z[:, U:2 * U], z[:, 2 * U:3 * U], z[:, 3 * U:]
+            g *= 2
+            g -= 1
+            xp.multiply(f, c[t], out=c[t + 1])
+            xp.multiply(i, g, out=ig)
+            c[t + 1] += ig
+            xp.tanh(c[t + 1], out=tc[t])
+            xp.multiply(o, tc[t], out=h[t + 1])
+            if m is not None:
+                c[t + 1] = _carry(m[t], c[t + 1], c[t])
+                h[t + 1] = _carry(m[t], h[t + 1], h[t])
     node = _make(xp.zeros((), dtype=gates.dtype),
                  (x, h0, c0, kernel, rk) + (() if bias is None else (bias,)), None, "lstm")
     grads = {}
@@ -262,25 +263,26 @@ def gru_sequence(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backw
     R = rk.data
     # reset_after: the recurrent candidate term h @ R_h (+ its bias); else r * h, per step
     saved = xp.empty((T,) + h0.shape, dtype=gates.dtype)
-    for t in range(T):
-        z = gates[t]
-        if reset_after:
-            inner = h[t] @ R
-            if b_rec is not None:
-                inner += b_rec
-            z[:, :2 * U] += inner[:, :2 * U]
-            _sigmoid_(z[:, :2 * U])
-            saved[t] = inner[:, 2 * U:]
-            z[:, 2 * U:] += z[:, U:2 * U] * saved[t]
-        else:
-            z[:, :2 * U] += h[t] @ R[:, :2 * U]
-            _sigmoid_(z[:, :2 * U])
-            xp.multiply(z[:, U:2 * U], h[t], out=saved[t])
-            z[:, 2 * U:] += saved[t] @ R[:, 2 * U:]
-        xp.tanh(z[:, 2 * U:], out=z[:, 2 * U:])
-        zz, hh = z[:, :U], z[:, 2 * U:]
-        hn = hh + zz * (h[t] - hh)   # z * h + (1 - z) * hh
-        h[t + 1] = _carry(None if m is None else m[t], hn, h[t])
+    with np.errstate(over="ignore"):  # the sigmoids' exp may overflow (see _sigmoid_)
+        for t in range(T):
+            z = gates[t]
+            if reset_after:
+                inner = h[t] @ R
+                if b_rec is not None:
+                    inner += b_rec
+                z[:, :2 * U] += inner[:, :2 * U]
+                _sigmoid_(z[:, :2 * U])
+                saved[t] = inner[:, 2 * U:]
+                z[:, 2 * U:] += z[:, U:2 * U] * saved[t]
+            else:
+                z[:, :2 * U] += h[t] @ R[:, :2 * U]
+                _sigmoid_(z[:, :2 * U])
+                xp.multiply(z[:, U:2 * U], h[t], out=saved[t])
+                z[:, 2 * U:] += saved[t] @ R[:, 2 * U:]
+            xp.tanh(z[:, 2 * U:], out=z[:, 2 * U:])
+            zz, hh = z[:, :U], z[:, 2 * U:]
+            hn = hh + zz * (h[t] - hh)   # z * h + (1 - z) * hh
+            h[t + 1] = _carry(None if m is None else m[t], hn, h[t])
 
     def backward(g):
         gt = _time_major(g, False)  # already in processing order
