@@ -8,8 +8,9 @@ import mgp
 from mgp.ops import nn as F
 from mgp.ops import matmul
 from mgp.variables import Variable
-from workloads import (BATCH, CONV1D, INFER_BATCH, OPTIM_SHAPES, SEQ_BATCH, TINY_BATCH,
-                       TRANSFORMER, sequence_data)
+from workloads import (BATCH, CONV1D, EMBED, INFER_BATCH, OPTIM_SHAPES, RNN_UNITS, SEQ_BATCH,
+                       SEQ_LEN, SEQ_TRAIN, TINY_BATCH, TRANSFORMER, VOCAB, has_embedding,
+                       sequence_data, token_sequences)
 
 
 def _model(kind):
@@ -53,6 +54,38 @@ def convnet_infer(load):
     def rep(images):
         model.predict(x[:images], batch_size=INFER_BATCH, verbose=0)
     return rep
+
+
+# ------------------------------------------- recurrent --------------------------------------------
+
+def _sentiment(kind):
+    tokens, labels, table = token_sequences(SEQ_TRAIN)
+    from mgp import layers
+    rnn = {"lstm": layers.LSTM, "gru": layers.GRU}[kind]
+    embedded = has_embedding()
+    head = [mgp.Input((SEQ_LEN,)), layers.Embedding(VOCAB, EMBED)] if embedded else \
+        [mgp.Input((SEQ_LEN, EMBED))]
+    model = mgp.Sequential(head + [layers.Bidirectional(rnn(RNN_UNITS)),
+                                   layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=mgp.optimizers.Adam(), loss="binary_crossentropy")
+    chunk = 10 * SEQ_BATCH  # embedded outside the model: 10 batches at a time
+
+    def rep(steps=None):
+        n = SEQ_TRAIN if steps is None else steps * SEQ_BATCH
+        perm = np.random.default_rng().permutation(n)
+        losses = []
+        for start in range(0, n, chunk):
+            idx = perm[start:start + chunk]
+            x = tokens[idx] if embedded else table[tokens[idx]]
+            history = model.fit(x, labels[idx], batch_size=SEQ_BATCH, epochs=1, verbose=0,
+                                shuffle=False)
+            losses.append(history.history["loss"][-1])
+        return {"loss": float(np.mean(losses))}
+    return rep
+
+
+def imdb_lstm_train(load): return _sentiment("lstm")
+def imdb_gru_train(load): return _sentiment("gru")
 
 
 # ---------------------------------------- micro-benchmarks ----------------------------------------

@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workloads import (BATCH, CONV1D, INFER_BATCH, OPTIM_SHAPES, SEQ_BATCH, TINY_BATCH,
-                       TRANSFORMER, sequence_data)
+from workloads import (BATCH, CONV1D, EMBED, INFER_BATCH, OPTIM_SHAPES, RNN_UNITS, SEQ_BATCH,
+                       SEQ_TRAIN, TINY_BATCH, TRANSFORMER, VOCAB, has_embedding, sequence_data,
+                       token_sequences)
 
 
 def _model(kind):
@@ -69,6 +70,53 @@ def convnet_infer(load):
                      for i in range(0, images, INFER_BATCH)]
             return torch.cat(probs).numpy()
     return rep
+
+
+# ------------------------------------------- recurrent --------------------------------------------
+
+class _Sentiment(nn.Module):
+    """[Embedding] -> bidirectional LSTM or GRU (its last states, both directions) -> Linear."""
+
+    def __init__(self, kind, embedded):
+        super().__init__()
+        self.embed = nn.Embedding(VOCAB, EMBED) if embedded else None
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[kind]
+        self.rnn = rnn(EMBED, RNN_UNITS, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * RNN_UNITS, 1)
+
+    def forward(self, x):
+        if self.embed is not None:
+            x = self.embed(x)
+        _, h = self.rnn(x)
+        h = h[0] if isinstance(h, tuple) else h  # an LSTM's (h, c)
+        return self.head(torch.cat([h[0], h[1]], dim=1)).squeeze(1)
+
+
+def _sentiment(kind):
+    tokens, labels, table = token_sequences(SEQ_TRAIN)
+    embedded = has_embedding()
+    tokens, labels, table = (torch.from_numpy(a) for a in (tokens, labels, table))
+    model = _Sentiment(kind, embedded)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+
+    def rep(steps=None):
+        n = SEQ_TRAIN if steps is None else steps * SEQ_BATCH
+        perm = torch.randperm(n)
+        total = 0.0
+        for i in range(0, n, SEQ_BATCH):
+            idx = perm[i:i + SEQ_BATCH]
+            x = tokens[idx] if embedded else table[tokens[idx]]
+            opt.zero_grad(set_to_none=True)
+            loss = F.binary_cross_entropy_with_logits(model(x), labels[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        return {"loss": total / n}
+    return rep
+
+
+def imdb_lstm_train(load): return _sentiment("lstm")
+def imdb_gru_train(load): return _sentiment("gru")
 
 
 # ---------------------------------------- micro-benchmarks ----------------------------------------

@@ -89,11 +89,46 @@ def model_gemms(model, n, train):
     raise ValueError(f"unknown model {model!r}")
 
 
+def rnn_gemms(n, steps, d_in, units, gates, input_grad=True):
+    """One training step of a bidirectional recurrent layer (`gates` = 4 for an LSTM, 3 for a
+    GRU): per direction, the input projection of all steps as one GEMM (and its two gradient
+    GEMMs), and per step the recurrent product (forward; backward, its input gradient), with the
+    recurrent kernel's gradient collected as one GEMM."""
+    g = gates * units
+    one = [(n * steps, d_in, g, "nn"), (d_in, n * steps, g, "tn"), (units, n * steps, g, "tn")]
+    if input_grad:
+        one.append((n * steps, g, d_in, "nt"))
+    one += [(n, units, g, "nn")] * steps + [(n, g, units, "nt")] * steps
+    return one * 2 + dense_gemms(n, 2 * units, 1)
+
+
 def gemm_flops(gemms):
     return sum(2 * m * k * n for m, k, n, _ in gemms)
 
 
 # ----------------------------------------------- data ---------------------------------------------
+
+# the recurrent workloads: the Keras IMDB example's shapes, on synthetic token sequences (batch
+# SEQ_BATCH, below with the other sequence workloads)
+SEQ_LEN, SEQ_TRAIN, VOCAB, EMBED, RNN_UNITS = 200, 25_000, 20_000, 128, 64
+
+
+def has_embedding():
+    """Whether mgp has an Embedding layer yet (read from its source, so that the PyTorch
+    worker need not import mgp). Without one both sides train on the embedded sequences,
+    looked up in a fixed table outside the model."""
+    init = Path(__file__).resolve().parents[1] / "mgp" / "layers" / "__init__.py"
+    return "Embedding" in init.read_text()
+
+
+def token_sequences(n, seed=0):
+    """(tokens (n, SEQ_LEN) int64, labels (n,) float32 0/1, table (VOCAB, EMBED) float32)."""
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(1, VOCAB, size=(n, SEQ_LEN))
+    labels = (rng.random(n) < 0.5).astype(np.float32)
+    table = (rng.standard_normal((VOCAB, EMBED)) * 0.05).astype(np.float32)
+    return tokens, labels, table
+
 
 def data_dir():
     """MGP_DATA_DIR, else the shared/data folder beside the repository."""
@@ -176,6 +211,22 @@ def all_workloads(full):
         workloads.append(Workload(
             name, "optim", "ms/call", fast_reps * 2, warmup={"calls": 2}, size={"calls": calls},
             per_unit=1000 / calls, note=f"{note}: one update of {OPTIM_PARAMS:,} float32 weights"))
+
+    seq_steps = None if full else 10
+    seqs = SEQ_TRAIN if full else seq_steps * SEQ_BATCH
+    embed = "Embedding(20000, 128)" if has_embedding() else \
+        "inputs embedded outside the model (no Embedding layer in mgp yet)"
+    for kind, gates in (("lstm", 4), ("gru", 3)):
+        workloads.append(Workload(
+            f"imdb_{kind}_train", "recurrent", "s/epoch", train_reps,
+            warmup={"steps": 2}, size={"steps": seq_steps}, images=seqs,
+            per_unit=SEQ_TRAIN / seqs,
+            gemms=rnn_gemms(SEQ_BATCH, SEQ_LEN, EMBED, RNN_UNITS, gates,
+                            input_grad=has_embedding()),
+            gemm_count=seqs / SEQ_BATCH,
+            note=f"{embed}, Bidirectional({kind.upper()}(64)), Dense(1), sequences of "
+                 f"{SEQ_LEN}, Adam, batch {SEQ_BATCH}" + (
+                     "" if full else f", {seq_steps} steps scaled to a 25,000-sequence epoch")))
 
     chains = 10
     for name, note in (("opchain_fwd", "1,000 ops on (16,) tensors, graph built"),

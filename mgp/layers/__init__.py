@@ -1,13 +1,13 @@
 """Layers, as Keras names them: `from mgp import layers; layers.Dense(10)`.
 
 Grouped by family as Keras groups them: core, activations, convolutional, pooling, reshaping,
-regularization, normalization, attention, merging, preprocessing.
+regularization, normalization, attention, merging, recurrent (rnn), preprocessing.
 """
 from mgp.layers.base import Layer
 from mgp.layers.operation import Operation  # noqa: F401  (ops on symbolic tensors)
 from mgp.layers.input_layer import Input, InputLayer
 from mgp.layers.core import (Activation, Dense, EinsumDense, Embedding, Identity, Lambda,
-                             ReversibleEmbedding)
+                             Masking, ReversibleEmbedding)
 from mgp.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from mgp.layers.convolutional import (
     Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, Conv3DTranspose, Convolution1D,
@@ -37,12 +37,14 @@ from mgp.layers.input_spec import InputSpec
 from mgp.layers.wrapper import Wrapper
 from mgp.layers.preprocessing import *  # noqa: F401,F403  (each listed in its __all__)
 from mgp.layers.preprocessing import __all__ as _preprocessing
+from mgp.layers.rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN,
+                            SimpleRNNCell, StackedRNNCells, TimeDistributed)
 from mgp.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                 Subtract, add, average, concatenate, dot, maximum, minimum,
                                 multiply, subtract)
 
 __all__ = [
-    "Layer", "Input", "InputLayer", "Dense", "Activation", "Identity", "Lambda",
+    "Layer", "Input", "InputLayer", "Dense", "Activation", "Identity", "Lambda", "Masking",
     "EinsumDense", "Embedding", "ReversibleEmbedding",
     "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
     "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Convolution3D",
@@ -69,6 +71,8 @@ __all__ = [
     "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
     "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "concatenate", "dot",
+    "RNN", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
+    "StackedRNNCells", "Bidirectional", "TimeDistributed",
 ] + _preprocessing
 
 

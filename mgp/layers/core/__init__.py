@@ -1,5 +1,5 @@
-"""Core layers: Dense, Activation, Lambda and Identity here; EinsumDense, Embedding and
-ReversibleEmbedding in their own files."""
+"""Core layers: Dense, Activation, Lambda and Identity here; EinsumDense, Embedding,
+ReversibleEmbedding and Masking in their own files."""
 import inspect
 
 import numpy as np
@@ -278,3 +278,4 @@ class Identity(Layer):
 # the core family's other members, one file each as Keras keeps them
 from mgp.layers.core.einsum_dense import EinsumDense  # noqa: E402,F401
 from mgp.layers.core.embedding import Embedding, ReversibleEmbedding  # noqa: E402,F401
+from mgp.layers.core.masking import Masking  # noqa: E402,F401
