@@ -183,7 +183,8 @@ def main():
     mode.add_argument("--quick", action="store_true", help="50 steps a rep (the default)")
     mode.add_argument("--full", action="store_true", help="whole epochs")
     parser.add_argument("--only", default="", help="comma-separated workload names or groups "
-                        "(convnet, classroom, mlp, overhead, micro, optim, opchain, sequence); "
+                        "(convnet, classroom, mlp, overhead, micro, optim, opchain, recurrent, "
+                        "sequence); "
                         "substrings match")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="threads for both frameworks (default: the machine's cores)")
