@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -57,6 +58,8 @@ def main(argv=None):
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--no-keras", action="store_true", help="time mgp alone")
     args = parser.parse_args(argv)
+    # this checkout's mgp, not an installed one
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
     import mgp
     rng = np.random.default_rng(0)

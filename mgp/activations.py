@@ -8,15 +8,21 @@ Example:
     >>> mgp.activations.get("relu")(mgp.tensor([-1.0, 2.0]))
     Tensor([0., 2.], ...)
 """
+import numpy as np
+
 from mgp import ops
+from mgp.ops.nn import capped_relu
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """max(x, 0), with Keras's options: a slope below `threshold`, a cap at `max_value`."""
     x = ops.convert_to_tensor(x)
-    if negative_slope == 0 and max_value is None and threshold == 0:
-        return ops.relu(x)
-    out = ops.where(x.data >= threshold, x, (x - threshold) * negative_slope)
+    if negative_slope == 0 and threshold == 0:
+        if max_value is None:
+            return ops.relu(x)
+        if np.issubdtype(x.dtype, np.floating):
+            return capped_relu(x, max_value)  # ReLU6 and its kin: one fused pass
+    out = ops.where(x.data > threshold, x, (x - threshold) * negative_slope)
     return out if max_value is None else ops.minimum(out, max_value)
 
 

@@ -28,7 +28,10 @@ CASES = [(name, {}) for name in [
     ("celu", {"alpha": 0.7}), ("glu", {"axis": 0}), ("hard_shrink", {"threshold": 1.2}),
     ("soft_shrink", {"threshold": 0.3}), ("squareplus", {"b": 1.5}),
     ("sparsemax", {"axis": 1}), ("threshold", {"threshold": 0.4, "default_value": -2.0}),
-    ("softmax", {"axis": 0}), ("gelu", {"approximate": True})]
+    ("softmax", {"axis": 0}), ("gelu", {"approximate": True}),
+    ("relu", {"max_value": 2.5}), ("relu", {"max_value": 6.0}), ("relu", {"threshold": 0.4}),
+    ("relu", {"max_value": 1.2, "negative_slope": 0.1, "threshold": 0.4}),
+    ("relu", {"max_value": 2.0, "negative_slope": 0.3})]
 
 
 def _sparsemax_reference(x, axis=-1):
@@ -111,3 +114,29 @@ def test_bad_names_and_arguments_say_what_they_got():
         activations.deserialize("nope")
     with pytest.raises(TypeError):  # threshold's two values have no defaults, as in Keras
         activations.threshold(X)
+
+
+@pytest.mark.parametrize("max_value", [6.0, 2.5])
+def test_capped_relu_gradchecked_and_zero_at_its_kinks_as_torch_relu6(max_value):
+    """relu with only a max_value (ReLU6 and its kin) is one fused op: its gradient checked in
+    float64 away from the kinks, and at them (x = 0 and x = max_value exactly) 0 as torch's
+    relu6 (hardtanh) has it; Keras computes relu6 with torch's."""
+    x = np.concatenate([np.linspace(-1, max_value + 1, 25) + 0.013, [0.0, max_value]])
+    assert mgp.gradcheck(lambda t: activations.relu(t, max_value=max_value),
+                         mgp.tensor(x[:-2].reshape(5, 5), dtype="float64", requires_grad=True))
+    for fn in (lambda t: activations.relu(t, max_value=max_value), mgp.ops.relu6):
+        if fn is mgp.ops.relu6 and max_value != 6.0:
+            continue
+        t = mgp.tensor(x.astype(np.float32), requires_grad=True)
+        out = fn(t)
+        out.sum().backward()
+        theirs = torch.tensor(x.astype(np.float32), requires_grad=True)
+        expected = torch.clamp(theirs, 0, max_value)
+        torch.nn.functional.hardtanh(theirs, 0.0, max_value).sum().backward()
+        np.testing.assert_array_equal(out.data, expected.detach().numpy())
+        np.testing.assert_array_equal(t.grad, theirs.grad.numpy())
+        assert t.grad[-2] == t.grad[-1] == 0
+    layer_out = layers.ReLU(max_value=max_value)(x.astype(np.float32))
+    np.testing.assert_array_equal(
+        layer_out.data, keras.ops.convert_to_numpy(keras.layers.ReLU(max_value=max_value)(
+            x.astype(np.float32))))

@@ -99,6 +99,103 @@ def test_same_layers_and_predictions_as_keras(module, name, kwargs):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale)
 
 
+# ---- ConvNeXt: Tiny numerically through a weights file Keras wrote, the others by builder ----
+def test_convnext_tiny_same_layers_and_predictions_as_keras(tmp_path):
+    """ConvNeXtTiny (its stem and downsamplings Sequential models inside the model) as Keras
+    builds it, reading Keras 2's HDF5 layout as Keras writes it for this model (the layout of
+    the published ConvNeXt weights): the nested models' weights and the layer scales in
+    Keras's order."""
+    keras = oracles.keras()
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+    kwargs = {"input_shape": (32, 32, 3), "classes": 10}
+    theirs = keras.applications.ConvNeXtTiny(weights=None, **kwargs)
+    ours = applications.convnext.ConvNeXtTiny(weights=None, **kwargs)
+    assert ours.name == theirs.name
+    assert layers_of(ours) == layers_of(theirs)
+    assert [[list(w.shape) for w in a.weights] for a in ours.layers] == \
+        [[list(w.shape) for w in b.weights] for b in theirs.layers]
+    assert ours.count_params() == theirs.count_params()
+    perturbed(theirs)
+    rng = np.random.default_rng(3)
+    for layer in theirs.layers:  # layer scales that make each block's branch count
+        if type(layer).__name__ == "LayerScale":
+            layer.weights[0].assign(rng.uniform(0.5, 1.5, layer.weights[0].shape))
+    path = str(tmp_path / "convnext_tiny.h5")
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, theirs)
+    ours.load_weights(path)
+    x = np.random.default_rng(1).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
+    x = keras.applications.convnext.preprocess_input(x)
+    np.testing.assert_array_equal(applications.convnext.preprocess_input(x), x)
+    expected = np.asarray(theirs.predict(x, verbose=0))
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_convnext_layers_as_keras():
+    """LayerScale scales the last axis; StochasticDepth is the identity at inference and,
+    training, keeps or drops each sample's whole branch (the kept scaled by 1 / keep)."""
+    keras = oracles.keras()
+    from keras.src.applications import convnext as theirs
+    ours = applications.convnext
+    x = np.random.default_rng(4).normal(size=(64, 3, 5)).astype("float32")
+    scale = ours.LayerScale(0.5, 5)
+    np.testing.assert_allclose(scale(x).data, keras.ops.convert_to_numpy(theirs.LayerScale(0.5, 5)(x)))
+    assert scale.get_config() == {**theirs.LayerScale(0.5, 5).get_config(),
+                                  "name": scale.name}
+    drop = ours.StochasticDepth(0.25)
+    np.testing.assert_array_equal(drop(x).data, x)
+    y = drop(x, training=True).data
+    kept = np.all(y == x / np.float32(0.75), axis=(1, 2))
+    assert np.all(kept | np.all(y == 0, axis=(1, 2))) and 0 < kept.sum() < 64
+    assert drop.get_config()["drop_path_rate"] == 0.25
+    with pytest.raises(ValueError, match="drop_path_rate must be a number in"):
+        ours.StochasticDepth(1.5)
+    with pytest.raises(ValueError, match="projection_dim=4"):
+        ours.LayerScale(0.1, 4)(x)
+
+
+def test_convnext_constructors_call_their_builder_as_keras(monkeypatch):
+    """ConvNeXtSmall, Base, Large and XLarge (and Tiny without its top) give the builder
+    what Keras's give it; the builder is compared through ConvNeXtTiny above."""
+    keras = oracles.keras()
+    builder = applications.convnext.ConvNeXt
+    calls = []
+
+    def record(*args, **kwargs):
+        arguments = inspect.signature(builder).bind(*args, **kwargs)
+        arguments.apply_defaults()
+        calls.append(dict(arguments.arguments))
+    monkeypatch.setattr(keras.src.applications.convnext, "ConvNeXt", record)
+    monkeypatch.setattr(applications.convnext, "ConvNeXt", record)
+    for name in CONVNEXT:
+        for kwargs in ({}, {"weights": None, "include_top": False, "pooling": "max",
+                            "include_preprocessing": False, "name": "x"}):
+            calls.clear()
+            getattr(keras.applications, name)(**kwargs)
+            getattr(applications, name)(**kwargs)
+            assert len(calls) == 2 and calls[0] == calls[1], name
+
+
+def test_convnext_without_top_and_bad_arguments_as_keras():
+    keras = oracles.keras()
+    kwargs = {"weights": None, "input_shape": (32, 32, 3), "include_top": False,
+              "pooling": "avg", "include_preprocessing": False}
+    theirs = keras.applications.ConvNeXtTiny(**kwargs)
+    ours = applications.ConvNeXtTiny(**kwargs)
+    assert layers_of(ours) == layers_of(theirs)
+    assert ours.output_shape == tuple(theirs.output_shape) == (None, 768)
+    with pytest.raises(ValueError, match="does not match weights variant"):
+        applications.ConvNeXtTiny(name="mine", input_shape=(32, 32, 3), include_top=False)
+    with pytest.raises(ValueError, match="Architecture configuration does not match"):
+        applications.convnext.ConvNeXt([1, 1, 1, 1], [8, 8, 8, 8], weights="imagenet",
+                                       weights_name="convnext_tiny", include_top=False,
+                                       input_shape=(32, 32, 3), name="convnext_tiny")
+
+
+CONVNEXT = ["ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "ConvNeXtLarge", "ConvNeXtXLarge"]
+
+
 # ---- the other constructors, by structure ------------------------------------------------------
 with gzip.open(os.path.join(FIXTURES, "applications.json.gz"), "rt", encoding="utf-8") as _f:
     STRUCTURES = json.load(_f)
@@ -146,17 +243,15 @@ def test_scaled_constructors_call_their_builder_as_keras(name, monkeypatch):
 
 
 def test_every_keras_constructor_is_there_and_compared():
-    """Each of Keras's constructors but ConvNeXt's (which needs LayerNormalization) is in
-    mgp.applications, and each is checked against Keras: numerically, by structure, or by the
-    arguments it gives its family's builder."""
+    """Each of Keras's constructors is in mgp.applications, and each is checked against
+    Keras: numerically, by structure, or by the arguments it gives its family's builder."""
     keras = oracles.keras()
     theirs = {n for n in dir(keras.applications) if n[0].isupper()}
     ours = {n for n in dir(applications) if n[0].isupper()}
-    assert ours == {n for n in theirs if not n.startswith("ConvNeXt")}
-    compared = {n for _, n, _ in NUMERIC} | {n for n, _, _ in STRUCTURES} | set(SCALED)
+    assert ours == theirs
+    compared = {n for _, n, _ in NUMERIC} | {n for n, _, _ in STRUCTURES} | set(SCALED) | \
+        set(CONVNEXT)
     assert ours == compared, sorted(ours ^ compared)
-    with pytest.raises(AttributeError, match="has no `ConvNeXtTiny` yet; Keras 3 has it"):
-        applications.ConvNeXtTiny  # noqa: B018
 
 
 def test_every_keras_module_has_its_names():
@@ -164,7 +259,7 @@ def test_every_keras_module_has_its_names():
     its constructors, `preprocess_input` and `decode_predictions`."""
     keras = oracles.keras()
     for module in MODULES + ["inception_v3", "inception_resnet_v2", "xception", "nasnet",
-                             "mobilenet_v3", "efficientnet_v2", "imagenet_utils"]:
+                             "mobilenet_v3", "efficientnet_v2", "convnext", "imagenet_utils"]:
         theirs = {n for n in dir(getattr(keras.applications, module)) if not n.startswith("_")}
         ours = getattr(applications, module)
         assert all(hasattr(ours, n) for n in theirs), (module, theirs)
@@ -494,6 +589,7 @@ DOWNLOADS = [
     ("ResNet50", dict(input_shape=(32, 32, 3), include_top=False)),
     ("EfficientNetB0", dict(input_shape=(32, 32, 3), include_top=False)),
     ("DenseNet121", dict(input_shape=(32, 32, 3), include_top=False)),
+    ("ConvNeXtTiny", {"input_shape": (32, 32, 3), "include_top": False}),
 ]
 
 

@@ -13,11 +13,13 @@ preprocessing its weights were trained with) and `decode_predictions`:
 `Model.load_weights` reads) into ~/.mgp/models, checked against Keras's published hashes
 where Keras has them.
 """
-from mgp._absent import absent as _absent
 from mgp.applications import (  # noqa: F401
-    densenet, efficientnet, efficientnet_v2, imagenet_utils, inception_resnet_v2, inception_v3,
-    mobilenet, mobilenet_v2, mobilenet_v3, nasnet, resnet, resnet50, resnet_v2, vgg16, vgg19,
-    xception,
+    convnext, densenet, efficientnet, efficientnet_v2, imagenet_utils, inception_resnet_v2,
+    inception_v3, mobilenet, mobilenet_v2, mobilenet_v3, nasnet, resnet, resnet50, resnet_v2,
+    vgg16, vgg19, xception,
+)
+from mgp.applications.convnext import (  # noqa: F401
+    ConvNeXtBase, ConvNeXtLarge, ConvNeXtSmall, ConvNeXtTiny, ConvNeXtXLarge,
 )
 from mgp.applications.densenet import DenseNet121, DenseNet169, DenseNet201  # noqa: F401
 from mgp.applications.efficientnet import (  # noqa: F401
@@ -40,6 +42,3 @@ from mgp.applications.vgg16 import VGG16  # noqa: F401
 from mgp.applications.vgg19 import VGG19  # noqa: F401
 from mgp.applications.xception import Xception  # noqa: F401
 
-# the Keras names mgp.applications lacks
-__getattr__ = _absent("mgp.applications", """
-    ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge convnext""")

@@ -42,10 +42,22 @@ def relu(x):
 
 def relu6(x):
     """min(max(x, 0), 6)."""
+    return capped_relu(x, 6)
+
+
+def capped_relu(x, max_value):
+    """min(max(x, 0), max_value): relu6, and `activations.relu(x, max_value=...)` (the
+    `ReLU(max_value=6)` of MobileNets), fused: one pass over x at inference, where `where`,
+    a multiply and `minimum` made several. The gradient is 1 strictly inside (0, max_value),
+    0 elsewhere (at both kinks too), as torch's and Keras's relu6."""
     x = _t(x)
-    inside = (x.data > 0) & (x.data < 6)
-    out = xp.clip(x.data, x.dtype.type(0), x.dtype.type(6))
-    return _make(out, (x,), lambda g: (g * inside,), "relu6")
+    top = x.dtype.type(max_value)
+    out = xp.clip(x.data, x.dtype.type(0), top)
+
+    def backward(g):
+        # the mask is made here, not in the forward, so inference never pays for it
+        return (g * ((x.data > 0) & (x.data < top)),)
+    return _make(out, (x,), backward, "capped_relu")
 
 
 def sigmoid(x):
