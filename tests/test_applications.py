@@ -618,3 +618,21 @@ def test_imagenet_weights_checked_against_keras_hash(server, home, monkeypatch):
     with pytest.raises(ValueError, match="md5 .*expected 4d473c1dd8becc155b73f8504c6f6626"):
         applications.ResNet50(weights="imagenet", include_top=False)
     assert os.listdir(home / ".mgp" / "models") == []  # nothing kept
+
+
+def test_the_applications_own_layers_load_back_from_a_keras_file(tmp_path):
+    # ConvNeXt's LayerScale and StochasticDepth and InceptionResNetV2's CustomScaleLayer are
+    # not in mgp.layers; a saved model made of them must still load
+    from mgp.applications.convnext import LayerScale, StochasticDepth
+    from mgp.applications.inception_resnet_v2 import CustomScaleLayer
+    inputs = mgp.Input((4, 4, 3))
+    branch = StochasticDepth(0.25)(LayerScale(0.5, 3)(mgp.layers.Conv2D(3, 1)(inputs)))
+    outputs = CustomScaleLayer(0.2)([inputs, branch])
+    model = mgp.Model(inputs, outputs)
+    x = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype(np.float32)
+    path = tmp_path / "blocks.keras"
+    model.save(path)
+    again = mgp.models.load_model(path)
+    assert [type(layer).__name__ for layer in again.layers] == \
+        [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))

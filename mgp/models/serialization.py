@@ -38,6 +38,12 @@ def layer_classes():
         known.setdefault(obj.__name__, obj)
     known.update({"Sequential": models.Sequential, "Model": models.Model,
                   "Functional": models.Model})
+    # the layers keras.applications' models are made of beyond keras.layers, so that a saved
+    # ConvNeXt or InceptionResNetV2 loads back
+    from mgp.applications.convnext import LayerScale, StochasticDepth
+    from mgp.applications.inception_resnet_v2 import CustomScaleLayer
+    for cls in (LayerScale, StochasticDepth, CustomScaleLayer):
+        known.setdefault(cls.__name__, cls)
     return known
 
 
