@@ -112,6 +112,18 @@ def test_layers_gradcheck_float64(name, kwargs, arity):
     assert all(w.dtype == np.float64 for w in layer.weights)
 
 
+@pytest.mark.parametrize("ids", [np.arange(12).reshape(3, 4),             # each id once
+                                 np.full((2, 5), 7),                            # one id only
+                                 np.array([[3, 1, 3, 9], [1, 11, 3, 0]])])      # a mix
+def test_embedding_gradient_sums_each_ids_rows(ids):
+    table = mgp.tensor(np.zeros((12, 3), np.float32), requires_grad=True)
+    g = np.random.default_rng(0).standard_normal(ids.shape + (3,)).astype(np.float32)
+    (ops.nn.embedding(table, ids) * mgp.tensor(g)).sum().backward()
+    expected = np.zeros((12, 3))
+    np.add.at(expected, ids.reshape(-1), g.reshape(-1, 3).astype(np.float64))
+    np.testing.assert_allclose(table.grad, expected, rtol=1e-6, atol=1e-6)
+
+
 # ---- bad inputs: clear errors, nothing changed ----------------------------------------------
 @pytest.mark.parametrize("ids, words", [
     (np.array([[1, 10]]), "index 10 is out of range for input_dim=10"),

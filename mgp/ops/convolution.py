@@ -197,20 +197,22 @@ def _sum_pieces(parts):
     return reduce(operator.add, map(parts.get, sorted(parts))) if parts else None
 
 
-def _apply_row(ufunc, a, row, long_row=8192):
-    """`ufunc(a, row, out=a)` for a C-contiguous `a` of shape (..., len(row)), on rows about
-    `long_row` long: NumPy loops over the innermost axis one call at a time, and a row of 32 or
-    64 filters makes that call dominate. Measured on a piece of the convnet's first conv
-    (10,752 x 32, one thread): the bias add 0.15 -> 0.05 ms, relu's maximum with 0 (NumPy's
-    scalar loop) 0.28 -> 0.05 ms."""
+def _apply_row(ufunc, a, row, out=None, long_row=8192):
+    """`ufunc(a, row, out=out)` (out: `a` itself by default, or a C-contiguous array of a's
+    shape) for `a` of shape (..., len(row)), on rows about `long_row` long: NumPy loops over
+    the innermost axis one call at a time, and a row of 32 or 64 filters makes that call
+    dominate. Measured on a piece of the convnet's first conv (10,752 x 32, one thread): the
+    bias add 0.15 -> 0.05 ms, relu's maximum with 0 (NumPy's scalar loop) 0.28 -> 0.05 ms."""
+    out = a if out is None else out
     reps = max(long_row // len(row), 1)
-    flat = a.reshape(-1)
+    flat, flat_out = a.reshape(-1), out.reshape(-1)
     whole = flat.size // (reps * len(row)) * reps * len(row)
     if whole:
-        head = flat[:whole].reshape(-1, reps * len(row))
-        ufunc(head, xp.tile(row, reps), out=head)
-    tail = flat[whole:].reshape(-1, len(row))
-    ufunc(tail, row, out=tail)
+        head = flat_out[:whole].reshape(-1, reps * len(row))
+        ufunc(flat[:whole].reshape(-1, reps * len(row)), xp.tile(row, reps), out=head)
+    tail = flat_out[whole:].reshape(-1, len(row))
+    ufunc(flat[whole:].reshape(-1, len(row)), row, out=tail)
+    return out
 
 
 # ========================================= transposed convolution ===================================
