@@ -197,6 +197,30 @@ def test_weights_files_cross_both_ways(tmp_path):
                                ours.predict(x, verbose=0), atol=1e-5)
 
 
+def test_whole_model_files_cross_both_ways(tmp_path):
+    """A `.keras` file (architecture from the configs, and weights) loads both ways."""
+    x = sequences(2)
+    ours = model(mgp)
+    ours.save(tmp_path / "mgp.keras")
+    theirs = keras.saving.load_model(str(tmp_path / "mgp.keras"))
+    np.testing.assert_allclose(np.asarray(theirs.predict(x, verbose=0)),
+                               ours.predict(x, verbose=0), atol=1e-5)
+    theirs.save(str(tmp_path / "keras.keras"))
+    again = mgp.saving.load_model(tmp_path / "keras.keras")
+    assert [type(layer).__name__ for layer in again.layers] == \
+        ["ConvLSTM2D", "ConvLSTM2D", "Flatten", "Dense"]
+    np.testing.assert_allclose(again.predict(x, verbose=0), ours.predict(x, verbose=0),
+                               atol=1e-5)
+
+
+def test_fit_lowers_the_loss():
+    m = model(mgp)
+    m.compile(optimizer=mgp.optimizers.Adam(0.02), loss="mse")
+    x, y = sequences(2), rng.normal(size=(B, 2)).astype(np.float32)
+    history = m.fit(x, y, epochs=5, verbose=0).history["loss"]
+    assert history[-1] < history[0]
+
+
 @pytest.mark.parametrize("rank, shape", [(1, (2, 4, 7)), (2, (2, 4, 5, 3)),
                                          (3, (2, 4, 5, 3, 3, 1, 1))])
 def test_wrong_rank_names_the_layer(rank, shape):
