@@ -32,7 +32,7 @@ def flat(out):
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-def run_both(ours, theirs, x, mask=None, initial_state=None):
+def run_both(ours, theirs, x, mask=None, initial_state=None, training=False):
     """Call both with the same weights; compare the flat outputs and the gradients of
     sum(out_i * g_i) with respect to x, the initial states and every trainable weight."""
     ours(x)
@@ -45,8 +45,8 @@ def run_both(ours, theirs, x, mask=None, initial_state=None):
         s_t = [torch.tensor(s, requires_grad=True) for s in initial_state]
     kw_o = {} if mask is None else {"mask": mgp.Tensor(mask)}
     kw_t = {} if mask is None else {"mask": torch.tensor(mask)}
-    out_o = flat(ours(x_o, initial_state=s_o, **kw_o))
-    out_t = flat(theirs(x_t, initial_state=s_t, **kw_t))
+    out_o = flat(ours(x_o, initial_state=s_o, training=training, **kw_o))
+    out_t = flat(theirs(x_t, initial_state=s_t, training=training, **kw_t))
     assert len(out_o) == len(out_t)
     g = np.random.default_rng(0)
     gs = [g.normal(size=o.shape).astype(np.float32) for o in out_o]
@@ -90,6 +90,17 @@ def test_layer_as_keras(rank, kwargs, go_backwards, masked):
     x = sequences(rank, kwargs.get("data_format", "channels_last"))
     run_both(getattr(layers, CLASSES[rank])(**opts), getattr(keras.layers, CLASSES[rank])(**opts),
              x, mask=MASK if masked else None)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_step_path_as_keras(go_backwards):
+    """Dropout in training takes the step-by-step path; at a rate of 1e-9 both keep every
+    unit, so the step path is compared with Keras's (masks, go_backwards, gradients)."""
+    opts = {"filters": FILTERS, "kernel_size": 2, "padding": "same", "dropout": 1e-9,
+            "recurrent_dropout": 1e-9, "return_sequences": True, "return_state": True,
+            "go_backwards": go_backwards, "bias_initializer": "random_normal"}
+    run_both(layers.ConvLSTM2D(**opts), keras.layers.ConvLSTM2D(**opts), sequences(2),
+             mask=MASK, training=True)
 
 
 @pytest.mark.parametrize("return_sequences", [False, True])
