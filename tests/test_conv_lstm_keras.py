@@ -175,8 +175,20 @@ def test_gradcheck_float64(go_backwards):
     c0 = mgp.tensor(g.normal(size=(2, 4, 2)), requires_grad=True)
     mask = mgp.Tensor(np.array([[True, False, True], [True, True, False]]))
     layer(x)
-    assert layer.weights[0].dtype == np.float64
-    assert mgp.gradcheck(lambda a, h, c: layer(a, initial_state=[h, c], mask=mask), x, h0, c0)
+    cell = layer.cell
+    assert cell.kernel.dtype == np.float64
+    weights = [mgp.tensor(w.numpy(), requires_grad=True)
+               for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
+
+    def fn(a, h, c, *ws):  # the layer with the checked copies in place of its weights
+        saved = cell.kernel, cell.recurrent_kernel, cell.bias
+        cell.kernel, cell.recurrent_kernel, cell.bias = ws
+        try:
+            return layer(a, initial_state=[h, c], mask=mask)
+        finally:
+            cell.kernel, cell.recurrent_kernel, cell.bias = saved
+
+    assert mgp.gradcheck(fn, x, h0, c0, *weights)
 
 
 def model(k):
