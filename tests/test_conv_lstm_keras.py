@@ -145,6 +145,9 @@ def test_config_as_keras(rank, kwargs):
     a, b = ours.get_config(), theirs.get_config()
     a.pop("name"), b.pop("name")
     assert a == b
+    for attr in ("filters", "kernel_size", "strides", "padding", "data_format",
+                 "dilation_rate", "dropout", "recurrent_dropout", "unit_forget_bias"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
     again = getattr(layers, CLASSES[rank]).from_config(ours.get_config())
     assert again.get_config() == ours.get_config()
     from_keras = getattr(layers, CLASSES[rank]).from_config(theirs.get_config())
@@ -262,3 +265,14 @@ def test_wrong_channels_and_initial_state_after_build():
         layer(sequences(1), initial_state=[np.zeros((B, 7, FILTERS), np.float32)] * 2)
     with pytest.raises(ValueError, match="ConvLSTM1D .*does not fit"):
         layers.ConvLSTM1D(FILTERS, 9)(sequences(1))
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"strides": 2, "dilation_rate": 2}, "strides > 1 and dilation_rate > 1"),
+    ({"padding": "causal"}, "padding must be 'valid' or 'same'"),
+    ({"kernel_size": (2, 2, 2)}, "kernel_size"),
+    ({"filters": 0}, "filters must be a positive integer"),
+])
+def test_bad_arguments_name_the_layer(kwargs, words):
+    with pytest.raises(ValueError, match=r"^ConvLSTM2D: .*" + words):
+        layers.ConvLSTM2D(**{"filters": FILTERS, "kernel_size": 2, **kwargs})

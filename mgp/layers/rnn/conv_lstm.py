@@ -268,17 +268,21 @@ class ConvLSTM(RNN):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, **kwargs):
-        cell = ConvLSTMCell(
-            self.rank, filters, kernel_size, strides=strides, padding=padding,
-            data_format=data_format, dilation_rate=dilation_rate, activation=activation,
-            recurrent_activation=recurrent_activation, use_bias=use_bias,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
-            dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed,
-            name="conv_lstm_cell", dtype=kwargs.get("dtype"))
+        try:
+            cell = ConvLSTMCell(
+                self.rank, filters, kernel_size, strides=strides, padding=padding,
+                data_format=data_format, dilation_rate=dilation_rate, activation=activation,
+                recurrent_activation=recurrent_activation, use_bias=use_bias,
+                kernel_initializer=kernel_initializer,
+                recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
+                unit_forget_bias=unit_forget_bias, kernel_regularizer=kernel_regularizer,
+                recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                bias_constraint=bias_constraint, dropout=dropout,
+                recurrent_dropout=recurrent_dropout, seed=seed, name="conv_lstm_cell",
+                dtype=kwargs.get("dtype"))
+        except ValueError as e:  # the arguments are the layer's: name it, not its cell
+            raise ValueError(str(e).replace("ConvLSTMCell", type(self).__name__, 1)) from None
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful,
                          activity_regularizer=activity_regularizer, **kwargs)
