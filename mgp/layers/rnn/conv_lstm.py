@@ -168,28 +168,21 @@ class ConvLSTMCell(DropoutRNNCell):
     def call(self, inputs, states, training=False):
         self.check_step_shape(inputs.shape)
         h, c = states[0], states[1]
-        if training and 0 < self.dropout < 1:
-            # Keras draws one mask per gate; each gate's convolution sees its own dropped input
-            masks = self.get_dropout_mask(inputs)
+        masks = self.get_dropout_mask(inputs) if training else None
+        rmasks = self.get_recurrent_dropout_mask(h) if training else None
+        if masks is None and rmasks is None:
+            z = self._input_conv(inputs) + self._recurrent_conv(h)
+        else:  # Keras's masks are one per gate: each gate convolves its own dropped inputs
+            xs = [inputs] * 4 if masks is None else [inputs * m for m in masks]
+            hs = [h] * 4 if rmasks is None else [h * m for m in rmasks]
             kernels = ops.split(self.kernel, 4, axis=-1)
             recurrent = ops.split(self.recurrent_kernel, 4, axis=-1)
             biases = [None] * 4 if self.bias is None else ops.split(self.bias, 4)
-            rmasks = self.get_recurrent_dropout_mask(h) if training else None
-            z = []
-            for g in range(4):
-                zx = convolve(inputs * masks[g], kernels[g], biases[g], self.strides,
-                              self.padding, self.dilation_rate, self.data_format)
-                hg = h if rmasks is None else h * rmasks[g]
-                z.append(zx + convolve(hg, recurrent[g], None, 1, "same", 1, self.data_format))
-            z = ops.concatenate(z, axis=self._channel_axis)
-        elif training and 0 < self.recurrent_dropout < 1:
-            rmasks = self.get_recurrent_dropout_mask(h)
-            recurrent = ops.split(self.recurrent_kernel, 4, axis=-1)
-            zr = [convolve(h * rmasks[g], recurrent[g], None, 1, "same", 1, self.data_format)
-                  for g in range(4)]
-            z = self._input_conv(inputs) + ops.concatenate(zr, axis=self._channel_axis)
-        else:
-            z = self._input_conv(inputs) + self._recurrent_conv(h)
+            z = ops.concatenate([
+                convolve(xs[g], kernels[g], biases[g], self.strides, self.padding,
+                         self.dilation_rate, self.data_format)
+                + convolve(hs[g], recurrent[g], None, 1, "same", 1, self.data_format)
+                for g in range(4)], axis=self._channel_axis)
         h, c = self._gates(z, c)
         return h, [h, c]
 
