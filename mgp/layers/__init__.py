@@ -37,8 +37,9 @@ from mgp.layers.input_spec import InputSpec
 from mgp.layers.wrapper import Wrapper
 from mgp.layers.preprocessing import *  # noqa: F401,F403  (each listed in its __all__)
 from mgp.layers.preprocessing import __all__ as _preprocessing
-from mgp.layers.rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN,
-                            SimpleRNNCell, StackedRNNCells, TimeDistributed)
+from mgp.layers.rnn import (GRU, LSTM, RNN, Bidirectional, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D,
+                            GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, StackedRNNCells,
+                            TimeDistributed)
 from mgp.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                 Subtract, add, average, concatenate, dot, maximum, minimum,
                                 multiply, subtract)
@@ -72,7 +73,8 @@ __all__ = [
     "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
     "concatenate", "dot",
     "RNN", "SimpleRNN", "SimpleRNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
-    "StackedRNNCells", "Bidirectional", "TimeDistributed",
+    "StackedRNNCells", "Bidirectional", "TimeDistributed", "ConvLSTM1D", "ConvLSTM2D",
+    "ConvLSTM3D",
 ] + _preprocessing
 
 

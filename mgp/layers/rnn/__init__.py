@@ -1,8 +1,9 @@
 """Recurrent layers, as Keras groups them: the generic `RNN` over a cell, the cells
 (`SimpleRNNCell`, `LSTMCell`, `GRUCell`, `StackedRNNCells`), the layers over them
-(`SimpleRNN`, `LSTM`, `GRU`), and the wrappers `Bidirectional` and `TimeDistributed`.
-The built-in layers run a whole sequence as one fused op of `mgp.ops.recurrent`."""
+(`SimpleRNN`, `LSTM`, `GRU`), the convolutional LSTMs (`ConvLSTM1D`, `ConvLSTM2D`,
+`ConvLSTM3D`), and the wrappers `Bidirectional` and `TimeDistributed`. The built-in layers run a whole sequence as one fused op of `mgp.ops.recurrent`."""
 from mgp.layers.rnn.bidirectional import Bidirectional
+from mgp.layers.rnn.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from mgp.layers.rnn.gru import GRU, GRUCell
 from mgp.layers.rnn.lstm import LSTM, LSTMCell
 from mgp.layers.rnn.rnn import RNN
@@ -15,6 +16,9 @@ __all__ = [
            "LSTM",
            "RNN",
            "Bidirectional",
+           "ConvLSTM1D",
+           "ConvLSTM2D",
+           "ConvLSTM3D",
            "GRUCell",
            "LSTMCell",
            "SimpleRNN",

@@ -193,7 +193,8 @@ class RNN(Layer):
             return hs, hs[:, -1], states
         # an output repeats the last kept step's (the state there), 0 before the first one
         keep = m if self.zero_output_for_mask else np.logical_or.accumulate(m, axis=1)
-        outputs = hs * Tensor(keep[..., None].astype(hs.dtype))
+        keep = keep.reshape(keep.shape + (1,) * (hs.ndim - 2))  # over the features' axes
+        outputs = hs * Tensor(keep.astype(hs.dtype))
         return outputs, outputs[:, -1], states
 
     def _loop(self, x, states, mask, training):
@@ -207,7 +208,7 @@ class RNN(Layer):
             out, new = self.cell(x[:, t], pack_as(structure, states), **kwargs)
             new = flatten(new)
             if m is not None:
-                keep = Tensor(m[:, k:k + 1])
+                keep = Tensor(m[:, k].reshape((-1,) + (1,) * (out.ndim - 1)))
                 if prev is None:
                     prev = Tensor(np.zeros(out.shape, out.dtype))
                 out = ops.where(keep, out, 0.0 if self.zero_output_for_mask else prev)
