@@ -109,3 +109,463 @@ def test_keras_bidirectional_lstm_imdb_example():
     # embedding + 2 bidirectional LSTMs (3 weights per direction) + dense
     assert len(model.trainable_weights) == 1 + 12 + 2
     assert model.output_shape == (None, 1)
+
+
+def test_keras_functional_api_guide_multi_input_multi_output_model():
+    # keras.io guides/functional_api.py, "Models with multiple inputs and outputs" (the ticket
+    # ranking model), imports changed, sizes and sample count shrunk
+    num_tags = 12
+    num_words = 100
+    num_departments = 4
+    title_input = keras.Input(shape=(None,), name="title")
+    body_input = keras.Input(shape=(None,), name="body")
+    tags_input = keras.Input(shape=(num_tags,), name="tags")
+    title_features = layers.Embedding(num_words, 8)(title_input)
+    body_features = layers.Embedding(num_words, 8)(body_input)
+    title_features = layers.LSTM(16)(title_features)
+    body_features = layers.LSTM(4)(body_features)
+    x = layers.concatenate([title_features, body_features, tags_input])
+    priority_pred = layers.Dense(1, name="priority")(x)
+    department_pred = layers.Dense(num_departments, name="department")(x)
+    model = keras.Model(
+        inputs=[title_input, body_input, tags_input],
+        outputs={"priority": priority_pred, "department": department_pred},
+    )
+    assert [w.shape for w in model.layers[4].weights] == [(8, 64), (16, 64), (64,)]
+
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-3),
+        loss={
+            "priority": keras.losses.BinaryCrossentropy(from_logits=True),
+            "department": keras.losses.CategoricalCrossentropy(from_logits=True),
+        },
+        loss_weights={"priority": 1.0, "department": 0.2},
+    )
+    title_data = np.random.randint(num_words, size=(64, 10))
+    body_data = np.random.randint(num_words, size=(64, 20))
+    tags_data = np.random.randint(2, size=(64, num_tags)).astype("float32")
+    priority_targets = np.random.random(size=(64, 1))
+    dept_targets = np.random.randint(2, size=(64, num_departments))
+    history = model.fit(
+        {"title": title_data, "body": body_data, "tags": tags_data},
+        {"priority": priority_targets, "department": dept_targets},
+        epochs=2,
+        batch_size=32,
+        verbose=0,
+    )
+    assert all(np.isfinite(history.history["loss"]))
+    out = model.predict({"title": title_data[:3], "body": body_data[:3], "tags": tags_data[:3]},
+                        verbose=0)
+    assert out["priority"].shape == (3, 1) and out["department"].shape == (3, num_departments)
+
+
+def test_keras_timeseries_classification_transformer_example():
+    # keras.io examples/timeseries/timeseries_classification_transformer.py, imports changed;
+    # FordA replaced by two classes of noisy waves, the model shrunk, 2 epochs
+    rng = np.random.default_rng(2)
+    t = np.linspace(0, 4 * np.pi, 24)
+    y_all = rng.integers(0, 2, 80)
+    x_all = np.sin(t[None] * (1 + y_all[:, None])) + 0.3 * rng.normal(size=(80, 24))
+    x_train, y_train = x_all[:64].reshape((64, 24, 1)), y_all[:64]
+    x_test, y_test = x_all[64:].reshape((16, 24, 1)), y_all[64:]
+    n_classes = len(np.unique(y_train))
+    idx = np.random.permutation(len(x_train))
+    x_train = x_train[idx]
+    y_train = y_train[idx]
+    y_train[y_train == -1] = 0
+    y_test[y_test == -1] = 0
+
+    def transformer_encoder(inputs, head_size, num_heads, ff_dim, dropout=0):
+        # Attention and Normalization
+        x = layers.MultiHeadAttention(
+            key_dim=head_size, num_heads=num_heads, dropout=dropout
+        )(inputs, inputs)
+        x = layers.Dropout(dropout)(x)
+        x = layers.LayerNormalization(epsilon=1e-6)(x)
+        res = x + inputs
+
+        # Feed Forward Part
+        x = layers.Conv1D(filters=ff_dim, kernel_size=1, activation="relu")(res)
+        x = layers.Dropout(dropout)(x)
+        x = layers.Conv1D(filters=inputs.shape[-1], kernel_size=1)(x)
+        x = layers.Dropout(dropout)(x)
+        x = layers.LayerNormalization(epsilon=1e-6)(x)
+        return x + res
+
+    def build_model(input_shape, head_size, num_heads, ff_dim, num_transformer_blocks,
+                    mlp_units, dropout=0, mlp_dropout=0):
+        inputs = keras.Input(shape=input_shape)
+        x = inputs
+        for _ in range(num_transformer_blocks):
+            x = transformer_encoder(x, head_size, num_heads, ff_dim, dropout)
+
+        x = layers.GlobalAveragePooling1D(data_format="channels_last")(x)
+        for dim in mlp_units:
+            x = layers.Dense(dim, activation="relu")(x)
+            x = layers.Dropout(mlp_dropout)(x)
+        outputs = layers.Dense(n_classes, activation="softmax")(x)
+        return keras.Model(inputs, outputs)
+
+    input_shape = x_train.shape[1:]
+    model = build_model(input_shape, head_size=8, num_heads=2, ff_dim=4,
+                        num_transformer_blocks=2, mlp_units=[16], mlp_dropout=0.4,
+                        dropout=0.25)
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        optimizer=keras.optimizers.Adam(learning_rate=1e-4),
+        metrics=["sparse_categorical_accuracy"],
+    )
+    model.summary()
+    callbacks = [keras.callbacks.EarlyStopping(patience=10, restore_best_weights=True)]
+    history = model.fit(x_train, y_train, validation_split=0.2, epochs=2, batch_size=16,
+                        callbacks=callbacks, verbose=0)
+    loss, acc = model.evaluate(x_test, y_test, verbose=0)
+    assert len(history.history["val_loss"]) == 2
+    assert np.isfinite(loss) and 0 <= acc <= 1
+
+
+def test_keras_image_classification_with_vision_transformer_example(tmp_path):
+    # keras.io examples/vision/image_classification_with_vision_transformer.py, imports
+    # changed; CIFAR-100 replaced by random 8x8 images, the model shrunk, one epoch
+    num_classes = 10
+    input_shape = (8, 8, 3)
+    rng = np.random.default_rng(3)
+    x_train = rng.uniform(0, 255, (40, 8, 8, 3)).astype("float32")
+    y_train = rng.integers(0, num_classes, (40, 1))
+    x_test, y_test = x_train[:8], y_train[:8]
+
+    learning_rate = 0.001
+    weight_decay = 0.0001
+    batch_size = 16
+    num_epochs = 1
+    image_size = 12  # We'll resize input images to this size
+    patch_size = 4  # Size of the patches to be extract from the input images
+    num_patches = (image_size // patch_size) ** 2
+    projection_dim = 8
+    num_heads = 2
+    transformer_units = [projection_dim * 2, projection_dim]
+    transformer_layers = 2
+    mlp_head_units = [16, 8]
+
+    data_augmentation = keras.Sequential(
+        [
+            layers.Normalization(),
+            layers.Resizing(image_size, image_size),
+            layers.RandomFlip("horizontal"),
+            layers.RandomRotation(factor=0.02),
+            layers.RandomZoom(height_factor=0.2, width_factor=0.2),
+        ],
+        name="data_augmentation",
+    )
+    data_augmentation.layers[0].adapt(x_train)
+
+    def mlp(x, hidden_units, dropout_rate):
+        for units in hidden_units:
+            x = layers.Dense(units, activation=keras.activations.gelu)(x)
+            x = layers.Dropout(dropout_rate)(x)
+        return x
+
+    class Patches(layers.Layer):
+        def __init__(self, patch_size):
+            super().__init__()
+            self.patch_size = patch_size
+
+        def call(self, images):
+            input_shape = ops.shape(images)
+            batch_size = input_shape[0]
+            height = input_shape[1]
+            width = input_shape[2]
+            channels = input_shape[3]
+            num_patches_h = height // self.patch_size
+            num_patches_w = width // self.patch_size
+            patches = keras.ops.image.extract_patches(images, size=self.patch_size)
+            patches = ops.reshape(
+                patches,
+                (
+                    batch_size,
+                    num_patches_h * num_patches_w,
+                    self.patch_size * self.patch_size * channels,
+                ),
+            )
+            return patches
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"patch_size": self.patch_size})
+            return config
+
+    image = x_train[np.random.choice(range(x_train.shape[0]))]
+    resized_image = ops.image.resize(
+        ops.convert_to_tensor([image]), size=(image_size, image_size)
+    )
+    patches = Patches(patch_size)(resized_image)
+    assert tuple(patches.shape) == (1, num_patches, patch_size * patch_size * 3)
+
+    class PatchEncoder(layers.Layer):
+        def __init__(self, num_patches, projection_dim):
+            super().__init__()
+            self.num_patches = num_patches
+            self.projection = layers.Dense(units=projection_dim)
+            self.position_embedding = layers.Embedding(
+                input_dim=num_patches, output_dim=projection_dim
+            )
+
+        def call(self, patch):
+            positions = ops.expand_dims(
+                ops.arange(start=0, stop=self.num_patches, step=1), axis=0
+            )
+            projected_patches = self.projection(patch)
+            encoded = projected_patches + self.position_embedding(positions)
+            return encoded
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"num_patches": self.num_patches})
+            return config
+
+    def create_vit_classifier():
+        inputs = keras.Input(shape=input_shape)
+        # Augment data.
+        augmented = data_augmentation(inputs)
+        # Create patches.
+        patches = Patches(patch_size)(augmented)
+        # Encode patches.
+        encoded_patches = PatchEncoder(num_patches, projection_dim)(patches)
+
+        # Create multiple layers of the Transformer block.
+        for _ in range(transformer_layers):
+            # Layer normalization 1.
+            x1 = layers.LayerNormalization(epsilon=1e-6)(encoded_patches)
+            # Create a multi-head attention layer.
+            attention_output = layers.MultiHeadAttention(
+                num_heads=num_heads, key_dim=projection_dim, dropout=0.1
+            )(x1, x1)
+            # Skip connection 1.
+            x2 = layers.Add()([attention_output, encoded_patches])
+            # Layer normalization 2.
+            x3 = layers.LayerNormalization(epsilon=1e-6)(x2)
+            # MLP.
+            x3 = mlp(x3, hidden_units=transformer_units, dropout_rate=0.1)
+            # Skip connection 2.
+            encoded_patches = layers.Add()([x3, x2])
+
+        # Create a [batch_size, projection_dim] tensor.
+        representation = layers.LayerNormalization(epsilon=1e-6)(encoded_patches)
+        representation = layers.Flatten()(representation)
+        representation = layers.Dropout(0.5)(representation)
+        # Add MLP.
+        features = mlp(representation, hidden_units=mlp_head_units, dropout_rate=0.5)
+        # Classify outputs.
+        logits = layers.Dense(num_classes)(features)
+        # Create the Keras model.
+        model = keras.Model(inputs=inputs, outputs=logits)
+        return model
+
+    def run_experiment(model):
+        optimizer = keras.optimizers.AdamW(
+            learning_rate=learning_rate, weight_decay=weight_decay
+        )
+
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[
+                keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                keras.metrics.SparseTopKCategoricalAccuracy(5, name="top-5-accuracy"),
+            ],
+        )
+
+        checkpoint_filepath = str(tmp_path / "checkpoint.weights.h5")
+        checkpoint_callback = keras.callbacks.ModelCheckpoint(
+            checkpoint_filepath,
+            monitor="val_accuracy",
+            save_best_only=True,
+            save_weights_only=True,
+        )
+
+        history = model.fit(
+            x=x_train,
+            y=y_train,
+            batch_size=batch_size,
+            epochs=num_epochs,
+            validation_split=0.1,
+            callbacks=[checkpoint_callback],
+            verbose=0,
+        )
+
+        model.load_weights(checkpoint_filepath)
+        _, accuracy, top_5_accuracy = model.evaluate(x_test, y_test, verbose=0)
+        return history, accuracy, top_5_accuracy
+
+    vit_classifier = create_vit_classifier()
+    history, accuracy, top_5_accuracy = run_experiment(vit_classifier)
+    assert set(history.history) == {"loss", "accuracy", "top-5-accuracy", "val_loss",
+                                    "val_accuracy", "val_top-5-accuracy"}
+    assert 0 <= accuracy <= top_5_accuracy <= 1
+    assert vit_classifier.output_shape == (None, num_classes)
+
+
+def test_keras_lstm_seq2seq_example(tmp_path):
+    # keras.io examples/nlp/lstm_seq2seq.py (character-level English-French), imports changed;
+    # the fra-eng file replaced by a few made-up pairs, latent_dim shrunk, 2 epochs
+    pairs = [("go on.", "vas-y !"), ("hi there.", "salut !"), ("run!", "cours !"), ("wow!", "ça alors !"),
+             ("fire!", "au feu !"), ("help!", "à l'aide !"), ("stop!", "arrête !"),
+             ("wait!", "attends !")] * 2
+    latent_dim = 16
+    input_texts = []
+    target_texts = []
+    input_characters = set()
+    target_characters = set()
+    for input_text, target_text in pairs:
+        # We use "tab" as the "start sequence" character
+        # for the targets, and "\n" as "end sequence" character.
+        target_text = "\t" + target_text + "\n"
+        input_texts.append(input_text)
+        target_texts.append(target_text)
+        for char in input_text:
+            if char not in input_characters:
+                input_characters.add(char)
+        for char in target_text:
+            if char not in target_characters:
+                target_characters.add(char)
+
+    input_characters = sorted(list(input_characters))
+    target_characters = sorted(list(target_characters))
+    num_encoder_tokens = len(input_characters)
+    num_decoder_tokens = len(target_characters)
+    max_encoder_seq_length = max([len(txt) for txt in input_texts])
+    max_decoder_seq_length = max([len(txt) for txt in target_texts])
+
+    input_token_index = dict([(char, i) for i, char in enumerate(input_characters)])
+    target_token_index = dict([(char, i) for i, char in enumerate(target_characters)])
+
+    encoder_input_data = np.zeros(
+        (len(input_texts), max_encoder_seq_length, num_encoder_tokens),
+        dtype="float32",
+    )
+    decoder_input_data = np.zeros(
+        (len(input_texts), max_decoder_seq_length, num_decoder_tokens),
+        dtype="float32",
+    )
+    decoder_target_data = np.zeros(
+        (len(input_texts), max_decoder_seq_length, num_decoder_tokens),
+        dtype="float32",
+    )
+
+    for i, (input_text, target_text) in enumerate(zip(input_texts, target_texts)):
+        for t, char in enumerate(input_text):
+            encoder_input_data[i, t, input_token_index[char]] = 1.0
+        encoder_input_data[i, t + 1 :, input_token_index[" "]] = 1.0
+        for t, char in enumerate(target_text):
+            # decoder_target_data is ahead of decoder_input_data by one timestep
+            decoder_input_data[i, t, target_token_index[char]] = 1.0
+            if t > 0:
+                # decoder_target_data will be ahead by one timestep
+                # and will not include the start character.
+                decoder_target_data[i, t - 1, target_token_index[char]] = 1.0
+        decoder_input_data[i, t + 1 :, target_token_index[" "]] = 1.0
+        decoder_target_data[i, t:, target_token_index[" "]] = 1.0
+
+    # Define an input sequence and process it.
+    encoder_inputs = keras.Input(shape=(None, num_encoder_tokens))
+    encoder = keras.layers.LSTM(latent_dim, return_state=True)
+    encoder_outputs, state_h, state_c = encoder(encoder_inputs)
+
+    # We discard `encoder_outputs` and only keep the states.
+    encoder_states = [state_h, state_c]
+
+    # Set up the decoder, using `encoder_states` as initial state.
+    decoder_inputs = keras.Input(shape=(None, num_decoder_tokens))
+
+    decoder_lstm = keras.layers.LSTM(latent_dim, return_sequences=True, return_state=True)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=encoder_states)
+    decoder_dense = keras.layers.Dense(num_decoder_tokens, activation="softmax")
+    decoder_outputs = decoder_dense(decoder_outputs)
+
+    model = keras.Model([encoder_inputs, decoder_inputs], decoder_outputs)
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(
+        [encoder_input_data, decoder_input_data],
+        decoder_target_data,
+        batch_size=8,
+        epochs=2,
+        validation_split=0.2,
+        verbose=0,
+    )
+    # Save model
+    model.save(str(tmp_path / "s2s_model.keras"))
+
+    # Define sampling models
+    # Restore the model and construct the encoder and decoder.
+    model = keras.models.load_model(str(tmp_path / "s2s_model.keras"))
+
+    encoder_inputs = model.input[0]  # input_1
+    encoder_outputs, state_h_enc, state_c_enc = model.layers[2].output  # lstm_1
+    encoder_states = [state_h_enc, state_c_enc]
+    encoder_model = keras.Model(encoder_inputs, encoder_states)
+
+    decoder_inputs = model.input[1]  # input_2
+    decoder_state_input_h = keras.Input(shape=(latent_dim,))
+    decoder_state_input_c = keras.Input(shape=(latent_dim,))
+    decoder_states_inputs = [decoder_state_input_h, decoder_state_input_c]
+    decoder_lstm = model.layers[3]
+    decoder_outputs, state_h_dec, state_c_dec = decoder_lstm(
+        decoder_inputs, initial_state=decoder_states_inputs
+    )
+    decoder_states = [state_h_dec, state_c_dec]
+    decoder_dense = model.layers[4]
+    decoder_outputs = decoder_dense(decoder_outputs)
+    decoder_model = keras.Model(
+        [decoder_inputs] + decoder_states_inputs, [decoder_outputs] + decoder_states
+    )
+
+    # Reverse-lookup token index to decode sequences back to
+    # something readable.
+    reverse_target_char_index = dict((i, char) for char, i in target_token_index.items())
+
+    def decode_sequence(input_seq):
+        # Encode the input as state vectors.
+        states_value = encoder_model.predict(input_seq, verbose=0)
+
+        # Generate empty target sequence of length 1.
+        target_seq = np.zeros((1, 1, num_decoder_tokens))
+        # Populate the first character of target sequence with the start character.
+        target_seq[0, 0, target_token_index["\t"]] = 1.0
+
+        # Sampling loop for a batch of sequences
+        # (to simplify, here we assume a batch of size 1).
+        stop_condition = False
+        decoded_sentence = ""
+        while not stop_condition:
+            output_tokens, h, c = decoder_model.predict(
+                [target_seq] + states_value, verbose=0
+            )
+
+            # Sample a token
+            sampled_token_index = np.argmax(output_tokens[0, -1, :])
+            sampled_char = reverse_target_char_index[sampled_token_index]
+            decoded_sentence += sampled_char
+
+            # Exit condition: either hit max length
+            # or find stop character.
+            if sampled_char == "\n" or len(decoded_sentence) > max_decoder_seq_length:
+                stop_condition = True
+
+            # Update the target sequence (of length 1).
+            target_seq = np.zeros((1, 1, num_decoder_tokens))
+            target_seq[0, 0, sampled_token_index] = 1.0
+
+            # Update states
+            states_value = [h, c]
+        return decoded_sentence
+
+    for seq_index in range(2):
+        input_seq = encoder_input_data[seq_index : seq_index + 1]
+        decoded_sentence = decode_sequence(input_seq)
+        assert 1 <= len(decoded_sentence) <= max_decoder_seq_length + 1
+        assert set(decoded_sentence) <= set(target_characters)
+    # the restored decoder, fed the whole teacher-forced target, matches the trained model
+    full = model.predict([encoder_input_data[:2], decoder_input_data[:2]], verbose=0)
+    states = encoder_model.predict(encoder_input_data[:2], verbose=0)
+    step_out = decoder_model.predict([decoder_input_data[:2]] + states, verbose=0)[0]
+    np.testing.assert_allclose(step_out, full, rtol=1e-5, atol=1e-6)

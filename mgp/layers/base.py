@@ -684,17 +684,26 @@ class Layer:
                     self._flatten_layers())
         return map_structure(lambda t: t.shape, out)
 
-    @property
-    def output(self):
-        """The symbolic output of this layer's (last) call in a functional model."""
+    def _first_node(self, what):
+        """The first call recorded on symbolic inputs (Keras's `input`/`output` read that one)."""
         if not self._outbound:
             raise AttributeError(f"layer '{self.name}' has never been called on a symbolic "
-                                 f"input, so it has no output")
-        return self._outbound[-1]
+                                 f"input, so it has no {what}")
+        return self._outbound[0].node
+
+    @property
+    def output(self):
+        """The symbolic output(s) of this layer's first call in a functional model: the tensor,
+        or the flat list when that call made several (an RNN with `return_state`)."""
+        outputs = self._first_node("output").outputs
+        return outputs[0] if len(outputs) == 1 else list(outputs)
 
     @property
     def input(self):
-        return self.output.inputs
+        """The symbolic tensor(s) the first call read (keyword ones such as `initial_state`
+        included, as in Keras): the tensor, or the flat list when there are several."""
+        inputs = self._first_node("input").parents
+        return inputs[0] if len(inputs) == 1 else inputs
 
     # ---- config --------------------------------------------------------------------------------
     def get_config(self):
