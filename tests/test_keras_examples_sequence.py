@@ -569,3 +569,246 @@ def test_keras_lstm_seq2seq_example(tmp_path):
     states = encoder_model.predict(encoder_input_data[:2], verbose=0)
     step_out = decoder_model.predict([decoder_input_data[:2]] + states, verbose=0)[0]
     np.testing.assert_allclose(step_out, full, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_working_with_rnns_guide():
+    # keras.io guides/working_with_rnns.py, imports changed, sizes shrunk, MNIST replaced by
+    # random 28x28 sequences; all but its last section (a cell over nested inputs with
+    # multi-axis states, which mgp's RNN does not take)
+    model = keras.Sequential()
+    model.add(layers.Embedding(input_dim=100, output_dim=8))
+    model.add(layers.LSTM(16))
+    model.add(layers.Dense(10))
+    model.summary()
+    assert model(np.array([[1, 2, 3]])).shape == (1, 10)
+
+    model = keras.Sequential()
+    model.add(layers.Embedding(input_dim=100, output_dim=8))
+    # The output of GRU will be a 3D tensor of shape (batch_size, timesteps, 256)
+    model.add(layers.GRU(12, return_sequences=True))
+    # The output of SimpleRNN will be a 2D tensor of shape (batch_size, 128)
+    model.add(layers.SimpleRNN(6))
+    model.add(layers.Dense(10))
+    model.summary()
+    assert model(np.array([[1, 2, 3, 4]])).shape == (1, 10)
+
+    encoder_vocab = 100
+    decoder_vocab = 200
+    encoder_input = layers.Input(shape=(None,))
+    encoder_embedded = layers.Embedding(input_dim=encoder_vocab, output_dim=8)(encoder_input)
+    # Return states in addition to output
+    output, state_h, state_c = layers.LSTM(8, return_state=True, name="encoder")(
+        encoder_embedded
+    )
+    encoder_state = [state_h, state_c]
+    decoder_input = layers.Input(shape=(None,))
+    decoder_embedded = layers.Embedding(input_dim=decoder_vocab, output_dim=8)(decoder_input)
+    # Pass the 2 states to a new LSTM layer, as initial state
+    decoder_output = layers.LSTM(8, name="decoder")(decoder_embedded, initial_state=encoder_state)
+    output = layers.Dense(10)(decoder_output)
+    model = keras.Model([encoder_input, decoder_input], output)
+    model.summary()
+    assert model.predict([np.ones((2, 5)), np.ones((2, 7))], verbose=0).shape == (2, 10)
+
+    # Cross-batch statefulness
+    paragraph1 = np.random.random((4, 10, 5)).astype(np.float32)
+    paragraph2 = np.random.random((4, 10, 5)).astype(np.float32)
+    paragraph3 = np.random.random((4, 10, 5)).astype(np.float32)
+    lstm_layer = layers.LSTM(8, stateful=True)
+    output = lstm_layer(paragraph1)
+    output = lstm_layer(paragraph2)
+    output = lstm_layer(paragraph3)
+    # the state carried over: a fresh run on paragraph3 alone differs
+    carried = np.asarray(output)
+    lstm_layer.reset_states()
+    fresh = np.asarray(lstm_layer(paragraph3))
+    assert not np.allclose(carried, fresh)
+
+    # RNN State Reuse
+    lstm_layer = layers.LSTM(8, stateful=True)
+    output = lstm_layer(paragraph1)
+    output = lstm_layer(paragraph2)
+    existing_state = lstm_layer.states
+    new_lstm_layer = layers.LSTM(8)
+    new_output = new_lstm_layer(paragraph3, initial_state=existing_state)
+    assert new_output.shape == (4, 8)
+
+    # Bidirectional RNNs
+    model = keras.Sequential()
+    model.add(layers.Bidirectional(layers.LSTM(8, return_sequences=True), input_shape=(5, 10)))
+    model.add(layers.Bidirectional(layers.LSTM(4)))
+    model.add(layers.Dense(10))
+    model.summary()
+    assert model.output_shape == (None, 10)
+    assert model.layers[0].output.shape == (None, 5, 16)
+
+    # the LSTM layer and RNN(LSTMCell) share weights and results
+    batch_size = 16
+    input_dim = 28
+    units = 8
+    output_size = 10  # labels are from 0 to 9
+
+    def build_model(allow_cudnn_kernel=True):
+        if allow_cudnn_kernel:
+            lstm_layer = keras.layers.LSTM(units, input_shape=(None, input_dim))
+        else:
+            lstm_layer = keras.layers.RNN(
+                keras.layers.LSTMCell(units), input_shape=(None, input_dim)
+            )
+        model = keras.models.Sequential(
+            [
+                lstm_layer,
+                keras.layers.BatchNormalization(),
+                keras.layers.Dense(output_size),
+            ]
+        )
+        return model
+
+    rng = np.random.default_rng(4)
+    x_train, y_train = rng.random((64, 28, 28)), rng.integers(0, 10, 64)
+    x_test, y_test = rng.random((16, 28, 28)), rng.integers(0, 10, 16)
+    sample = x_train[0]
+    model = build_model(allow_cudnn_kernel=True)
+    model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        optimizer="sgd",
+        metrics=["accuracy"],
+    )
+    model.fit(x_train, y_train, validation_data=(x_test, y_test), batch_size=batch_size,
+              epochs=1, verbose=0)
+    noncudnn_model = build_model(allow_cudnn_kernel=False)
+    noncudnn_model.set_weights(model.get_weights())
+    np.testing.assert_allclose(noncudnn_model.predict_on_batch(np.expand_dims(sample, 0)),
+                               model.predict_on_batch(np.expand_dims(sample, 0)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_keras_understanding_masking_and_padding_guide():
+    # keras.io guides/understanding_masking_and_padding.py, imports changed, sizes shrunk
+    raw_inputs = [
+        [711, 632, 71],
+        [73, 8, 3215, 55, 927],
+        [83, 91, 1, 645, 1253, 927],
+    ]
+    padded_inputs = keras.utils.pad_sequences(raw_inputs, padding="post")
+    assert padded_inputs.tolist()[0] == [711, 632, 71, 0, 0, 0]
+
+    embedding = layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True)
+    masked_output = embedding(padded_inputs)
+    np.testing.assert_array_equal(np.asarray(masked_output._keras_mask), padded_inputs != 0)
+
+    masking_layer = layers.Masking()
+    # Simulate the embedding lookup by expanding the 2D input to 3D,
+    # with embedding dimension of 10.
+    unmasked_embedding = ops.cast(
+        ops.tile(ops.expand_dims(padded_inputs, axis=-1), [1, 1, 10]), "float32"
+    )
+    masked_embedding = masking_layer(unmasked_embedding)
+    np.testing.assert_array_equal(np.asarray(masked_embedding._keras_mask), padded_inputs != 0)
+
+    model = keras.Sequential(
+        [
+            layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True),
+            layers.LSTM(8),
+        ]
+    )
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True)(inputs)
+    outputs = layers.LSTM(8)(x)
+    model = keras.Model(inputs, outputs)
+    # the mask makes the padded steps count for nothing: post-padding changes no output
+    short = model.predict(np.array([[5, 6, 7]]), verbose=0)
+    padded = model.predict(np.array([[5, 6, 7, 0, 0]]), verbose=0)
+    np.testing.assert_allclose(short, padded, rtol=1e-5, atol=1e-6)
+
+    class MyLayer(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.embedding = layers.Embedding(input_dim=5000, output_dim=16, mask_zero=True)
+            self.lstm = layers.LSTM(8)
+
+        def call(self, inputs):
+            x = self.embedding(inputs)
+            # Note that you could also prepare a `mask` tensor manually.
+            # It only needs to be a boolean tensor
+            # with the right shape, i.e. (batch_size, timesteps).
+            mask = self.embedding.compute_mask(inputs)
+            output = self.lstm(x, mask=mask)  # The layer will ignore the masked values
+            return output
+
+    layer = MyLayer()
+    x = np.random.random((32, 10)) * 100
+    x = x.astype("int32")
+    assert layer(x).shape == (32, 8)
+
+    class TemporalSplit(keras.layers.Layer):
+        """Split the input tensor into 2 tensors along the time dimension."""
+
+        def call(self, inputs):
+            # Expect the input to be 3D and mask to be 2D, split the input tensor into 2
+            # subtensors along the time axis (axis 1).
+            return ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            # Also split the mask into 2 if it presents.
+            if mask is None:
+                return None
+            return ops.split(mask, 2, axis=1)
+
+    first_half, second_half = TemporalSplit()(masked_embedding)
+    np.testing.assert_array_equal(np.asarray(first_half._keras_mask),
+                                  padded_inputs[:, :3] != 0)
+    np.testing.assert_array_equal(np.asarray(second_half._keras_mask),
+                                  padded_inputs[:, 3:] != 0)
+
+    class CustomEmbedding(keras.layers.Layer):
+        def __init__(self, input_dim, output_dim, mask_zero=False, **kwargs):
+            super().__init__(**kwargs)
+            self.input_dim = input_dim
+            self.output_dim = output_dim
+            self.mask_zero = mask_zero
+
+        def build(self, input_shape):
+            self.embeddings = self.add_weight(
+                shape=(self.input_dim, self.output_dim),
+                initializer="random_normal",
+                dtype="float32",
+            )
+
+        def call(self, inputs):
+            inputs = ops.cast(inputs, "int32")
+            return ops.take(self.embeddings, inputs)
+
+        def compute_mask(self, inputs, mask=None):
+            if not self.mask_zero:
+                return None
+            return ops.not_equal(inputs, 0)
+
+    layer = CustomEmbedding(10, 32, mask_zero=True)
+    x = np.random.random((3, 10)) * 9
+    x = x.astype("int32")
+    y = layer(x)
+    mask = layer.compute_mask(x)
+    np.testing.assert_array_equal(np.asarray(mask), x != 0)
+    # ops.take without an axis reads the flattened table, in Keras as here: one number a token
+    np.testing.assert_array_equal(np.asarray(y), layer.embeddings.numpy().ravel()[x])
+
+    class TemporalSoftmax(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            assert mask is not None
+            broadcast_float_mask = ops.expand_dims(ops.cast(mask, "float32"), -1)
+            inputs_exp = ops.exp(inputs) * broadcast_float_mask
+            inputs_sum = ops.sum(inputs_exp * broadcast_float_mask, axis=-1, keepdims=True)
+            return inputs_exp / inputs_sum
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(input_dim=10, output_dim=32, mask_zero=True)(inputs)
+    x = layers.Dense(1)(x)
+    outputs = TemporalSoftmax()(x)
+    model = keras.Model(inputs, outputs)
+    y = model(np.random.randint(0, 10, size=(32, 100)), np.random.random((32, 100, 1)))
+    assert y.shape == (32, 100, 1)
