@@ -812,3 +812,184 @@ def test_keras_understanding_masking_and_padding_guide():
     model = keras.Model(inputs, outputs)
     y = model(np.random.randint(0, 10, size=(32, 100)), np.random.random((32, 100, 1)))
     assert y.shape == (32, 100, 1)
+
+
+def test_keras_neural_machine_translation_with_transformer_example():
+    # keras.io examples/nlp/neural_machine_translation_with_transformer.py, imports changed
+    # and its tf.* calls written with keras.ops (tf.cast -> ops.cast, tf.range -> ops.arange,
+    # ...); the vectorized English-Spanish pairs replaced by random token ids (0 = padding),
+    # sizes shrunk, one epoch
+    vocab_size = 30
+    sequence_length = 6
+    batch_size = 8
+    rng = np.random.default_rng(5)
+
+    def random_tokens(n, length):
+        tokens = rng.integers(1, vocab_size, (n, length))
+        lengths = rng.integers(2, length + 1, n)
+        tokens[np.arange(length)[None] >= lengths[:, None]] = 0  # post-padding
+        return tokens
+
+    eng = random_tokens(32, sequence_length)
+    spa = random_tokens(32, sequence_length + 1)
+    train_x = {"encoder_inputs": eng, "decoder_inputs": spa[:, :-1]}
+    train_y = spa[:, 1:]
+
+    class TransformerEncoder(layers.Layer):
+        def __init__(self, embed_dim, dense_dim, num_heads, **kwargs):
+            super().__init__(**kwargs)
+            self.embed_dim = embed_dim
+            self.dense_dim = dense_dim
+            self.num_heads = num_heads
+            self.attention = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+            self.dense_proj = keras.Sequential(
+                [
+                    layers.Dense(dense_dim, activation="relu"),
+                    layers.Dense(embed_dim),
+                ]
+            )
+            self.layernorm_1 = layers.LayerNormalization()
+            self.layernorm_2 = layers.LayerNormalization()
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            if mask is not None:
+                padding_mask = ops.cast(mask[:, None, :], dtype="int32")
+            attention_output = self.attention(
+                query=inputs, value=inputs, key=inputs, attention_mask=padding_mask
+            )
+            proj_input = self.layernorm_1(inputs + attention_output)
+            proj_output = self.dense_proj(proj_input)
+            return self.layernorm_2(proj_input + proj_output)
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"embed_dim": self.embed_dim, "dense_dim": self.dense_dim,
+                           "num_heads": self.num_heads})
+            return config
+
+    class PositionalEmbedding(layers.Layer):
+        def __init__(self, sequence_length, vocab_size, embed_dim, **kwargs):
+            super().__init__(**kwargs)
+            self.token_embeddings = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
+            self.position_embeddings = layers.Embedding(
+                input_dim=sequence_length, output_dim=embed_dim
+            )
+            self.sequence_length = sequence_length
+            self.vocab_size = vocab_size
+            self.embed_dim = embed_dim
+
+        def call(self, inputs):
+            length = ops.shape(inputs)[-1]
+            positions = ops.arange(start=0, stop=length, step=1)
+            embedded_tokens = self.token_embeddings(inputs)
+            embedded_positions = self.position_embeddings(positions)
+            return embedded_tokens + embedded_positions
+
+        def compute_mask(self, inputs, mask=None):
+            return ops.not_equal(inputs, 0)
+
+    class TransformerDecoder(layers.Layer):
+        def __init__(self, embed_dim, latent_dim, num_heads, **kwargs):
+            super().__init__(**kwargs)
+            self.embed_dim = embed_dim
+            self.latent_dim = latent_dim
+            self.num_heads = num_heads
+            self.attention_1 = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+            self.attention_2 = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+            self.dense_proj = keras.Sequential(
+                [
+                    layers.Dense(latent_dim, activation="relu"),
+                    layers.Dense(embed_dim),
+                ]
+            )
+            self.layernorm_1 = layers.LayerNormalization()
+            self.layernorm_2 = layers.LayerNormalization()
+            self.layernorm_3 = layers.LayerNormalization()
+            self.supports_masking = True
+
+        def call(self, inputs, encoder_outputs, mask=None):
+            causal_mask = self.get_causal_attention_mask(inputs)
+            if mask is not None:
+                padding_mask = ops.cast(mask[:, None, :], dtype="int32")
+                padding_mask = ops.minimum(padding_mask, causal_mask)
+
+            attention_output_1 = self.attention_1(
+                query=inputs, value=inputs, key=inputs, attention_mask=causal_mask
+            )
+            out_1 = self.layernorm_1(inputs + attention_output_1)
+
+            attention_output_2 = self.attention_2(
+                query=out_1,
+                value=encoder_outputs,
+                key=encoder_outputs,
+                attention_mask=padding_mask,
+            )
+            out_2 = self.layernorm_2(out_1 + attention_output_2)
+
+            proj_output = self.dense_proj(out_2)
+            return self.layernorm_3(out_2 + proj_output)
+
+        def get_causal_attention_mask(self, inputs):
+            input_shape = ops.shape(inputs)
+            batch_size, sequence_length = input_shape[0], input_shape[1]
+            i = ops.arange(sequence_length)[:, None]
+            j = ops.arange(sequence_length)
+            mask = ops.cast(i >= j, dtype="int32")
+            mask = ops.reshape(mask, (1, input_shape[1], input_shape[1]))
+            mult = ops.concatenate(
+                [ops.expand_dims(batch_size, -1), ops.convert_to_tensor([1, 1])],
+                axis=0,
+            )
+            return ops.tile(mask, mult)
+
+    embed_dim = 8
+    latent_dim = 16
+    num_heads = 2
+
+    encoder_inputs = keras.Input(shape=(None,), dtype="int64", name="encoder_inputs")
+    x = PositionalEmbedding(sequence_length, vocab_size, embed_dim)(encoder_inputs)
+    encoder_outputs = TransformerEncoder(embed_dim, latent_dim, num_heads)(x)
+    encoder = keras.Model(encoder_inputs, encoder_outputs)
+
+    decoder_inputs = keras.Input(shape=(None,), dtype="int64", name="decoder_inputs")
+    encoded_seq_inputs = keras.Input(shape=(None, embed_dim), name="decoder_state_inputs")
+    x = PositionalEmbedding(sequence_length, vocab_size, embed_dim)(decoder_inputs)
+    # Keras 3 fills in `mask` only for a layer called with one tensor argument (as mgp does),
+    # so the decoder, called with two, is given its padding mask explicitly
+    x = TransformerDecoder(embed_dim, latent_dim, num_heads)(
+        x, encoded_seq_inputs, mask=ops.not_equal(decoder_inputs, 0))
+    x = layers.Dropout(0.5)(x)
+    decoder_outputs = layers.Dense(vocab_size, activation="softmax")(x)
+    decoder = keras.Model([decoder_inputs, encoded_seq_inputs], decoder_outputs)
+
+    decoder_outputs = decoder([decoder_inputs, encoder_outputs])
+    transformer = keras.Model([encoder_inputs, decoder_inputs], decoder_outputs,
+                              name="transformer")
+
+    epochs = 1  # This should be at least 30 for convergence
+    transformer.summary()
+    transformer.compile("rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = transformer.fit(train_x, train_y, batch_size=batch_size, epochs=epochs,
+                              validation_data=(train_x, train_y), verbose=0)
+    assert np.isfinite(history.history["val_loss"][0])
+
+    # decoding, as the example's decode_sequence does it, from token ids
+    tokenized_input_sentence = eng[:1]
+    decoded = [1]
+    for i in range(sequence_length - 1):
+        tokenized_target_sentence = np.array([decoded + [0] * (sequence_length - len(decoded))])
+        predictions = transformer([tokenized_input_sentence, tokenized_target_sentence])
+        sampled_token_index = np.argmax(predictions[0, i, :])
+        decoded.append(int(sampled_token_index))
+    assert len(decoded) == sequence_length and all(0 <= t < vocab_size for t in decoded)
+
+    # the causal mask: a step's prediction does not depend on later target tokens (unpadded
+    # targets: a padded query step attends to every step, in Keras as here)
+    target = rng.integers(1, vocab_size, (2, sequence_length))
+    before = np.asarray(transformer([eng[:2], target]))
+    target[:, -1] = (target[:, -1] % (vocab_size - 1)) + 1
+    after = np.asarray(transformer([eng[:2], target]))
+    np.testing.assert_allclose(before[:, :-1], after[:, :-1], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before[:, -1], after[:, -1])
+    assert encoder.output_shape == (None, None, embed_dim)

@@ -546,7 +546,13 @@ class Layer:
             previous_mask = map_structure(get_mask, inputs)
         return kwargs, previous_mask
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs=None, *args, **kwargs):
+        if inputs is None and not args:  # the first argument by its name: layer(query=q, ...)
+            first = _signature(_function(self.call))[0][:1]
+            if not first or first[0] not in kwargs:
+                raise TypeError(f"layer '{self.name}' was called without inputs: pass them "
+                                f"first, or as {first[0] if first else 'inputs'}=...")
+            inputs = kwargs.pop(first[0])
         eager = type(inputs) is Tensor and not args and _plain_flags(kwargs)  # the usual call
         if not eager and any(isinstance(t, SymbolicTensor) for t in flatten((inputs, args,
                                                                               kwargs))):
