@@ -993,3 +993,194 @@ def test_keras_neural_machine_translation_with_transformer_example():
     np.testing.assert_allclose(before[:, :-1], after[:, :-1], rtol=1e-5, atol=1e-6)
     assert not np.allclose(before[:, -1], after[:, -1])
     assert encoder.output_shape == (None, None, embed_dim)
+
+
+def test_keras_addition_rnn_example():
+    # keras.io examples/nlp/addition_rnn.py (sequence to sequence learning for addition),
+    # imports changed, fewer questions, smaller LSTMs, one epoch
+    TRAINING_SIZE = 200
+    DIGITS = 2
+    REVERSE = True
+    MAXLEN = DIGITS + 1 + DIGITS
+
+    class CharacterTable:
+        """Given a set of characters:
+        + Encode them to a one-hot integer representation
+        + Decode the one-hot or integer representation to their character output
+        + Decode a vector of probabilities to their character output
+        """
+
+        def __init__(self, chars):
+            self.chars = sorted(set(chars))
+            self.char_indices = {c: i for i, c in enumerate(self.chars)}
+            self.indices_char = {i: c for i, c in enumerate(self.chars)}
+
+        def encode(self, C, num_rows):
+            x = np.zeros((num_rows, len(self.chars)))
+            for i, c in enumerate(C):
+                x[i, self.char_indices[c]] = 1
+            return x
+
+        def decode(self, x, calc_argmax=True):
+            if calc_argmax:
+                x = x.argmax(axis=-1)
+            return "".join(self.indices_char[x] for x in x)
+
+    chars = "0123456789+ "
+    ctable = CharacterTable(chars)
+    questions = []
+    expected = []
+    seen = set()
+    rng = np.random.default_rng(6)
+    while len(questions) < TRAINING_SIZE:
+        f = lambda: int(  # noqa: E731  (the example's own lambda)
+            "".join(
+                rng.choice(list("0123456789"))
+                for i in range(rng.integers(1, DIGITS + 1))
+            )
+        )
+        a, b = f(), f()
+        key = tuple(sorted((a, b)))
+        if key in seen:
+            continue
+        seen.add(key)
+        q = "{}+{}".format(a, b)
+        query = q + " " * (MAXLEN - len(q))
+        ans = str(a + b)
+        ans += " " * (DIGITS + 1 - len(ans))
+        if REVERSE:
+            query = query[::-1]
+        questions.append(query)
+        expected.append(ans)
+
+    x = np.zeros((len(questions), MAXLEN, len(chars)), dtype=bool)
+    y = np.zeros((len(questions), DIGITS + 1, len(chars)), dtype=bool)
+    for i, sentence in enumerate(questions):
+        x[i] = ctable.encode(sentence, MAXLEN)
+    for i, sentence in enumerate(expected):
+        y[i] = ctable.encode(sentence, DIGITS + 1)
+    indices = np.arange(len(y))
+    np.random.shuffle(indices)
+    x = x[indices]
+    y = y[indices]
+    split_at = len(x) - len(x) // 10
+    (x_train, x_val) = x[:split_at], x[split_at:]
+    (y_train, y_val) = y[:split_at], y[split_at:]
+
+    num_layers = 1  # Try to add more LSTM layers!
+    model = keras.Sequential()
+    # "Encode" the input sequence using a LSTM, producing an output of size 128.
+    model.add(layers.Input((MAXLEN, len(chars))))
+    model.add(layers.LSTM(16))
+    # As the decoder RNN's input, repeatedly provide with the last output of
+    # RNN for each time step. Repeat 'DIGITS + 1' times as that's the maximum
+    # length of output, e.g., when DIGITS=3, max output is 999+999=1998.
+    model.add(layers.RepeatVector(DIGITS + 1))
+    # The decoder RNN could be multiple layers stacked or a single layer.
+    for _ in range(num_layers):
+        model.add(layers.LSTM(16, return_sequences=True))
+    # Apply a dense layer to the every temporal slice of an input. For each of step
+    # of the output sequence, decide which character should be chosen.
+    model.add(layers.Dense(len(chars), activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.summary()
+
+    epochs = 2
+    batch_size = 32
+    for epoch in range(1, epochs):
+        history = model.fit(x_train, y_train, batch_size=batch_size, epochs=1,
+                            validation_data=(x_val, y_val), verbose=0)
+        assert np.isfinite(history.history["val_loss"][0])
+        # Select 10 samples from the validation set at random so we can visualize errors.
+        for i in range(3):
+            ind = np.random.randint(0, len(x_val))
+            rowx, rowy = x_val[np.array([ind])], y_val[np.array([ind])]
+            preds = np.argmax(model.predict(rowx, verbose=0), axis=-1)
+            q = ctable.decode(rowx[0])
+            correct = ctable.decode(rowy[0])
+            guess = ctable.decode(preds[0], calc_argmax=False)
+            assert len(q) == MAXLEN and len(correct) == len(guess) == DIGITS + 1
+
+
+def test_keras_video_classification_example():
+    # keras.io examples/vision/video_classification.py (CNN-RNN), imports changed; the UCF101
+    # videos replaced by random frames, the ImageNet weights by none, the sizes shrunk
+    IMG_SIZE = 75
+    MAX_SEQ_LENGTH = 4
+    NUM_FEATURES = 2048
+    rng = np.random.default_rng(7)
+
+    def build_feature_extractor():
+        feature_extractor = keras.applications.InceptionV3(
+            weights=None,
+            include_top=False,
+            pooling="avg",
+            input_shape=(IMG_SIZE, IMG_SIZE, 3),
+        )
+        preprocess_input = keras.applications.inception_v3.preprocess_input
+
+        inputs = keras.Input((IMG_SIZE, IMG_SIZE, 3))
+        preprocessed = preprocess_input(inputs)
+
+        outputs = feature_extractor(preprocessed)
+        return keras.Model(inputs, outputs, name="feature_extractor")
+
+    feature_extractor = build_feature_extractor()
+
+    def prepare_all_videos(videos):
+        num_samples = len(videos)
+        frame_masks = np.zeros(shape=(num_samples, MAX_SEQ_LENGTH), dtype="bool")
+        frame_features = np.zeros(
+            shape=(num_samples, MAX_SEQ_LENGTH, NUM_FEATURES), dtype="float32"
+        )
+        for idx, frames in enumerate(videos):
+            frames = frames[None, ...]
+            temp_frame_mask = np.zeros(shape=(1, MAX_SEQ_LENGTH), dtype="bool")
+            temp_frame_features = np.zeros(
+                shape=(1, MAX_SEQ_LENGTH, NUM_FEATURES), dtype="float32"
+            )
+            for i, batch in enumerate(frames):
+                video_length = batch.shape[0]
+                length = min(MAX_SEQ_LENGTH, video_length)
+                for j in range(length):
+                    temp_frame_features[i, j, :] = feature_extractor.predict(
+                        batch[None, j, :], verbose=0,
+                    )
+                temp_frame_mask[i, :length] = 1  # 1 = not masked, 0 = masked
+            frame_features[idx,] = temp_frame_features.squeeze()
+            frame_masks[idx,] = temp_frame_mask.squeeze()
+        return (frame_features, frame_masks)
+
+    # videos of 2 to 4 frames: the shorter ones leave masked steps
+    videos = [rng.uniform(0, 255, (n, IMG_SIZE, IMG_SIZE, 3)).astype("float32")
+              for n in (2, 4, 3)]
+    train_data, train_mask = prepare_all_videos(videos)
+    train_labels = np.array([0, 1, 2])
+    class_vocab = ["a", "b", "c"]
+    assert train_mask.sum(axis=1).tolist() == [2, 4, 3]
+
+    def get_sequence_model():
+        frame_features_input = keras.Input((MAX_SEQ_LENGTH, NUM_FEATURES))
+        mask_input = keras.Input((MAX_SEQ_LENGTH,), dtype="bool")
+        # Refer to the following tutorial to understand the significance of using `mask`:
+        # https://keras.io/api/layers/recurrent_layers/gru/
+        x = keras.layers.GRU(16, return_sequences=True)(frame_features_input, mask=mask_input)
+        x = keras.layers.GRU(8)(x)
+        x = keras.layers.Dropout(0.4)(x)
+        x = keras.layers.Dense(8, activation="relu")(x)
+        output = keras.layers.Dense(len(class_vocab), activation="softmax")(x)
+        rnn_model = keras.Model([frame_features_input, mask_input], output)
+        rnn_model.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
+                          metrics=["accuracy"])
+        return rnn_model
+
+    seq_model = get_sequence_model()
+    history = seq_model.fit([train_data, train_mask], train_labels, validation_split=0.0,
+                            epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    # the mask makes the padded frames count for nothing
+    probs = seq_model.predict([train_data, train_mask], verbose=0)
+    noisy = train_data.copy()
+    noisy[~train_mask] = 1.0
+    np.testing.assert_allclose(seq_model.predict([noisy, train_mask], verbose=0), probs,
+                               rtol=1e-5, atol=1e-6)
