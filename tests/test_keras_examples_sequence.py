@@ -1184,3 +1184,95 @@ def test_keras_video_classification_example():
     noisy[~train_mask] = 1.0
     np.testing.assert_allclose(seq_model.predict([noisy, train_mask], verbose=0), probs,
                                rtol=1e-5, atol=1e-6)
+
+
+def test_keras_timeseries_weather_forecasting_example(tmp_path, monkeypatch):
+    # keras.io examples/timeseries/timeseries_weather_forecasting.py, imports changed; the Jena
+    # climate CSV (read with pandas there) replaced by 7 noisy seasonal NumPy columns,
+    # `keras.preprocessing.timeseries_dataset_from_array` read from keras.utils (its other home
+    # in Keras), tf.data's `dataset.take(n)` by plain iteration; sizes shrunk
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(8)
+    t = np.arange(1200, dtype="float64")
+    features = np.stack([np.sin(t / (20 + 5 * k)) + 0.1 * rng.normal(size=t.shape)
+                         for k in range(7)], axis=1)
+
+    split_fraction = 0.715
+    train_split = int(split_fraction * int(features.shape[0]))
+    step = 6
+    past = 72
+    future = 12
+    learning_rate = 0.001
+    batch_size = 64
+    epochs = 2
+
+    def normalize(data, train_split):
+        data_mean = data[:train_split].mean(axis=0)
+        data_std = data[:train_split].std(axis=0)
+        return (data - data_mean) / data_std
+
+    features = normalize(features, train_split)
+    train_data = features[0:train_split]
+    val_data = features[train_split:]
+
+    start = past + future
+    end = start + train_split
+    x_train = train_data[:, [i for i in range(7)]]
+    y_train = features[start:end][:, [1]]
+    sequence_length = int(past / step)
+    dataset_train = keras.utils.timeseries_dataset_from_array(
+        x_train,
+        y_train,
+        sequence_length=sequence_length,
+        sampling_rate=step,
+        batch_size=batch_size,
+    )
+
+    x_end = len(val_data) - past - future
+    label_start = train_split + past + future
+    x_val = val_data[:x_end][:, [i for i in range(7)]]
+    y_val = features[label_start:][:, [1]]
+    dataset_val = keras.utils.timeseries_dataset_from_array(
+        x_val,
+        y_val,
+        sequence_length=sequence_length,
+        sampling_rate=step,
+        batch_size=batch_size,
+    )
+
+    for batch in dataset_train:
+        inputs, targets = batch
+        break
+    assert tuple(inputs.shape) == (batch_size, sequence_length, 7)
+    assert tuple(targets.shape) == (batch_size, 1)
+
+    inputs = keras.layers.Input(shape=(inputs.shape[1], inputs.shape[2]))
+    lstm_out = keras.layers.LSTM(8)(inputs)
+    outputs = keras.layers.Dense(1)(lstm_out)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    model.summary()
+
+    path_checkpoint = "model_checkpoint.weights.h5"
+    es_callback = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0, patience=5)
+    modelckpt_callback = keras.callbacks.ModelCheckpoint(
+        monitor="val_loss",
+        filepath=path_checkpoint,
+        verbose=0,
+        save_weights_only=True,
+        save_best_only=True,
+    )
+    history = model.fit(
+        dataset_train,
+        epochs=epochs,
+        validation_data=dataset_val,
+        callbacks=[es_callback, modelckpt_callback],
+        verbose=0,
+    )
+    assert len(history.history["val_loss"]) == epochs
+    assert (tmp_path / path_checkpoint).exists()
+
+    for x, y in dataset_val:
+        prediction = model.predict(x, verbose=0)[0]
+        assert prediction.shape == (1,) and np.asarray(y)[0].shape == (1,)
+        break
