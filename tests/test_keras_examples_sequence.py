@@ -5,6 +5,8 @@ epochs; datasets that need a download are replaced by synthetic data of the same
 """
 import numpy as np
 
+import oracles
+
 import mgp as keras
 from mgp import layers, ops
 
@@ -1279,3 +1281,85 @@ def test_keras_timeseries_weather_forecasting_example(tmp_path, monkeypatch):
         prediction = model.predict(x, verbose=0)[0]
         assert prediction.shape == (1,) and np.asarray(y)[0].shape == (1,)
         break
+
+
+def _docstring_examples(keras):
+    """The examples of Keras's docstrings for Masking, TimeDistributed, EinsumDense,
+    MultiHeadAttention and Bidirectional, as written there (`keras` is the module they run
+    on); the shapes they print."""
+    layers = keras.layers
+    shapes = []
+    samples, timesteps, features = 4, 10, 8
+    inputs = np.random.default_rng(9).random([samples, timesteps, features]).astype(np.float32)
+    inputs[:, 3, :] = 0.0
+    inputs[:, 5, :] = 0.0
+    model = keras.models.Sequential()
+    model.add(keras.layers.Masking(mask_value=0.0))
+    model.add(keras.layers.LSTM(6))
+    output = model(inputs)
+    shapes.append(tuple(output.shape))
+
+    inputs = keras.Input(shape=(10, 12, 12, 3))
+    conv_2d_layer = layers.Conv2D(4, (3, 3))
+    outputs = layers.TimeDistributed(conv_2d_layer)(inputs)
+    shapes.append(tuple(outputs.shape))
+
+    layer = keras.layers.EinsumDense("ab,bc->ac", output_shape=64, bias_axes="c")
+    input_tensor = keras.Input(shape=[32])
+    shapes.append(tuple(layer(input_tensor).shape))
+    layer = keras.layers.EinsumDense("abc,cd->abd", output_shape=(None, 64), bias_axes="d")
+    input_tensor = keras.Input(shape=[32, 128])
+    shapes.append(tuple(layer(input_tensor).shape))
+    layer = keras.layers.EinsumDense("abc,cd->abd", output_shape=(None, 64), bias_axes="d")
+    input_tensor = keras.Input(shape=[32, 128])
+    shapes.append(tuple(layer(input_tensor).shape))
+    layer = keras.layers.EinsumDense("...b,bc->...c", output_shape=64, bias_axes="c")
+    input_tensor = keras.Input(shape=[32, 128])
+    shapes.append(tuple(layer(input_tensor).shape))
+
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=2)
+    target = keras.Input(shape=[8, 16])
+    source = keras.Input(shape=[4, 16])
+    output_tensor, weights = layer(target, source, return_attention_scores=True)
+    shapes.append(tuple(output_tensor.shape))
+    # the scores, from a call on arrays: Keras 3.15's symbolic spec of them is (None, 2, 8, 8),
+    # its computed scores (and its docstring, and mgp's symbolic ones) (batch, 2, 8, 4)
+    _, weights = layer(np.ones((1, 8, 16), "float32"), np.ones((1, 4, 16), "float32"),
+                       return_attention_scores=True)
+    shapes.append(tuple(weights.shape))
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=2, attention_axes=(2, 3))
+    input_tensor = keras.Input(shape=[5, 3, 4, 16])
+    output_tensor = layer(input_tensor, input_tensor)
+    shapes.append(tuple(output_tensor.shape))
+
+    model = keras.Sequential([
+        keras.Input(shape=(5, 10)),
+        layers.Bidirectional(layers.LSTM(10, return_sequences=True)),
+        layers.Bidirectional(layers.LSTM(10)),
+        layers.Dense(5, activation="softmax"),
+    ])
+    shapes.append(model.output_shape)
+    # With custom backward layer
+    forward_layer = layers.LSTM(10, return_sequences=True)
+    backward_layer = layers.LSTM(10, activation="relu", return_sequences=True,
+                                 go_backwards=True)
+    model = keras.Sequential([
+        keras.Input(shape=(5, 10)),
+        layers.Bidirectional(forward_layer, backward_layer=backward_layer),
+        layers.Dense(5, activation="softmax"),
+    ])
+    model.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+    shapes.append(model.output_shape)
+    shapes.append(model.count_params())
+    return shapes
+
+
+def test_keras_sequence_layer_docstring_examples_give_keras_shapes():
+    # the examples in the docstrings of Keras's Masking, TimeDistributed, EinsumDense,
+    # MultiHeadAttention and Bidirectional, sizes shrunk, run on Keras and on mgp
+    k = oracles.keras()
+    assert _docstring_examples(keras) == _docstring_examples(k)
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=2)
+    _, weights = layer(keras.Input(shape=[8, 16]), keras.Input(shape=[4, 16]),
+                       return_attention_scores=True)
+    assert weights.shape == (None, 2, 8, 4)
