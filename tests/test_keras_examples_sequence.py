@@ -1363,3 +1363,78 @@ def test_keras_sequence_layer_docstring_examples_give_keras_shapes():
     _, weights = layer(keras.Input(shape=[8, 16]), keras.Input(shape=[4, 16]),
                        return_attention_scores=True)
     assert weights.shape == (None, 2, 8, 4)
+
+
+def test_keras_pretrained_word_embeddings_example():
+    # keras.io examples/nlp/pretrained_word_embeddings.py, imports changed; the newsgroup
+    # texts and GloVe vectors replaced by made-up sentences and random vectors, sizes shrunk
+    rng = np.random.default_rng(10)
+    words = ["graphics", "space", "car", "engine", "orbit", "pixel", "render", "rocket",
+             "wheel", "model", "the", "a", "is"]
+    class_names = ["comp.graphics", "sci.space", "rec.autos"]
+    train_samples = [" ".join(rng.choice(words, 12)) for _ in range(24)]
+    train_labels = rng.integers(0, 3, 24)
+    val_samples, val_labels = train_samples[:8], train_labels[:8]
+
+    vectorizer = layers.TextVectorization(max_tokens=200, output_sequence_length=20)
+    vectorizer.adapt(train_samples)
+    voc = vectorizer.get_vocabulary()
+    word_index = dict(zip(voc, range(len(voc))))
+    embeddings_index = {w: rng.normal(size=8).astype("float32") for w in words[:10]}
+
+    num_tokens = len(voc) + 2
+    embedding_dim = 8
+    hits = 0
+    misses = 0
+    # Prepare embedding matrix
+    embedding_matrix = np.zeros((num_tokens, embedding_dim))
+    for word, i in word_index.items():
+        embedding_vector = embeddings_index.get(word)
+        if embedding_vector is not None:
+            # Words not found in embedding index will be all-zeros.
+            # This includes the representation for "padding" and "OOV"
+            embedding_matrix[i] = embedding_vector
+            hits += 1
+        else:
+            misses += 1
+    assert hits == 10 and misses == len(voc) - 10
+
+    from mgp.layers import Embedding
+
+    embedding_layer = Embedding(num_tokens, embedding_dim, trainable=False)
+    embedding_layer.build((1,))
+    embedding_layer.set_weights([embedding_matrix])
+
+    int_sequences_input = keras.Input(shape=(None,), dtype="int32")
+    embedded_sequences = embedding_layer(int_sequences_input)
+    x = layers.Conv1D(16, 5, activation="relu")(embedded_sequences)
+    x = layers.MaxPooling1D(2)(x)
+    x = layers.Conv1D(16, 5, activation="relu")(x)
+    x = layers.GlobalMaxPooling1D()(x)
+    x = layers.Dense(16, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    preds = layers.Dense(len(class_names), activation="softmax")(x)
+    model = keras.Model(int_sequences_input, preds)
+    model.summary()
+
+    x_train = vectorizer(np.array([[s] for s in train_samples])).numpy()
+    x_val = vectorizer(np.array([[s] for s in val_samples])).numpy()
+    y_train = np.array(train_labels)
+    y_val = np.array(val_labels)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="rmsprop", metrics=["acc"])
+    history = model.fit(x_train, y_train, batch_size=8, epochs=2,
+                        validation_data=(x_val, y_val), verbose=0)
+    assert set(history.history) == {"loss", "acc", "val_loss", "val_acc"}
+    # trainable=False: the pretrained vectors are left as they were
+    np.testing.assert_array_equal(embedding_layer.get_weights()[0],
+                                  embedding_matrix.astype("float32"))
+
+    string_input = keras.Input(shape=(1,), dtype="string")
+    x = vectorizer(string_input)
+    preds = model(x)
+    end_to_end_model = keras.Model(string_input, preds)
+    probabilities = end_to_end_model(keras.ops.convert_to_tensor([["the rocket is in orbit"]]))
+    assert class_names[np.argmax(probabilities[0])] in class_names
+    np.testing.assert_allclose(np.asarray(probabilities),
+                               model.predict(vectorizer(np.array([["the rocket is in orbit"]])),
+                                             verbose=0), rtol=1e-6)
