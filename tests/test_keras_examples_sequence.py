@@ -1193,9 +1193,8 @@ def test_keras_video_classification_example():
 
 def test_keras_timeseries_weather_forecasting_example(tmp_path, monkeypatch):
     # keras.io examples/timeseries/timeseries_weather_forecasting.py, imports changed; the Jena
-    # climate CSV (read with pandas there) replaced by 7 noisy seasonal NumPy columns,
-    # `keras.preprocessing.timeseries_dataset_from_array` read from keras.utils (its other home
-    # in Keras), tf.data's `dataset.take(n)` by plain iteration; sizes shrunk
+    # climate CSV (read with pandas there) replaced by 7 noisy seasonal NumPy columns, tf.data's
+    # `dataset.take(n)` by plain iteration; sizes shrunk
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(8)
     t = np.arange(1200, dtype="float64")
@@ -1225,7 +1224,7 @@ def test_keras_timeseries_weather_forecasting_example(tmp_path, monkeypatch):
     x_train = train_data[:, [i for i in range(7)]]
     y_train = features[start:end][:, [1]]
     sequence_length = int(past / step)
-    dataset_train = keras.utils.timeseries_dataset_from_array(
+    dataset_train = keras.preprocessing.timeseries_dataset_from_array(
         x_train,
         y_train,
         sequence_length=sequence_length,
@@ -1237,7 +1236,7 @@ def test_keras_timeseries_weather_forecasting_example(tmp_path, monkeypatch):
     label_start = train_split + past + future
     x_val = val_data[:x_end][:, [i for i in range(7)]]
     y_val = features[label_start:][:, [1]]
-    dataset_val = keras.utils.timeseries_dataset_from_array(
+    dataset_val = keras.preprocessing.timeseries_dataset_from_array(
         x_val,
         y_val,
         sequence_length=sequence_length,
@@ -1438,3 +1437,17 @@ def test_keras_pretrained_word_embeddings_example():
     np.testing.assert_allclose(np.asarray(probabilities),
                                model.predict(vectorizer(np.array([["the rocket is in orbit"]])),
                                              verbose=0), rtol=1e-6)
+
+
+def test_keras_preprocessing_namespace_as_keras():
+    # the examples read the dataset builders from keras.preprocessing too: the same functions
+    # as keras.utils, in Keras as in mgp (smart_resize aside, which mgp does not have yet)
+    k = oracles.keras()
+    for sub in (None, "image", "sequence"):
+        theirs = k.preprocessing if sub is None else getattr(k.preprocessing, sub)
+        ours = keras.preprocessing if sub is None else getattr(keras.preprocessing, sub)
+        names = {n for n in dir(theirs) if not n.startswith("_")} - {"smart_resize"}
+        assert names <= set(dir(ours))
+        for n in names:
+            if callable(getattr(theirs, n)) and not isinstance(getattr(theirs, n), type(np)):
+                assert getattr(ours, n) is getattr(keras.utils, n)
