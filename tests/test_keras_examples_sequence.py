@@ -1451,3 +1451,106 @@ def test_keras_preprocessing_namespace_as_keras():
         for n in names:
             if callable(getattr(theirs, n)) and not isinstance(getattr(theirs, n), type(np)):
                 assert getattr(ours, n) is getattr(keras.utils, n)
+
+
+def test_keras_ner_with_transformers_example():
+    # keras.io examples/nlp/ner_transformers.py, imports changed; CoNLL-2003 (and its tf.data
+    # pipeline) replaced by random token and tag ids padded with 0, sizes shrunk, 2 epochs
+    class TransformerBlock(layers.Layer):
+        def __init__(self, embed_dim, num_heads, ff_dim, rate=0.1):
+            super().__init__()
+            self.att = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+            self.ffn = keras.Sequential(
+                [
+                    keras.layers.Dense(ff_dim, activation="relu"),
+                    keras.layers.Dense(embed_dim),
+                ]
+            )
+            self.layernorm1 = keras.layers.LayerNormalization(epsilon=1e-6)
+            self.layernorm2 = keras.layers.LayerNormalization(epsilon=1e-6)
+            self.dropout1 = keras.layers.Dropout(rate)
+            self.dropout2 = keras.layers.Dropout(rate)
+
+        def call(self, inputs, training=False):
+            attn_output = self.att(inputs, inputs)
+            attn_output = self.dropout1(attn_output, training=training)
+            out1 = self.layernorm1(inputs + attn_output)
+            ffn_output = self.ffn(out1)
+            ffn_output = self.dropout2(ffn_output, training=training)
+            return self.layernorm2(out1 + ffn_output)
+
+    class TokenAndPositionEmbedding(layers.Layer):
+        def __init__(self, maxlen, vocab_size, embed_dim):
+            super().__init__()
+            self.token_emb = keras.layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
+            self.pos_emb = keras.layers.Embedding(input_dim=maxlen, output_dim=embed_dim)
+
+        def call(self, inputs):
+            maxlen = ops.shape(inputs)[-1]
+            positions = ops.arange(start=0, stop=maxlen, step=1)
+            position_embeddings = self.pos_emb(positions)
+            token_embeddings = self.token_emb(inputs)
+            return token_embeddings + position_embeddings
+
+    class NERModel(keras.Model):
+        def __init__(self, num_tags, vocab_size, maxlen=128, embed_dim=32, num_heads=2,
+                     ff_dim=32):
+            super().__init__()
+            self.embedding_layer = TokenAndPositionEmbedding(maxlen, vocab_size, embed_dim)
+            self.transformer_block = TransformerBlock(embed_dim, num_heads, ff_dim)
+            self.dropout1 = layers.Dropout(0.1)
+            self.ff = layers.Dense(ff_dim, activation="relu")
+            self.dropout2 = layers.Dropout(0.1)
+            self.ff_final = layers.Dense(num_tags, activation="softmax")
+
+        def call(self, inputs, training=False):
+            x = self.embedding_layer(inputs)
+            x = self.transformer_block(x)
+            x = self.dropout1(x, training=training)
+            x = self.ff(x)
+            x = self.dropout2(x, training=training)
+            x = self.ff_final(x)
+            return x
+
+    class CustomNonPaddingTokenLoss(keras.losses.Loss):
+        def __init__(self, name="custom_ner_loss"):
+            super().__init__(name=name)
+
+        def call(self, y_true, y_pred):
+            loss_fn = keras.losses.SparseCategoricalCrossentropy(
+                from_logits=False, reduction=None
+            )
+            loss = loss_fn(y_true, y_pred)
+            mask = ops.cast((y_true > 0), dtype="float32")
+            loss = loss * mask
+            return ops.sum(loss) / ops.sum(mask)
+
+    num_tags = 5
+    vocab_size = 50
+    maxlen = 10
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(3, maxlen + 1, 32)
+    pad = np.arange(maxlen)[None] >= lengths[:, None]
+    x_train = rng.integers(2, vocab_size, (32, maxlen))
+    y_train = rng.integers(1, num_tags, (32, maxlen))
+    x_train[pad] = 0
+    y_train[pad] = 0
+
+    ner_model = NERModel(num_tags, vocab_size, maxlen=maxlen, embed_dim=8, num_heads=2,
+                         ff_dim=8)
+    loss = CustomNonPaddingTokenLoss()
+    ner_model.compile(optimizer="adam", loss=loss)
+    history = ner_model.fit(x_train, y_train, batch_size=8, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+    sample_input = x_train[:1]
+    output = ner_model.predict(sample_input, verbose=0)
+    prediction = np.argmax(output, axis=-1)[0]
+    assert prediction.shape == (maxlen,) and output.shape == (1, maxlen, num_tags)
+
+    # the loss counts only the tokens whose tag is not padding
+    y_pred = ner_model.predict(x_train[:4], verbose=0)
+    per_token = -np.log(np.take_along_axis(y_pred, y_train[:4, :, None], -1)[..., 0])
+    keep = y_train[:4] > 0
+    np.testing.assert_allclose(float(loss(y_train[:4], y_pred)),
+                               per_token[keep].sum() / keep.sum(), rtol=1e-5)
