@@ -21,7 +21,8 @@ __version__ = "0.1.0"
 # The Keras-style API, module by module as Keras spells it.
 from mgp import (  # noqa: E402
     activations, applications, backend, callbacks, config, constraints, datasets, distribution, initializers,
-    layers, losses, metrics, models, ops, optimizers, random, regularizers, saving, utils,
+    layers, losses, metrics, models, ops, optimizers, preprocessing, random, regularizers, saving,
+    utils,
 )
 from mgp.layers import Input  # noqa: E402
 from mgp.models import Model, Sequential  # noqa: E402

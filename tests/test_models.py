@@ -418,3 +418,25 @@ def test_bad_input_leaves_the_model_and_optimizer_as_they_were():
         model.evaluate(x[:, :5], y, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(state, model.optimizer.variables))
+
+
+def test_layer_and_model_input_output_as_keras():
+    # Keras: a layer's `output`/`input` are its first call's tensors (a flat list when several,
+    # keyword tensors such as `initial_state` among the inputs); a functional model's are the
+    # structures given to Model(inputs, outputs)
+    x = mgp.Input((None, 3))
+    s = mgp.Input((4,))
+    lstm = mgp.layers.LSTM(4, return_state=True)
+    outs = lstm(x, initial_state=[s, s])
+    assert lstm.output == list(outs) and len(lstm.output) == 3
+    assert lstm.input[0] is x and lstm.input[1] is s and len(lstm.input) == 3
+    dense = mgp.layers.Dense(2)
+    first = dense(s)
+    dense(s)
+    assert dense.output is first and dense.input is s
+    model = mgp.Model({"s": s}, {"y": first})
+    assert model.input == {"s": s} and model.output == {"y": first}
+    seq = mgp.Sequential([mgp.Input((3,)), mgp.layers.Dense(2)])
+    assert seq.input.shape == (None, 3) and seq.output.shape == (None, 2)
+    with pytest.raises(AttributeError, match="never been called"):
+        _ = mgp.layers.Dense(2).output

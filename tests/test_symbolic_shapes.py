@@ -163,3 +163,37 @@ def test_input_shapes_and_errors():
     with pytest.raises(ValueError, match="needs inputs of shape .* with a known last "
                                          "dimension, got \\(None, None\\)"):
         layers.Dense(2)(mgp.Input((None,)))
+
+
+def test_embedding_of_positions_made_from_an_unknown_length():
+    # Keras's TokenAndPositionEmbedding: positions = arange(shape(x)[-1]) fed to an Embedding
+    # of maxlen rows; the probes' stand-in length must not trip the index range check
+    class Positions(mgp.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.pos_emb = mgp.layers.Embedding(input_dim=5, output_dim=3)
+
+        def call(self, x):
+            return self.pos_emb(mgp.ops.arange(0, mgp.ops.shape(x)[-1], 1))
+
+    inputs = mgp.Input(shape=(None,))
+    layer = Positions()
+    out = layer(inputs)
+    assert out.shape == (None, 3)  # (length, 3): the length is unknown
+    model = mgp.Model(inputs, out)
+    table = layer.pos_emb.embeddings.numpy()
+    np.testing.assert_array_equal(model(np.zeros((2, 4))).numpy(), table[:4])
+    with pytest.raises(ValueError, match="out of range for input_dim=5"):
+        model(np.zeros((2, 6)))  # real data is still checked
+
+
+def test_layer_called_with_its_first_argument_by_name():
+    # Keras: mha(query=q, value=v, key=k) names the first argument too
+    mha = mgp.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    q = mgp.ops.convert_to_tensor(np.random.default_rng(0).random((2, 3, 4)).astype("float32"))
+    by_name = mha(query=q, value=q, key=q).numpy()
+    np.testing.assert_allclose(by_name, mha(q, q, q).numpy(), rtol=1e-6)
+    sym = mgp.Input((3, 4))
+    assert mha(query=sym, value=sym).shape == (None, 3, 4)
+    with pytest.raises(TypeError, match="called without inputs"):
+        mgp.layers.Dense(2)()

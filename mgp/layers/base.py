@@ -546,7 +546,13 @@ class Layer:
             previous_mask = map_structure(get_mask, inputs)
         return kwargs, previous_mask
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs=None, *args, **kwargs):
+        if inputs is None and not args:  # the first argument by its name: layer(query=q, ...)
+            first = _signature(_function(self.call))[0][:1]
+            if not first or first[0] not in kwargs:
+                raise TypeError(f"layer '{self.name}' was called without inputs: pass them "
+                                f"first, or as {first[0] if first else 'inputs'}=...")
+            inputs = kwargs.pop(first[0])
         eager = type(inputs) is Tensor and not args and _plain_flags(kwargs)  # the usual call
         if not eager and any(isinstance(t, SymbolicTensor) for t in flatten((inputs, args,
                                                                               kwargs))):
@@ -684,17 +690,26 @@ class Layer:
                     self._flatten_layers())
         return map_structure(lambda t: t.shape, out)
 
-    @property
-    def output(self):
-        """The symbolic output of this layer's (last) call in a functional model."""
+    def _first_node(self, what):
+        """The first call recorded on symbolic inputs (Keras's `input`/`output` read that one)."""
         if not self._outbound:
             raise AttributeError(f"layer '{self.name}' has never been called on a symbolic "
-                                 f"input, so it has no output")
-        return self._outbound[-1]
+                                 f"input, so it has no {what}")
+        return self._outbound[0].node
+
+    @property
+    def output(self):
+        """The symbolic output(s) of this layer's first call in a functional model: the tensor,
+        or the flat list when that call made several (an RNN with `return_state`)."""
+        outputs = self._first_node("output").outputs
+        return outputs[0] if len(outputs) == 1 else list(outputs)
 
     @property
     def input(self):
-        return self.output.inputs
+        """The symbolic tensor(s) the first call read (keyword ones such as `initial_state`
+        included, as in Keras): the tensor, or the flat list when there are several."""
+        inputs = self._first_node("input").parents
+        return inputs[0] if len(inputs) == 1 else inputs
 
     # ---- config --------------------------------------------------------------------------------
     def get_config(self):

@@ -18,6 +18,14 @@ from mgp.backend import xp
 from mgp.tensor import Tensor, no_grad
 
 PROBE_SIZES = ((2, 83), (3, 89))  # (batch axis, other axes) of each run
+_probe_depth = 0  # > 0 while a probe runs
+
+
+def probing():
+    """Whether the current call runs on probes: their values are stand-ins (ones, or sizes such
+    as `ops.arange(83)` made from them), so checks of values, not of shapes and dtypes, must
+    not fire on them (as Keras's torch backend probes on tensors that hold no values)."""
+    return _probe_depth > 0
 
 
 class Node:
@@ -227,6 +235,8 @@ def probe(fn, args, kwargs, layers=(), sizes=PROBE_SIZES, fill=None):
     saved = [(layer, list(layer._losses), [(w, w.data) for w in layer._own_weights])
              for layer in layers]
     runs, structure, dtypes = [], None, None
+    global _probe_depth
+    _probe_depth += 1
     try:
         with no_grad():
             for run in runs_sizes:
@@ -238,6 +248,7 @@ def probe(fn, args, kwargs, layers=(), sizes=PROBE_SIZES, fill=None):
                 runs.append([tuple(o.shape) for o in leaves])
                 structure, dtypes = out, [o.dtype for o in leaves]
     finally:
+        _probe_depth -= 1
         for layer, losses, weights in saved:
             layer._losses[:] = losses
             for w, data in weights:

@@ -105,6 +105,20 @@ class Model(Trainer, Layer):
                          f"{[l.name for l in layers]}")
 
     @property
+    def input(self):
+        """A functional model's inputs as given to `Model(inputs, outputs)` (Keras keeps the
+        structure; a Sequential's, its Input); a subclassed model's, as any layer's, from its first symbolic call."""
+        if self.inputs is None:
+            return super().input
+        return self._inputs_structure
+
+    @property
+    def output(self):
+        if self.outputs is None:
+            return super().output
+        return self._outputs_structure
+
+    @property
     def output_names(self):
         """The names of the layers that make the outputs (Keras names the outputs so)."""
         if isinstance(getattr(self, "_outputs_structure", None), dict):

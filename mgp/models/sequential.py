@@ -76,7 +76,7 @@ class Sequential(Model):
         for layer in self._layers:
             x = layer(x)
         self.inputs, self.outputs = [self._input], flatten(x)
-        self._outputs_structure = x
+        self._inputs_structure, self._outputs_structure = self._input, x
         self.built = True
 
     @property

@@ -8,7 +8,7 @@ from mgp import constraints, initializers, ops, regularizers
 from mgp.backend import xp
 from mgp.layers._utils import describe, serialize_initializer
 from mgp.layers.base import Layer
-from mgp.layers.symbolic import SymbolicTensor
+from mgp.layers.symbolic import SymbolicTensor, probing
 from mgp.tensor import Tensor
 
 
@@ -91,13 +91,15 @@ class Embedding(Layer):
                 raise ValueError(f"{describe(self)} expects integer indices, got non-integer "
                                  f"values in inputs of dtype {data.dtype} (e.g. "
                                  f"{float(data[data != xp.floor(data)].reshape(-1)[0])})")
-        if data.size:
+        if data.size and not probing():  # a probe's indices are stand-ins, not the data's
             low, high = int(data.min()), int(data.max())
             if low < 0 or high >= self.input_dim:
                 bad = low if low < 0 else high
                 raise ValueError(f"{describe(self)}: index {bad} is out of range for "
                                  f"input_dim={self.input_dim} (indices must be in [0, "
                                  f"{self.input_dim - 1}]); inputs of shape {tuple(data.shape)}")
+        if probing():  # only the output's shape matters: any index in range gives it
+            data = xp.clip(data, 0, self.input_dim - 1)
         return data.astype(np.intp, copy=False)
 
     def call(self, inputs):
