@@ -22,7 +22,8 @@ OPTIM_PARAMS = sum(int(np.prod(s)) for s in OPTIM_SHAPES)
 # what `jax_side.py` runs (whole programs under jax.jit); the micro-benchmarks and optimizer
 # steps compare eager ops, which jit has no counterpart for
 JAX_WORKLOADS = ("convnet_train", "classroom_train", "mlp_train", "tiny_train",
-                 "convnet_infer", "opchain_fwd", "opchain_fwd_bwd")
+                 "convnet_infer", "opchain_fwd", "opchain_fwd_bwd", "imdb_lstm_train",
+                 "imdb_gru_train", "transformer_train", "conv1d_train")
 
 
 @dataclass
