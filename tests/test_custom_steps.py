@@ -413,4 +413,7 @@ def test_train_on_batch_and_test_on_batch_as_keras():
     assert set(a) == set(b)
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-5)
-    np.testing.assert_allclose(ours.predict_on_batch(X), theirs.predict_on_batch(X), rtol=1e-5)
+    # after three steps the outputs differ by float32 rounding; an output that cancels to near
+    # zero (-0.00095 among values of order 1) needs an absolute bound at that rounding's scale
+    np.testing.assert_allclose(ours.predict_on_batch(X), theirs.predict_on_batch(X), rtol=1e-5,
+                               atol=1e-6)
